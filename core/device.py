@@ -1,0 +1,134 @@
+"""Where tensors run: device choice, the autocast dtype, and one lock per device.
+
+``pick_device`` prefers CUDA, then Apple's MPS, then the CPU; the ``CNNLAB_DEVICE``
+environment variable overrides the choice (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+Models shared by every user of a hosted instance are called under ``device_lock`` so
+that one request at a time uses them (ultralytics models are not thread-safe).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_ENV_VAR = "CNNLAB_DEVICE"
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+class DeviceError(ValueError):
+    """The requested device does not exist on this machine."""
+
+
+def pick_device() -> torch.device:
+    """The device models run on: ``CNNLAB_DEVICE`` if set, else cuda > mps > cpu."""
+    import torch
+
+    requested = os.environ.get(DEVICE_ENV_VAR, "").strip().lower()
+    if requested:
+        return _validated_device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _validated_device(name: str) -> torch.device:
+    import torch
+
+    hint = f"Set {DEVICE_ENV_VAR} to one of cpu, cuda, cuda:N or mps, or leave it unset."
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DeviceError(f"{DEVICE_ENV_VAR}={name!r} is not a device name. {hint}") from None
+    if device.type not in _DEVICE_TYPES:
+        raise DeviceError(f"{DEVICE_ENV_VAR}={name!r} is not supported. {hint}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"{DEVICE_ENV_VAR}={name!r} asks for CUDA, but no CUDA GPU is visible.")
+        index = 0 if device.index is None else device.index
+        if index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"{DEVICE_ENV_VAR}={name!r}: there are only {torch.cuda.device_count()} CUDA GPU(s)."
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError(f"{DEVICE_ENV_VAR}={name!r} asks for Apple MPS, which is not available here.")
+    return device
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """The reduced precision for ``torch.autocast`` on ``device``, or None for plain float32.
+
+    bfloat16 on CUDA GPUs that support it (Ampere and newer), float16 on older ones;
+    float32 on the CPU and MPS, where autocast is rarely faster for convnets.
+    """
+    import torch
+
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def device_lock(device: torch.device) -> threading.Lock:
+    """The one lock serializing calls into shared models on ``device``."""
+    key = f"{device.type}:{device.index or 0}"  # "cuda" and "cuda:0" share one lock
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def describe_device(device: torch.device) -> str:
+    """A short human name: the GPU's model, "Apple MPS", or the CPU with its core count."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+def device_badge() -> str:
+    """The sidebar's one-line device description, cheap enough for the home page.
+
+    Once torch is loaded in this process the answer is ``describe_device(pick_device())``.
+    Before that (the home page never imports torch) the same facts are read from the
+    operating system: the NVIDIA driver's GPU list, or an Apple Silicon Mac for MPS.
+    """
+    if "torch" in sys.modules:
+        return describe_device(pick_device())
+    requested = os.environ.get(DEVICE_ENV_VAR, "").strip().lower()
+    cpu = f"CPU ({os.cpu_count()} cores)"
+    if requested == "cpu":
+        return cpu
+    if requested.startswith("mps") or (not requested and _is_apple_silicon()):
+        return "Apple MPS"
+    gpu_names = _nvidia_gpu_names()
+    if gpu_names:
+        index = int(requested.split(":")[1]) if requested.startswith("cuda:") else 0
+        return gpu_names[min(index, len(gpu_names) - 1)]
+    return cpu
+
+
+def _is_apple_silicon() -> bool:
+    return platform.system() == "Darwin" and platform.machine() == "arm64"
+
+
+def _nvidia_gpu_names() -> list[str]:
+    """GPU models from the NVIDIA driver's ``/proc`` files (Linux), in bus order."""
+    names = []
+    for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information")):
+        for line in info.read_text(errors="replace").splitlines():
+            if line.startswith("Model:"):
+                names.append(line.split(":", 1)[1].strip())
+    return names

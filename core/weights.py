@@ -1,0 +1,331 @@
+"""Registry of the pretrained weights CNN Lab uses: source, cache file, status, download.
+
+Modelled on torchvision's weights enums and registry (``get_model_weights``): each entry
+names the library loader, the file that loader reads and where it caches it, its size,
+license and training data. Status checks only look at the local disk. Downloads happen
+on request (``make weights``, the Models & weights page) or on first use, with a short
+timeout; a failure raises ``ModelUnavailable`` saying how to get the file. Loading always
+goes through the library's own code path (torchvision ``get_model``, ultralytics ``YOLO``,
+facenet-pytorch ``InceptionResnetV1``), which finds the file in its cache.
+
+Command line: ``python -m core.weights status`` and
+``python -m core.weights download [NAME ...|--all]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import os
+import sys
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+Library = Literal["torchvision", "ultralytics", "facenet-pytorch"]
+ProgressCallback = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None)
+
+DOWNLOAD_TIMEOUT_S = 10.0
+ULTRALYTICS_ASSETS = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
+FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+
+
+class ModelUnavailable(RuntimeError):
+    """Pretrained weights are missing and could not be fetched; the message says how to get them."""
+
+
+@dataclass(frozen=True)
+class PretrainedWeights:
+    """One pretrained weight file and the library call that loads it."""
+
+    name: str  # registry key
+    title: str
+    library: Library
+    builder: str  # torchvision model name, or the library class that loads the file
+    pretrained_tag: str  # torchvision weights enum, facenet `pretrained=` value, or ""
+    url: str | None  # None for weights bundled inside a package
+    size_mb: float
+    license: str
+    trained_on: str
+    pages: tuple[str, ...]
+    bundled_file: str | None = None  # path inside the package, for bundled weights
+
+    @property
+    def file_name(self) -> str:
+        return Path(self.url).name if self.url else Path(self.bundled_file or "").name
+
+    @property
+    def bundled(self) -> bool:
+        return self.url is None
+
+    @property
+    def sha256_prefix(self) -> str | None:
+        """torchvision files carry the start of their SHA-256 in the name (``vgg19-dcbb9e9d.pth``)."""
+        if self.library != "torchvision":
+            return None
+        return Path(self.file_name).stem.rsplit("-", 1)[-1]
+
+    def cache_path(self) -> Path:
+        """The exact file the library's loader reads; a copied file placed here is used."""
+        if self.bundled:
+            return _package_dir("facenet_pytorch") / (self.bundled_file or "")
+        if self.library == "torchvision":
+            return torch_hub_dir() / "checkpoints" / self.file_name
+        if self.library == "facenet-pytorch":
+            return torch_home() / "checkpoints" / self.file_name
+        return ultralytics_weights_dir() / self.file_name
+
+    def is_cached(self) -> bool:
+        path = self.cache_path()
+        return path.is_file() and path.stat().st_size > 0
+
+    def how_to_get(self) -> str:
+        """What a person does to make these weights available offline."""
+        return (
+            f"Run `make weights` (or `python -m core.weights download {self.name}`) on a machine "
+            f"with internet, or download {self.url} and copy it to {self.cache_path()}"
+        )
+
+
+def torch_home() -> Path:
+    """``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch`` (as torch.hub)."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "torch"
+    return Path(os.environ.get("TORCH_HOME", default)).expanduser()
+
+
+def torch_hub_dir() -> Path:
+    """Where torchvision's ``load_state_dict_from_url`` caches: ``torch.hub.get_dir()``."""
+    if "torch" in sys.modules:
+        import torch
+
+        return Path(torch.hub.get_dir())
+    return torch_home() / "hub"
+
+
+def ultralytics_weights_dir() -> Path:
+    """ultralytics' own weights directory (its ``SETTINGS["weights_dir"]``)."""
+    from ultralytics.utils import SETTINGS
+
+    return Path(SETTINGS["weights_dir"])
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(f"The Python package {package} is not installed; run `make run` to install it.")
+    return Path(spec.submodule_search_locations[0])
+
+
+_DETECTION = "Object detection"
+_SEGMENTATION = "U-Net segmentation"
+_FACES = "Face recognition"
+_STYLE = "Neural style transfer"
+
+REGISTRY: dict[str, PretrainedWeights] = {
+    entry.name: entry
+    for entry in (
+        PretrainedWeights(
+            "yolo11n", "YOLO11n detection", "ultralytics", "YOLO", "",
+            ULTRALYTICS_ASSETS + "yolo11n.pt", 5.4, "AGPL-3.0", "COCO 2017 (80 classes)", (_DETECTION,),
+        ),
+        PretrainedWeights(
+            "yolo11s", "YOLO11s detection", "ultralytics", "YOLO", "",
+            ULTRALYTICS_ASSETS + "yolo11s.pt", 18.4, "AGPL-3.0", "COCO 2017 (80 classes)", (_DETECTION,),
+        ),
+        PretrainedWeights(
+            "yolo11n-seg", "YOLO11n instance segmentation", "ultralytics", "YOLO", "",
+            ULTRALYTICS_ASSETS + "yolo11n-seg.pt", 5.9, "AGPL-3.0", "COCO 2017 (80 classes, masks)",
+            (_DETECTION, _SEGMENTATION),
+        ),
+        PretrainedWeights(
+            "vgg19", "VGG19 (ImageNet)", "torchvision", "vgg19", "VGG19_Weights.IMAGENET1K_V1",
+            "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", 548.1, "BSD-3-Clause",
+            "ImageNet-1K", (_STYLE,),
+        ),
+        PretrainedWeights(
+            "fasterrcnn_resnet50_fpn", "Faster R-CNN ResNet-50 FPN", "torchvision",
+            "fasterrcnn_resnet50_fpn", "FasterRCNN_ResNet50_FPN_Weights.COCO_V1",
+            "https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_coco-258fb6c6.pth", 159.7,
+            "BSD-3-Clause", "COCO 2017 (91 classes)", (_DETECTION,),
+        ),
+        PretrainedWeights(
+            "deeplabv3_mobilenet_v3_large", "DeepLabV3 MobileNetV3-Large", "torchvision",
+            "deeplabv3_mobilenet_v3_large", "DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1",
+            "https://download.pytorch.org/models/deeplabv3_mobilenet_v3_large-fc3c493d.pth", 42.3,
+            "BSD-3-Clause", "COCO 2017 subset, 20 Pascal VOC classes", (_SEGMENTATION,),
+        ),
+        PretrainedWeights(
+            "facenet_vggface2", "InceptionResnetV1 face embeddings (VGGFace2)", "facenet-pytorch",
+            "InceptionResnetV1", "vggface2", FACENET_RELEASE + "20180402-114759-vggface2.pt", 107.0,
+            "MIT", "VGGFace2 (3.3M faces, 9k identities)", (_FACES,),
+        ),
+        PretrainedWeights(
+            "facenet_casia", "InceptionResnetV1 face embeddings (CASIA-WebFace)", "facenet-pytorch",
+            "InceptionResnetV1", "casia-webface", FACENET_RELEASE + "20180408-102900-casia-webface.pt",
+            111.0, "MIT", "CASIA-WebFace (0.5M faces, 10k identities)", (_FACES,),
+        ),
+        PretrainedWeights(
+            "mtcnn", "MTCNN face detector (P-, R-, O-Net)", "facenet-pytorch", "MTCNN", "",
+            None, 2.0, "MIT", "WIDER FACE and CelebA (bundled with facenet-pytorch)", (_FACES,),
+            bundled_file="data/onet.pt",
+        ),
+    )
+}
+
+
+def get_weights(name: str) -> PretrainedWeights:
+    """The registry entry ``name``; a KeyError lists the valid names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"No pretrained weights named {name!r}; known: {', '.join(REGISTRY)}.") from None
+
+
+def download(name: str, progress: ProgressCallback | None = None, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+    """Fetch the weights ``name`` into the library's cache unless already there.
+
+    Writes to a unique temporary file beside the target and renames it when complete, so
+    concurrent downloads never see half a file. Raises ``ModelUnavailable`` on any failure;
+    a server that does not answer fails after ``timeout`` seconds.
+    """
+    entry = get_weights(name)
+    destination = entry.cache_path()
+    if entry.is_cached():
+        return destination
+    if entry.bundled:
+        raise ModelUnavailable(f"{entry.title} should ship inside facenet-pytorch; reinstall it with `make run`.")
+    partial = destination.with_name(f"{destination.name}.{uuid.uuid4().hex}.part")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        digest = _fetch(entry.url or "", partial, progress, timeout)
+        expected = entry.sha256_prefix
+        if expected and not digest.startswith(expected):
+            raise ModelUnavailable(
+                f"The downloaded {entry.file_name} is damaged (its SHA-256 does not start with {expected}). "
+                + entry.how_to_get()
+            )
+        os.replace(partial, destination)
+    except OSError as error:  # URLError, HTTPError, timeouts and disk errors are all OSError
+        raise ModelUnavailable(
+            f"{entry.title} could not be downloaded ({_reason(error)}). {entry.how_to_get()}"
+        ) from error
+    finally:
+        partial.unlink(missing_ok=True)
+    return destination
+
+
+def _fetch(url: str, target: Path, progress: ProgressCallback | None, timeout: float) -> str:
+    """Stream ``url`` into ``target``; returns the hex SHA-256 of what was written."""
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=timeout) as response, target.open("wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        done = 0
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    return digest.hexdigest()
+
+
+def _reason(error: OSError) -> str:
+    reason = getattr(error, "reason", None) or error.strerror or error
+    return str(reason).strip("<>")
+
+
+def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
+    """The model for ``name`` through its library's loader, in eval mode.
+
+    Missing weights are downloaded first (``download``), so the library never starts a
+    download of its own without a timeout. Returns a torch ``nn.Module`` (an ultralytics
+    ``YOLO`` for ultralytics entries, an ``MTCNN`` for the bundled face detector).
+    """
+    entry = get_weights(name)
+    if not entry.bundled:
+        download(name, progress)
+    if entry.library == "torchvision":
+        from torchvision.models import get_model
+
+        model = get_model(entry.builder, weights=entry.pretrained_tag)
+    elif entry.library == "ultralytics":
+        from ultralytics import YOLO
+
+        model = YOLO(str(entry.cache_path()))
+    elif entry.builder == "MTCNN":
+        from facenet_pytorch import MTCNN
+
+        model = MTCNN(keep_all=True)
+    else:
+        from facenet_pytorch import InceptionResnetV1
+
+        model = InceptionResnetV1(pretrained=entry.pretrained_tag)
+    return model.eval()
+
+
+def status_rows() -> list[dict[str, str]]:
+    """One row per registry entry, for the Models & weights table; reads only the disk."""
+    return [
+        {
+            "Name": entry.name,
+            "Model": entry.title,
+            "Pages": ", ".join(entry.pages),
+            "Library": entry.library,
+            "File": entry.file_name,
+            "Size (MB)": f"{entry.size_mb:,.1f}",
+            "License": entry.license,
+            "Trained on": entry.trained_on,
+            "Status": status_of(entry),
+            "Path": str(entry.cache_path()),
+        }
+        for entry in REGISTRY.values()
+    ]
+
+
+def status_of(entry: PretrainedWeights) -> str:
+    if entry.bundled:
+        return "bundled" if entry.is_cached() else "missing from package"
+    return "cached" if entry.is_cached() else "not cached"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.weights", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", help="print the table of weights and whether each is cached")
+    fetch = commands.add_parser("download", help="download weights into their library caches")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help=f"one of: {', '.join(REGISTRY)}")
+    fetch.add_argument("--all", action="store_true", help="every weight that is not bundled")
+    args = parser.parse_args(argv)
+
+    if args.command == "status":
+        for row in status_rows():
+            print(f"{row['Name']:<30} {row['Status']:<12} {row['Size (MB)']:>8} MB  {row['Path']}")
+        return 0
+    names = [entry.name for entry in REGISTRY.values() if not entry.bundled] if args.all else args.names
+    unknown = [name for name in names if name not in REGISTRY]
+    if not names or unknown:
+        parser.error(f"name weights to download ({', '.join(REGISTRY)}) or pass --all")
+    failures = 0
+    for name in names:
+        try:
+            path = download(name, progress=_print_progress(name))
+            print(f"\r{name}: {path}")
+        except ModelUnavailable as error:
+            failures += 1
+            print(f"\r{name}: {error}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _print_progress(name: str) -> ProgressCallback:
+    def report(done: int, total: int | None) -> None:
+        share = f"{100 * done / total:5.1f}%" if total else f"{done / 1e6:.1f} MB"
+        print(f"\r{name}: {share}", end="", flush=True)
+
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(main())

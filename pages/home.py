@@ -1,0 +1,26 @@
+"""Home: what CNN Lab is, and a card for every page. Imports no torch."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.catalog import SECTIONS, pages_in
+
+st.title("CNN Lab")
+st.markdown(
+    "Interactive tools for the **Convolutional Neural Networks** course: every formula is a "
+    "calculator checked against PyTorch, and every model runs on *your* images — on the GPU "
+    "when the server has one, on the CPU otherwise. Upload a photo, use the camera, or start "
+    "from one of the bundled example photos."
+)
+
+for section in SECTIONS:
+    pages = pages_in(section)
+    if not pages:
+        continue
+    st.subheader(section)
+    columns = st.columns(3)
+    for index, page in enumerate(pages):
+        with columns[index % 3].container(border=True):
+            st.page_link(page.script, label=page.title, icon=page.icon)
+            st.caption(page.summary)

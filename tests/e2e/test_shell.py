@@ -1,0 +1,40 @@
+"""The app shell in a real browser: home, navigation, sidebar, Models & weights."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception, screenshot, wait_for_app
+from ui.catalog import PAGES
+
+pytestmark = pytest.mark.e2e
+
+
+def test_home_lists_every_page_and_the_device(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_role("heading", name="CNN Lab").is_visible()
+    for info in PAGES:
+        assert main.get_by_role("link", name=info.title).count() == 1, info.title
+    assert "Computing on CPU" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert_no_exception(page)
+    screenshot(page, "home")
+
+
+def test_weights_page_shows_the_registry_and_an_offline_download_error(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    page.locator('[data-testid="stMain"]').get_by_role("link", name="Models & weights").click()
+    wait_for_app(page)
+    assert page.get_by_role("heading", name="Models & weights").is_visible()
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for()
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "YOLO11n detection" in body and "bundled" in body
+    page.get_by_role("button", name="Download (548 MB)").first.click()
+    error = page.locator('[data-testid="stAlertContentError"]')
+    error.wait_for(timeout=30_000)
+    assert "make weights" in error.inner_text()
+    assert_no_exception(page)
+    screenshot(page, "weights")

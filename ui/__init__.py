@@ -1,0 +1,1 @@
+"""Streamlit pieces shared by the pages: navigation catalog, sidebar, image input, errors."""

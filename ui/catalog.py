@@ -1,0 +1,43 @@
+"""The pages of CNN Lab, grouped by course section: one list feeds the navigation and
+the home page's cards, so a page appears in both or in neither. Only pages that work
+are listed. This module imports nothing heavy: the home page reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """One page: its script, its title and icon in the menu, its section and a one-line summary."""
+
+    script: str
+    title: str
+    icon: str
+    section: str
+    summary: str
+
+
+SECTIONS: tuple[str, ...] = (
+    "Foundations",
+    "Architectures",
+    "Detection & segmentation",
+    "Special applications",
+    "Setup",
+)
+
+HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What CNN Lab is and where to start.")
+
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo(
+        "pages/weights.py",
+        "Models & weights",
+        ":material/deployed_code:",
+        "Setup",
+        "Every pretrained network the lab uses: where it comes from, whether it is here, download it.",
+    ),
+)
+
+
+def pages_in(section: str) -> list[PageInfo]:
+    return [page for page in PAGES if page.section == section]
