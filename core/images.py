@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 
 MAX_PIXELS_ENV_VAR = "CNNLAB_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 40_000_000
-ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF")
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")  # multi-picture JPEGs open as JPEG
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff")
 _FORMAT_NAMES = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 
@@ -39,18 +39,14 @@ def load_image(data: bytes, pixel_limit: int | None = None) -> np.ndarray:
     if not data:
         raise ImageError("The file is empty: choose an image file and upload it again.")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore")  # Pillow warns of bombs and odd metadata; we decide here
         try:
             image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
         except Image.DecompressionBombError:
             raise _too_large(None, limit) from None
         except Exception:
-            raise ImageError(
-                f"This file is not an image CNN Lab can read. Upload a {_FORMAT_NAMES} file."
-            ) from None
+            raise _unreadable(data) from None
         width, height = image.size
-        if width == 0 or height == 0:
-            raise ImageError("The image has no pixels (its width or height is zero).")
         if width * height > limit:
             raise _too_large((width, height), limit)
         try:
@@ -65,10 +61,34 @@ def load_image(data: bytes, pixel_limit: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _unreadable(data: bytes) -> ImageError:
+    """Tell a damaged image (known signature, unusable header) from a file that is no image."""
+    kind = next((name for magic, name in _SIGNATURES if data.startswith(magic)), None)
+    if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kind = "WebP"
+    if kind is None:
+        return ImageError(f"This file is not an image CNN Lab can read. Upload a {_FORMAT_NAMES} file.")
+    return ImageError(
+        f"This {kind} file is damaged: its header cannot be read or declares an impossible size, "
+        "such as a width or height of zero. Export the image again or choose another file."
+    )
+
+
 def _too_large(size: tuple[int, int] | None, limit: int) -> ImageError:
     shown = f" ({size[0]}×{size[1]} = {size[0] * size[1] / 1e6:.1f} megapixels)" if size else ""
     return ImageError(
-        f"The image is too large{shown}: the limit is {limit / 1e6:.0f} megapixels. "
+        f"The image is too large{shown}: the limit is {limit / 1e6:g} megapixels. "
         "Resize it and upload it again."
     )
 

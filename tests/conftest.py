@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# ultralytics writes a settings file on import; keep it (and its weights dir) out of $HOME.
+os.environ["YOLO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="cnnlab-ultralytics-")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -1,0 +1,115 @@
+"""core.device: the device choice, its override, autocast dtype, locks and the badge."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from core.device import (
+    DeviceError,
+    autocast_dtype,
+    describe_device,
+    device_badge,
+    device_lock,
+    pick_device,
+)
+from tests.conftest import ROOT
+
+
+def test_without_override_the_best_available_device_is_chosen(monkeypatch):
+    monkeypatch.delenv("CNNLAB_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device() == torch.device("cuda")
+
+
+@pytest.mark.parametrize("value", ["cpu", " CPU ", "Cpu"])
+def test_override_selects_the_cpu(monkeypatch, value):
+    monkeypatch.setenv("CNNLAB_DEVICE", value)
+    assert pick_device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("value", ["tpu", "banana", "cuda:x", "meta"])
+def test_invalid_override_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv("CNNLAB_DEVICE", value)
+    with pytest.raises(DeviceError, match="CNNLAB_DEVICE"):
+        pick_device()
+
+
+def test_cuda_override_without_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("CNNLAB_DEVICE", "cuda")
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        pick_device()
+
+
+def test_cuda_index_beyond_the_gpus_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("CNNLAB_DEVICE", "cuda:3")
+    with pytest.raises(DeviceError, match="only 1 CUDA GPU"):
+        pick_device()
+
+
+def test_mps_override_where_there_is_none(monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setenv("CNNLAB_DEVICE", "mps")
+    with pytest.raises(DeviceError, match="MPS"):
+        pick_device()
+
+
+def test_cpu_runs_in_float32():
+    assert autocast_dtype(torch.device("cpu")) is None
+    assert autocast_dtype(torch.device("mps")) is None
+
+
+def test_cuda_autocast_dtype_follows_bf16_support(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert autocast_dtype(torch.device("cuda")) is torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert autocast_dtype(torch.device("cuda")) is torch.float16
+
+
+def test_one_lock_per_device():
+    cpu = device_lock(torch.device("cpu"))
+    assert device_lock(torch.device("cpu")) is cpu
+    assert device_lock(torch.device("cuda")) is device_lock(torch.device("cuda:0"))
+    assert device_lock(torch.device("cuda:1")) is not device_lock(torch.device("cuda:0"))
+    assert device_lock(torch.device("cuda:0")) is not cpu
+    with cpu:
+        assert not cpu.acquire(blocking=False)
+
+
+def test_cpu_description_names_the_core_count():
+    assert describe_device(torch.device("cpu")) == f"CPU ({os.cpu_count()} cores)"
+
+
+def test_badge_with_torch_loaded_describes_the_picked_device(monkeypatch):
+    monkeypatch.setenv("CNNLAB_DEVICE", "cpu")
+    assert device_badge() == f"CPU ({os.cpu_count()} cores)"
+
+
+def test_badge_does_not_import_torch():
+    script = "import sys; from core.device import device_badge; print(device_badge()); print('torch' in sys.modules)"
+    env = {**os.environ, "CNNLAB_DEVICE": "cpu"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    badge, torch_loaded = result.stdout.strip().splitlines()
+    assert badge == f"CPU ({os.cpu_count()} cores)"
+    assert torch_loaded == "False"
+
+
+@pytest.mark.gpu
+def test_gpu_is_picked_and_named_when_present(monkeypatch):
+    monkeypatch.delenv("CNNLAB_DEVICE", raising=False)
+    device = pick_device()
+    assert device.type == "cuda"
+    assert describe_device(device) == torch.cuda.get_device_name(0)
+    assert autocast_dtype(device) in (torch.bfloat16, torch.float16)

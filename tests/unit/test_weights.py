@@ -1,0 +1,295 @@
+"""core.weights: the registry matches the libraries, status never touches the network,
+downloads fail fast and cleanly, and each entry loads through its library's real path
+from the exact cache file (an untrained network's state written there: plumbing, not accuracy)."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import inspect
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core import weights
+from core.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
+
+TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
+ULTRALYTICS = [name for name, entry in REGISTRY.items() if entry.library == "ultralytics"]
+FACENET = [name for name, entry in REGISTRY.items() if entry.library == "facenet-pytorch" and not entry.bundled]
+
+
+@pytest.fixture()
+def caches(tmp_path, monkeypatch) -> Path:
+    """Empty torch and ultralytics caches for one test."""
+    from ultralytics.utils import SETTINGS
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setitem(SETTINGS, "weights_dir", str(tmp_path / "ultralytics"))
+    return tmp_path
+
+
+def test_the_planned_weights_are_registered():
+    assert set(REGISTRY) == {
+        "yolo11n", "yolo11s", "yolo11n-seg", "vgg19", "fasterrcnn_resnet50_fpn",
+        "deeplabv3_mobilenet_v3_large", "facenet_vggface2", "facenet_casia", "mtcnn",
+    }
+    for entry in REGISTRY.values():
+        assert entry.title and entry.license and entry.trained_on and entry.pages and entry.size_mb > 0
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_torchvision_entries_match_the_library_enum(name):
+    from torchvision.models import get_model_builder, get_weight
+
+    entry = get_weights(name)
+    enum = get_weight(entry.pretrained_tag)
+    assert entry.url == enum.url
+    assert entry.size_mb == pytest.approx(enum.meta["_file_size"], abs=0.1)
+    get_model_builder(entry.builder)  # raises if the builder name is wrong
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_torchvision_cache_path_is_torch_hub(name, caches):
+    entry = get_weights(name)
+    assert entry.cache_path() == Path(torch.hub.get_dir()) / "checkpoints" / entry.file_name
+
+
+@pytest.mark.parametrize("name", FACENET)
+def test_facenet_entries_match_what_facenet_downloads(name, caches, monkeypatch):
+    import facenet_pytorch.models.inception_resnet_v1 as facenet
+
+    requested = {}
+
+    def record(url: str, path: str) -> None:
+        requested.update(url=url, path=Path(path))
+        raise ConnectionAbortedError("recorded")
+
+    monkeypatch.setattr(facenet, "download_url_to_file", record)
+    entry = get_weights(name)
+    with pytest.raises(ConnectionAbortedError):
+        facenet.InceptionResnetV1(pretrained=entry.pretrained_tag)
+    assert requested == {"url": entry.url, "path": entry.cache_path()}
+
+
+def test_ultralytics_urls_are_its_release_assets():
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES, attempt_download_asset
+
+    release = inspect.signature(attempt_download_asset).parameters["release"].default
+    for name in ULTRALYTICS:
+        entry = get_weights(name)
+        assert entry.file_name in GITHUB_ASSETS_NAMES
+        assert entry.url == f"https://github.com/ultralytics/assets/releases/download/{release}/{entry.file_name}"
+
+
+def test_status_reads_only_the_disk(caches, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("a status check opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    rows = {row["Name"]: row for row in weights.status_rows()}
+    assert rows["yolo11n"]["Status"] == "not cached"
+    assert rows["mtcnn"]["Status"] == "bundled"
+    assert rows["vgg19"]["Path"] == str(get_weights("vgg19").cache_path())
+    path = get_weights("yolo11n").cache_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"weights")
+    assert {row["Name"]: row for row in weights.status_rows()}["yolo11n"]["Status"] == "cached"
+
+
+# -- downloads against a loopback server -------------------------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    body = b""
+    stall_s = 0.0
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.stall_s:
+            time.sleep(self.stall_s)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def server() -> Iterator[tuple[str, type[_Handler]]]:
+    handler = type("Handler", (_Handler,), {})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _point(monkeypatch, name: str, url: str) -> weights.PretrainedWeights:
+    entry = dataclasses.replace(get_weights(name), url=url)
+    monkeypatch.setitem(REGISTRY, name, entry)
+    return entry
+
+
+def test_download_writes_the_file_and_reports_progress(caches, server, monkeypatch):
+    base, handler = server
+    handler.body = bytes(range(256)) * 10_000
+    entry = _point(monkeypatch, "yolo11n", f"{base}/yolo11n.pt")
+    seen = []
+    path = download("yolo11n", progress=lambda done, total: seen.append((done, total)))
+    assert path == entry.cache_path() and path.read_bytes() == handler.body
+    assert seen[-1] == (len(handler.body), len(handler.body))
+    assert list(path.parent.glob("*.part")) == []
+
+
+def test_download_rejects_a_file_whose_hash_does_not_match(caches, server, monkeypatch):
+    base, handler = server
+    handler.body = b"not the real vgg19"
+    entry = _point(monkeypatch, "vgg19", f"{base}/vgg19-dcbb9e9d.pth")
+    with pytest.raises(ModelUnavailable, match="damaged"):
+        download("vgg19")
+    assert not entry.cache_path().exists()
+    assert list(entry.cache_path().parent.glob("*")) == []
+
+
+def test_a_server_that_never_answers_fails_within_the_timeout(caches, server, monkeypatch):
+    base, handler = server
+    handler.stall_s = 5.0
+    _point(monkeypatch, "yolo11s", f"{base}/yolo11s.pt")
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="make weights"):
+        download("yolo11s", timeout=1.0)
+    assert time.monotonic() - started < 4.0
+    assert weights.DOWNLOAD_TIMEOUT_S <= 10
+
+
+def test_unreachable_host_says_how_to_get_the_file(caches, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    entry = _point(monkeypatch, "facenet_vggface2", f"http://127.0.0.1:{closed_port}/20180402-114759-vggface2.pt")
+    with pytest.raises(ModelUnavailable) as raised:
+        load_pretrained("facenet_vggface2")
+    message = str(raised.value)
+    assert "make weights" in message and str(entry.cache_path()) in message and entry.url in message
+
+
+def test_unknown_names_list_the_registry():
+    with pytest.raises(KeyError, match="yolo11n"):
+        get_weights("resnet9000")
+
+
+# -- the real loading paths ----------------------------------------------------------------
+
+
+def _assert_same_parameters(loaded: torch.nn.Module, saved: dict[str, torch.Tensor]) -> None:
+    state = loaded.state_dict()
+    assert set(state) == set(saved)
+    for key in list(saved)[:: max(1, len(saved) // 12)]:
+        torch.testing.assert_close(state[key], saved[key])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_torchvision_weights_load_from_the_hub_cache(name, caches):
+    from torchvision.models import get_model, get_weight
+
+    entry = get_weights(name)
+    categories = len(get_weight(entry.pretrained_tag).meta["categories"])
+    extra = {"aux_loss": True} if name.startswith("deeplab") else {}
+    if name != "vgg19":
+        extra["weights_backbone"] = None
+    untrained = get_model(entry.builder, weights=None, num_classes=categories, **extra)
+    # With weights, detection backbones use FrozenBatchNorm2d, which keeps no batch counter;
+    # the published checkpoint has none either.
+    frozen_norm = name.startswith("fasterrcnn")
+    saved = {
+        key: value.clone()
+        for key, value in untrained.state_dict().items()
+        if not (frozen_norm and key.endswith("num_batches_tracked"))
+    }
+    entry.cache_path().parent.mkdir(parents=True)
+    torch.save(saved, entry.cache_path())
+    assert entry.is_cached()
+    model = load_pretrained(name)
+    assert not model.training
+    _assert_same_parameters(model, saved)
+
+
+@pytest.mark.parametrize("name", ["yolo11n", "yolo11n-seg"])
+def test_yolo_weights_load_from_the_ultralytics_weights_dir(name, caches):
+    from ultralytics import YOLO
+
+    entry = get_weights(name)
+    untrained = YOLO(entry.file_name.replace(".pt", ".yaml"))
+    entry.cache_path().parent.mkdir(parents=True)
+    untrained.save(entry.cache_path())
+    # ultralytics checkpoints hold float16 weights: compare with that rounding.
+    saved = {
+        key: value.half().float() if value.is_floating_point() else value.clone()
+        for key, value in untrained.model.state_dict().items()
+    }
+    model = load_pretrained(name)
+    assert model.task == ("segment" if name.endswith("-seg") else "detect")
+    assert len(model.names) == 80
+    _assert_same_parameters(model.model, saved)
+
+
+@pytest.mark.parametrize("name", FACENET)
+def test_facenet_weights_load_from_torch_home(name, caches):
+    from facenet_pytorch import InceptionResnetV1
+
+    entry = get_weights(name)
+    identities = {"vggface2": 8631, "casia-webface": 10575}[entry.pretrained_tag]
+    saved = InceptionResnetV1(classify=True, num_classes=identities).state_dict()
+    entry.cache_path().parent.mkdir(parents=True)
+    torch.save(saved, entry.cache_path())
+    model = load_pretrained(name)
+    assert not model.training
+    _assert_same_parameters(model, saved)
+    with torch.inference_mode():
+        embedding = model(torch.rand(2, 3, 160, 160))
+    assert embedding.shape == (2, 512)
+    torch.testing.assert_close(embedding.norm(dim=1), torch.ones(2))
+
+
+def test_bundled_mtcnn_finds_the_astronauts_face():
+    from core.examples import example_image
+
+    assert get_weights("mtcnn").is_cached()
+    detector = load_pretrained("mtcnn")
+    boxes, probabilities = detector.detect(example_image("astronaut"))
+    assert boxes is not None and len(boxes) == 1 and probabilities[0] > 0.95
+    nothing, _ = detector.detect(example_image("coffee"))
+    assert nothing is None
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_cli_status_prints_every_entry(caches, capsys):
+    assert weights.main(["status"]) == 0
+    printed = capsys.readouterr().out
+    for name, entry in REGISTRY.items():
+        assert name in printed and str(entry.cache_path()) in printed
+
+
+def test_cli_download_failure_exits_non_zero_with_the_hint(caches, monkeypatch, capsys):
+    _point(monkeypatch, "yolo11n", "http://127.0.0.1:9/yolo11n.pt")
+    assert weights.main(["download", "yolo11n"]) == 1
+    assert "make weights" in capsys.readouterr().err
+
+
+def test_cli_rejects_unknown_names(capsys):
+    with pytest.raises(SystemExit) as raised:
+        weights.main(["download", "nope"])
+    assert raised.value.code == 2
