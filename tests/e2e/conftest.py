@@ -6,82 +6,23 @@ Under ``CI=true`` a missing browser fails the run instead of skipping it.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, wait_for_app, wait_for_health
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_health(url: str, server: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout_s:.0f} s")
-
-
-def start_streamlit(port: int, workdir: Path) -> subprocess.Popen:
-    """``streamlit run`` of the app on loopback; the caller terminates it.
-
-    Weight caches point into ``workdir`` (empty, so every network shows "not cached") and
-    outgoing HTTP goes to a closed loopback port, so downloads fail the same way everywhere.
-    """
-    closed = f"http://127.0.0.1:{_free_port()}"
-    env = {
-        **os.environ,
-        "TORCH_HOME": str(workdir / "torch"),
-        "YOLO_CONFIG_DIR": str(workdir / "ultralytics"),
-        "http_proxy": closed, "https_proxy": closed, "HTTP_PROXY": closed, "HTTPS_PROXY": closed,
-        "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost",
-    }
-    log = (workdir / "server.log").open("w")
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-            "--server.headless", "true", "--server.address", "127.0.0.1",
-            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = start_streamlit(port, tmp_path_factory.mktemp("streamlit"))
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_health(url, server)
+        wait_for_health(url, server)
         yield url
     finally:
         server.terminate()
@@ -90,7 +31,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+    if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} is missing: install Debian's chromium package (`.ci/run` does)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
@@ -112,14 +53,9 @@ def page(browser, app_url: str) -> Iterator[object]:
     context.close()
 
 
-def wait_for_app(tab) -> None:
-    """Wait until Streamlit has finished running the page's script."""
-    tab.wait_for_selector('[data-testid="stApp"]')
-    tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
-        timeout=90_000,
-    )
+def settled(tab) -> None:
+    """The page's script has finished and the browser has painted."""
+    wait_for_app(tab)
     tab.wait_for_timeout(300)
 
 

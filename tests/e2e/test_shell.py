@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.e2e.conftest import assert_no_exception, screenshot, settled
 from ui.catalog import PAGES
 
 pytestmark = pytest.mark.e2e
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 def test_home_lists_every_page_and_the_device(page, app_url):
     page.goto(app_url)
-    wait_for_app(page)
+    settled(page)
     main = page.locator('[data-testid="stMain"]')
     assert main.get_by_role("heading", name="CNN Lab").is_visible()
     for info in PAGES:
@@ -24,9 +24,9 @@ def test_home_lists_every_page_and_the_device(page, app_url):
 
 def test_weights_page_shows_the_registry_and_an_offline_download_error(page, app_url):
     page.goto(app_url)
-    wait_for_app(page)
+    settled(page)
     page.locator('[data-testid="stMain"]').get_by_role("link", name="Models & weights").click()
-    wait_for_app(page)
+    settled(page)
     assert page.get_by_role("heading", name="Models & weights").is_visible()
     table = page.locator('[data-testid="stDataFrame"]')
     table.wait_for()

@@ -1,0 +1,73 @@
+"""The app shell with streamlit.testing: home, sidebar, Models & weights page."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import weights
+from tests.conftest import ROOT
+from ui.catalog import PAGES
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture()
+def app(tmp_path, monkeypatch) -> AppTest:
+    from ultralytics.utils import SETTINGS
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setitem(SETTINGS, "weights_dir", str(tmp_path / "ultralytics"))
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def test_home_shows_a_card_per_page_and_the_device(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "CNN Lab"
+    links = {link.label for link in app.get("page_link")}
+    assert links == {page.title for page in PAGES}
+    sidebar = " ".join(str(badge.proto) for badge in app.sidebar.get("markdown"))
+    assert "Computing on CPU" in sidebar
+
+
+def test_home_page_imports_neither_torch_nor_ultralytics():
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({APP!r}, default_timeout=30).run()\n"
+        "assert not at.exception, at.exception\n"
+        "print('torch' in sys.modules, 'ultralytics' in sys.modules)\n"
+    )
+    env = {**os.environ, "CNNLAB_DEVICE": ""}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_weights_page_lists_the_registry_with_status(app):
+    app.switch_page("pages/weights.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["Name"]) == list(weights.REGISTRY)
+    status = dict(zip(table["Name"], table["Status"]))
+    assert status["mtcnn"] == "bundled" and status["vgg19"] == "not cached"
+    assert [button.label for button in app.button] == [
+        f"Download ({entry.size_mb:,.0f} MB)" for entry in weights.REGISTRY.values() if not entry.bundled
+    ]
+
+
+def test_failed_download_shows_how_to_get_the_file(app, monkeypatch):
+    entry = dataclasses.replace(weights.REGISTRY["vgg19"], url="http://127.0.0.1:9/vgg19-dcbb9e9d.pth")
+    monkeypatch.setitem(weights.REGISTRY, "vgg19", entry)
+    app.switch_page("pages/weights.py").run()
+    app.button(key="download-vgg19").click().run()
+    assert not app.exception
+    message = app.error[0].value
+    assert "make weights" in message and str(entry.cache_path()) in message
+    assert app.title[0].value == "Models & weights"  # the page is still there

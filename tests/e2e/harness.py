@@ -1,0 +1,79 @@
+"""Serving the app and driving Chromium: shared by the e2e tests and benchmarks/startup.py."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_health(url: str, server: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout_s:.0f} s")
+
+
+def start_streamlit(port: int, workdir: Path, script: Path | None = None) -> subprocess.Popen:
+    """``streamlit run`` of the app on loopback; the caller terminates it.
+
+    Weight caches point into ``workdir`` (empty, so every network shows "not cached") and
+    outgoing HTTP goes to a closed loopback port, so downloads fail the same way everywhere.
+    """
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "TORCH_HOME": str(workdir / "torch"),
+        "YOLO_CONFIG_DIR": str(workdir / "ultralytics"),
+        "http_proxy": closed, "https_proxy": closed, "HTTP_PROXY": closed, "HTTPS_PROXY": closed,
+        "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost",
+    }
+    log = (workdir / "server.log").open("w")
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(script or ROOT / "streamlit_app.py"),
+            "--server.headless", "true", "--server.address", "127.0.0.1",
+            "--server.port", str(port), "--browser.gatherUsageStats", "false",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+
+
+def wait_for_app(tab, timeout_ms: int = 90_000) -> None:
+    """Wait until Streamlit has finished running the page's script."""
+    tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    tab.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
+        timeout=timeout_ms,
+    )
