@@ -115,3 +115,13 @@ def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
         low, high = float(np.nanmin(values)), float(np.nanmax(values))
         scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
     return Image.fromarray(np.round(np.nan_to_num(scaled) * 255).astype(np.uint8))
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` shrunk (aspect kept, area resampling) so neither side exceeds ``max_side``."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX))

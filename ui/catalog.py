@@ -26,11 +26,18 @@ SECTIONS: tuple[str, ...] = (
     "Setup",
 )
 
-HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What CNN Lab is and where to start.")
+HOME = PageInfo("app_pages/home.py", "Home", ":material/home:", "", "What CNN Lab is and where to start.")
 
 PAGES: tuple[PageInfo, ...] = (
     PageInfo(
-        "pages/weights.py",
+        "app_pages/conv_calculator.py",
+        "Conv calculator",
+        ":material/grid_on:",
+        "Foundations",
+        "Output sizes, convolution step by step, edge filters on your image, pooling, layer tables.",
+    ),
+    PageInfo(
+        "app_pages/weights.py",
         "Models & weights",
         ":material/deployed_code:",
         "Setup",

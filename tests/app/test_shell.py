@@ -51,7 +51,7 @@ def test_home_page_imports_neither_torch_nor_ultralytics():
 
 
 def test_weights_page_lists_the_registry_with_status(app):
-    app.switch_page("pages/weights.py").run()
+    app.switch_page("app_pages/weights.py").run()
     assert not app.exception
     table = app.dataframe[0].value
     assert list(table["Name"]) == list(weights.REGISTRY)
@@ -65,7 +65,7 @@ def test_weights_page_lists_the_registry_with_status(app):
 def test_failed_download_shows_how_to_get_the_file(app, monkeypatch):
     entry = dataclasses.replace(weights.REGISTRY["vgg19"], url="http://127.0.0.1:9/vgg19-dcbb9e9d.pth")
     monkeypatch.setitem(weights.REGISTRY, "vgg19", entry)
-    app.switch_page("pages/weights.py").run()
+    app.switch_page("app_pages/weights.py").run()
     app.button(key="download-vgg19").click().run()
     assert not app.exception
     message = app.error[0].value

@@ -1,0 +1,354 @@
+"""Conv calculator (course week 1): sizes, convolution step by step, edges on your image,
+pooling, layer tables, why convolutions, and 1×1 / 1D / 3D convolutions.
+
+Each section is a fragment, so using one reruns only that section."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import conv
+from core.device import DeviceError, pick_device
+from core.examples import PHOTOS
+from core.images import fit_within
+from ui.image_input import image_input
+from ui.matrix import matrix_editor, show_matrix
+
+MAX_EDGE_SIDE = 2048
+
+st.title("Conv calculator")
+st.caption("Course week 1 — every number below is computed by `core.conv` and checked against PyTorch in the tests.")
+
+
+def whole(label: str, value: int, key: str, where=st) -> int:
+    """A whole-number field; range checks are core's, so bad values get core's message."""
+    return int(where.number_input(label, value=value, step=1, key=key))
+
+
+@st.fragment
+def output_size_section() -> None:
+    st.subheader("Output size")
+    size_h, size_w, filter_col, stride_col, dilation_col = st.columns(5)
+    n_h = whole("n_H (input height)", 6, "os-nh", size_h)
+    n_w = whole("n_W (input width)", 6, "os-nw", size_w)
+    f = whole("f (filter size)", 3, "os-f", filter_col)
+    s = whole("s (stride)", 1, "os-s", stride_col)
+    d = whole("d (dilation)", 1, "os-d", dilation_col)
+    preset = st.segmented_control("Padding", ["valid", "same", "custom"], default="valid", key="os-preset") or "valid"
+    if preset == "custom":
+        p = whole("p (padding)", 1, "os-p")
+    elif preset == "same":
+        if f < 1:
+            st.error("Filter size f must be at least 1.")
+            return
+        p = conv.same_padding(f)
+        if f % 2 == 0:
+            st.info(f"With an even f = {f}, p = (f − 1)/2 = {(f - 1) / 2} is not whole: p = {p} is used, so 'same' is off by one.")
+    else:
+        p = 0
+    try:
+        out_h, out_w = conv.output_size(n_h, f, p, s, d), conv.output_size(n_w, f, p, s, d)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    f_term = "f" if d == 1 else "d(f-1)-1"
+    f_value = str(f) if d == 1 else f"{d}({f}-1)-1"
+    for name, n, out in (("H", n_h, out_h), ("W", n_w, out_w)):
+        st.latex(
+            rf"n_{{{name}}}' = \left\lfloor \frac{{n + 2p - {f_term}}}{{s}} \right\rfloor + 1"
+            rf" = \left\lfloor \frac{{{n} + 2 \cdot {p} - {f_value}}}{{{s}}} \right\rfloor + 1 = {out}"
+        )
+        dropped = conv.dropped_by_floor(n, f, p, s, d)
+        if dropped:
+            st.warning(f"The windows do not tile the {name} side exactly: the floor drops the last {dropped} row(s)/column(s) of the padded input.")
+    st.success(f"Output: {out_h} × {out_w} (padding p = {p})")
+
+    st.markdown("**Transposed convolution** (upsampling, e.g. in U-Net)")
+    cols = st.columns(6)
+    values = [whole(label, default, f"tr-{index}", column) for index, (label, default, column) in enumerate(
+        zip(["i (input)", "f", "p", "s", "d", "output padding"], [2, 3, 1, 2, 1, 1], cols)
+    )]
+    i, tf, tp, ts, td, op = values
+    try:
+        out = conv.transposed_output_size(i, tf, tp, ts, td, op)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    st.latex(
+        rf"o = s(i-1) - 2p + d(f-1) + \text{{output\_padding}} + 1 = {ts}({i}-1) - 2\cdot{tp} + {td}({tf}-1) + {op} + 1 = {out}"
+    )
+
+
+STEP_PRESETS = {
+    "Course 6×6 example, vertical filter": (
+        np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3], [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]]),
+        np.array([[1, 0, -1]] * 3),
+    ),
+    "Step image 10 | 0 (light to dark)": (np.array([[10, 10, 10, 0, 0, 0]] * 6), np.array([[1, 0, -1]] * 3)),
+    "Step image 0 | 10 (dark to light)": (np.array([[0, 0, 0, 10, 10, 10]] * 6), np.array([[1, 0, -1]] * 3)),
+}
+
+
+def window_figure(padded: np.ndarray, top: int, left: int, f: int, padding: int) -> go.Figure:
+    figure = go.Figure(
+        go.Heatmap(z=padded, text=padded, texttemplate="%{text:g}", colorscale="Blues", showscale=False)
+    )
+    figure.add_shape(type="rect", x0=left - 0.5, x1=left + f - 0.5, y0=top - 0.5, y1=top + f - 0.5,
+                     line={"color": "#d9480f", "width": 4})
+    if padding:
+        size = padded.shape
+        figure.add_shape(type="rect", x0=padding - 0.5, x1=size[1] - padding - 0.5, y0=padding - 0.5,
+                         y1=size[0] - padding - 0.5, line={"color": "#555", "dash": "dot"})
+    figure.update_yaxes(autorange="reversed", scaleanchor="x")
+    figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure
+
+
+@st.fragment
+def step_by_step_section() -> None:
+    st.subheader("Convolution step by step")
+    preset = st.selectbox("Start from", list(STEP_PRESETS), key="sb-preset")
+    x_default, k_default = STEP_PRESETS[preset]
+    left, right = st.columns(2)
+    with left:
+        x = matrix_editor("Input", x_default, "sb-input")
+    with right:
+        k = matrix_editor("Filter", k_default, "sb-filter")
+    stride_col, padding_col, flip_col = st.columns(3)
+    stride = whole("Stride s", 1, "sb-s", stride_col)
+    padding = whole("Padding p", 0, "sb-p", padding_col)
+    flipped = flip_col.toggle("Textbook convolution (flip the filter)", key="sb-flip",
+                              help="Mathematics flips the filter; deep learning's 'convolution' is cross-correlation.")
+    if x is None or k is None:
+        return
+    used = np.flip(k, axis=(0, 1)) if flipped else k
+    try:
+        output = conv.cross_correlate(x, used, stride, padding)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    st.markdown(f"**Output** ({output.shape[0]} × {output.shape[1]}, {'convolution' if flipped else 'cross-correlation'}):")
+    show_matrix(output)
+    row_col, col_col = st.columns(2)
+    row = row_col.number_input("Output row", 0, output.shape[0] - 1, 0, key="sb-row")
+    col = col_col.number_input("Output column", 0, output.shape[1] - 1, 0, key="sb-col")
+    step = conv.window_step(x, used, int(row), int(col), stride, padding)
+    st.plotly_chart(window_figure(conv.pad(x, padding), step.top, step.left, used.shape[0], padding), key="sb-figure")
+    window = conv.pad(x, padding)[step.top : step.top + used.shape[0], step.left : step.left + used.shape[1]]
+    terms = " + ".join(f"({a:g})({b:g})" for a, b in zip(window.ravel(), used.ravel()))
+    st.markdown(f"Cell ({row}, {col}) = {terms} = **{step.total:g}**")
+    if flipped:
+        st.caption("The filter used is the one you typed, flipped left–right and top–bottom.")
+
+
+@st.fragment
+def edge_section() -> None:
+    st.subheader("Edge detection on your image")
+    image = image_input("edges", examples=PHOTOS)
+    if image is None:
+        return
+    if max(image.shape[:2]) > MAX_EDGE_SIDE:
+        st.info(f"The image is {image.shape[1]}×{image.shape[0]}; it is shrunk to fit {MAX_EDGE_SIDE}×{MAX_EDGE_SIDE}.")
+        image = fit_within(image, MAX_EDGE_SIDE)
+    family_col, direction_col, mode_col = st.columns(3)
+    family = family_col.selectbox("Filter", [*conv.VERTICAL_EDGE_FILTERS, "Custom 3×3"], key="edge-filter")
+    horizontal = direction_col.radio("Edges", ["vertical", "horizontal"], horizontal=True, key="edge-direction",
+                                     disabled=family == "Custom 3×3") == "horizontal"
+    per_channel = mode_col.radio("Input", ["gray", "RGB (3×3×3 filter)"], horizontal=True, key="edge-mode") != "gray"
+    absolute = st.toggle("Absolute value (edge strength, either direction)", value=True, key="edge-abs")
+    if family == "Custom 3×3":
+        kernel = matrix_editor("Custom filter", np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]]), "edge-custom")
+        if kernel is None:
+            return
+        if kernel.shape != (3, 3):
+            st.error("The custom filter must be 3×3.")
+            return
+    else:
+        kernel = conv.edge_filter(family, horizontal)
+        show_matrix(kernel, "The filter (per channel when RGB is chosen)")
+    try:
+        device = pick_device()
+    except DeviceError as error:
+        st.error(str(error))
+        return
+    response = conv.edge_map(image, kernel, per_channel, str(device))
+    original_col, edges_col = st.columns(2)
+    original_col.image(image, caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
+    edges_col.image(conv.to_display(response, absolute), width="stretch",
+                    caption=f"Edge map {response.shape[1]}×{response.shape[0]} (n − f + 1 = n − 2), on {device}")
+
+
+POOL_PRESETS = {
+    "Course max-pool example": (np.array([[1, 3, 2, 1], [2, 9, 1, 1], [1, 3, 2, 3], [5, 6, 1, 2]]), "max"),
+    "Course average-pool example": (np.array([[1, 3, 2, 1], [2, 9, 1, 1], [1, 4, 2, 3], [5, 6, 1, 2]]), "avg"),
+}
+
+
+@st.fragment
+def pooling_section() -> None:
+    st.subheader("Pooling")
+    st.markdown("Pooling has hyperparameters (f, s, max or average) but **no parameters to learn**.")
+    preset = st.selectbox("Start from", list(POOL_PRESETS), key="pool-preset")
+    values_default, mode_default = POOL_PRESETS[preset]
+    values = matrix_editor("Input", values_default, "pool-input")
+    f_col, s_col, mode_col = st.columns(3)
+    f = whole("f", 2, "pool-f", f_col)
+    s = whole("s", 2, "pool-s", s_col)
+    mode = mode_col.radio("Mode", ["max", "avg"], index=["max", "avg"].index(mode_default), horizontal=True,
+                          key=f"pool-mode-{preset}")
+    if values is None:
+        return
+    try:
+        show_matrix(conv.pool(values, f, s, mode), f"{mode} pooling, f = {f}, s = {s}")
+    except ValueError as error:
+        st.error(str(error))
+        return
+    st.markdown("**On a photo** (each colour channel pooled separately)")
+    image = image_input("pool-image", examples=PHOTOS, default_example="chelsea")
+    if image is None:
+        return
+    image = fit_within(image, MAX_EDGE_SIDE)
+    try:
+        pooled = conv.pool(image, f, s, mode)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    before, after = st.columns(2)
+    before.image(image, caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
+    after.image(pooled.astype(np.uint8), caption=f"Pooled {pooled.shape[1]}×{pooled.shape[0]}×3", width="stretch")
+
+
+LAYER_COLUMNS = ["type", "f", "s", "p", "filters", "units", "mode"]
+
+
+def layers_frame(layers: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{column: layer.get(column) for column in LAYER_COLUMNS} for layer in layers], columns=LAYER_COLUMNS)
+
+
+def frame_layers(frame: pd.DataFrame) -> list[dict]:
+    """Editor rows -> layer dicts; blank cells are left out, so core names what is missing."""
+    layers = []
+    for record in frame.to_dict("records"):
+        layer = {key: value for key, value in record.items() if value is not None and not (isinstance(value, float) and np.isnan(value))}
+        layers.append({key: int(value) if isinstance(value, float) and value.is_integer() else value for key, value in layer.items()})
+    return layers
+
+
+@st.fragment
+def network_table_section() -> None:
+    st.subheader("Network table")
+    preset = st.selectbox("Preset", list(conv.PRESETS), key="net-preset")
+    shape_default, layers_default = conv.PRESETS[preset]
+    h_col, w_col, c_col = st.columns(3)
+    shape = (whole("Input H", shape_default[0], f"net-h-{preset}", h_col),
+             whole("Input W", shape_default[1], f"net-w-{preset}", w_col),
+             whole("Input C", shape_default[2], f"net-c-{preset}", c_col))
+    edited = st.data_editor(
+        layers_frame(layers_default), num_rows="dynamic", key=f"net-layers-{preset}", hide_index=True,
+        column_config={
+            "type": st.column_config.SelectboxColumn("type", options=list(conv.LAYER_TYPES), required=True),
+            "mode": st.column_config.SelectboxColumn("mode", options=["max", "avg"]),
+            **{name: st.column_config.NumberColumn(name, step=1, format="%d") for name in ["f", "s", "p", "filters", "units"]},
+        },
+    )
+    layers = frame_layers(edited)
+    try:
+        rows = conv.layer_table(shape, layers)
+    except conv.LayerError as error:
+        st.error(str(error))
+        return
+    table = pd.DataFrame(
+        [{"layer": r["layer"], "activation shape": " × ".join(map(str, r["shape"])), "activation size": r["size"],
+          "parameters": r["params"], "MACs": r["macs"]} for r in rows]
+    )
+    totals = {"layer": "Total", "activation shape": "", "activation size": int(table["activation size"].sum()),
+              "parameters": int(table["parameters"].sum()), "MACs": int(table["MACs"].sum())}
+    table = pd.concat([table, pd.DataFrame([totals])], ignore_index=True)
+    st.dataframe(table.style.format({c: "{:,}" for c in ["activation size", "parameters", "MACs"]}), hide_index=True)
+    st.caption("MACs are multiply–accumulates (1 MAC = 2 FLOPs); biases and pooling comparisons are not counted.")
+    st.download_button("Download CSV", table.to_csv(index=False), file_name="layer_table.csv", mime="text/csv")
+    if layers:
+        measured = conv.measured_with_torch(shape, layers)
+        agree = all((r["shape"], r["params"], r["macs"]) == (m["shape"], m["params"], m["macs"]) for r, m in zip(rows[1:], measured))
+        (st.success if agree else st.error)(
+            "PyTorch agrees: the model below, built and run on a zero input, has these shapes, parameters and MACs "
+            "(FlopCounterMode)." if agree else "PyTorch disagrees with the table; please report this network."
+        )
+        st.code(conv.sequential_code(shape, layers), language="python")
+
+
+@st.fragment
+def why_convolutions_section() -> None:
+    st.subheader("Why convolutions")
+    cols = st.columns(7)
+    labels = ["H", "W", "C", "f", "filters", "s", "p"]
+    defaults = [32, 32, 3, 5, 6, 1, 0]
+    h, w, c, f, filters, s, p = (whole(label, default, f"why-{label}", column) for label, default, column in zip(labels, defaults, cols))
+    try:
+        cost = conv.conv_cost((h, w, c), f, filters, s, p)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    inputs, outputs = h * w * c, int(np.prod(cost.shape))
+    weights, biases = conv.dense_params(inputs, outputs)
+    out = " × ".join(map(str, cost.shape))
+    conv_col, dense_col = st.columns(2)
+    conv_col.metric("Conv layer parameters", f"{cost.params:,}", help=f"({f}·{f}·{c} + 1) · {filters}")
+    dense_col.metric("Fully connected parameters", f"{weights + biases:,}",
+                     help=f"{inputs:,} × {outputs:,} weights + {biases:,} biases")
+    st.markdown(
+        f"{h} × {w} × {c} → {out}: the conv layer has **{cost.params:,}** parameters; a fully connected layer "
+        f"between the same volumes has {inputs:,} × {outputs:,} = **{weights:,}** weights "
+        f"(≈ {weights / max(cost.params, 1):,.0f}× more). Parameter sharing and sparse connections make the difference."
+    )
+
+
+ND_PRESETS = {
+    "1×1: 28×28×192 → 32 filters": (2, (28, 28, 192), [(1, 32, 1, 0)]),
+    "3D: 14×14×14×1 → 16 × 5×5×5 → 32 × 5×5×5×16": (3, (14, 14, 14, 1), [(5, 16, 1, 0), (5, 32, 1, 0)]),
+    "1D: 14×1 signal → 16 × 5 → 32 × 5×16 (course ECG example)": (1, (14, 1), [(5, 16, 1, 0), (5, 32, 1, 0)]),
+}
+
+
+@st.fragment
+def nd_section() -> None:
+    st.subheader("1×1, 1D and 3D convolutions")
+    preset = st.selectbox("Preset", list(ND_PRESETS), key="nd-preset")
+    dims, shape_default, layers_default = ND_PRESETS[preset]
+    text = st.text_input("Input shape (spatial sizes, then channels)", ", ".join(map(str, shape_default)), key=f"nd-shape-{preset}")
+    edited = st.data_editor(
+        pd.DataFrame(layers_default, columns=["f", "filters", "s", "p"]), num_rows="dynamic", key=f"nd-layers-{preset}",
+        hide_index=True, column_config={name: st.column_config.NumberColumn(name, step=1, format="%d") for name in ["f", "filters", "s", "p"]},
+    )
+    try:
+        shape = tuple(int(part) for part in text.replace("×", ",").split(",") if part.strip())
+    except ValueError:
+        st.error("The input shape must be whole numbers separated by commas, e.g. 14, 14, 14, 1.")
+        return
+    if not 2 <= len(shape) <= 4:
+        st.error("Give 1 to 3 spatial sizes followed by the number of channels.")
+        return
+    rows, current = [], shape
+    for number, record in enumerate(frame_layers(edited), start=1):
+        try:
+            cost = conv.conv_cost(current, record["f"], record["filters"], record.get("s", 1), record.get("p", 0))
+        except (KeyError, ValueError) as error:
+            st.error(f"Layer {number}: {'missing ' + str(error) if isinstance(error, KeyError) else error}")
+            return
+        rows.append({"layer": number, "input": " × ".join(map(str, current)), "output": " × ".join(map(str, cost.shape)),
+                     "parameters": cost.params, "MACs": cost.macs})
+        current = cost.shape
+    if rows:
+        st.dataframe(pd.DataFrame(rows).style.format({"parameters": "{:,}", "MACs": "{:,}"}), hide_index=True)
+        st.caption(f"{len(shape) - 1}-D convolution: each filter spans f^{len(shape) - 1} × channels values.")
+
+
+tabs = st.tabs(["Output size", "Step by step", "Edge detection", "Pooling", "Network table", "Why convolutions", "1×1, 1D, 3D"])
+sections = [output_size_section, step_by_step_section, edge_section, pooling_section, network_table_section,
+            why_convolutions_section, nd_section]
+for tab, section in zip(tabs, sections):
+    with tab:
+        section()

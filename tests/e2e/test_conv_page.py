@@ -1,0 +1,85 @@
+"""The conv calculator in a real browser: an upload through the file chooser, Sobel edges,
+bad uploads with a clear message, and every tab rendering without an exception."""
+
+from __future__ import annotations
+
+import pytest
+from skimage import data
+
+from tests.e2e.conftest import assert_no_exception, screenshot, settled
+from tests.images import encode
+
+pytestmark = pytest.mark.e2e
+
+TABS = ["Output size", "Step by step", "Edge detection", "Pooling", "Network table", "Why convolutions", "1×1, 1D, 3D"]
+
+
+def open_conv_page(page, app_url: str) -> None:
+    page.goto(f"{app_url}/conv_calculator")
+    page.get_by_role("heading", name="Conv calculator").wait_for(timeout=90_000)
+    settled(page)
+
+
+def upload(page, tmp_path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_role("radio", name="Upload").first.click()
+    settled(page)
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    settled(page)
+
+
+def test_every_tab_renders(page, app_url):
+    open_conv_page(page, app_url)
+    for name in TABS:
+        page.get_by_role("tab", name=name).click()
+        settled(page)
+        assert_no_exception(page)
+    screenshot(page, "conv_nd")
+    page.get_by_role("tab", name="Network table").click()
+    settled(page)
+    body = page.get_by_role("tabpanel").inner_text()
+    assert "PyTorch agrees" in body and "nn.Linear(in_features=400, out_features=120" in body
+    screenshot(page, "conv_network_table")
+    page.get_by_role("tab", name="Step by step").click()
+    settled(page)
+    assert "= -5" in page.get_by_role("tabpanel").inner_text()
+    screenshot(page, "conv_step_by_step")
+
+
+def test_sobel_edges_of_an_uploaded_photo(page, app_url, tmp_path):
+    from PIL import Image
+
+    open_conv_page(page, app_url)
+    page.get_by_role("tab", name="Edge detection").click()
+    settled(page)
+    upload(page, tmp_path, "coffee.jpg", encode(Image.fromarray(data.coffee()), "JPEG", quality=92))
+    panel = page.get_by_role("tabpanel")
+    panel.locator('[data-testid="stSelectbox"]').filter(has_text="Filter").click()
+    page.get_by_role("option", name="Sobel").click()
+    settled(page)
+    assert "Edge map 598×398" in panel.inner_text()
+    assert_no_exception(page)
+    screenshot(page, "conv_sobel_edges")
+
+
+@pytest.mark.parametrize(
+    "name,content,phrase",
+    [
+        ("notes.png", b"this is not a picture", "not an image"),
+        ("cut.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "damaged"),
+    ],
+)
+def test_bad_upload_shows_a_message_and_the_page_stays_usable(page, app_url, tmp_path, name, content, phrase):
+    open_conv_page(page, app_url)
+    page.get_by_role("tab", name="Edge detection").click()
+    settled(page)
+    upload(page, tmp_path, name, content)
+    panel = page.get_by_role("tabpanel")
+    assert phrase in panel.locator('[data-testid="stAlertContentError"]').inner_text()
+    assert_no_exception(page)
+    screenshot(page, f"conv_bad_upload_{name.split('.')[0]}")
+    panel.get_by_role("radio", name="Example").first.click()
+    settled(page)
+    assert "Edge map" in panel.inner_text()

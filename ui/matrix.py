@@ -1,0 +1,42 @@
+"""Editable number matrices (st.data_editor) and read-only matrix views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+
+def matrix_editor(label: str, default: np.ndarray, key: str) -> np.ndarray | None:
+    """An editable matrix the user can resize; None (with a message) when it is empty or has blanks.
+
+    ``default`` is used whenever ``key`` is new; a different default (a preset) starts over.
+    """
+    default = np.asarray(default, dtype=float)
+    rows_column, columns_column = st.columns(2)
+    rows = rows_column.number_input(f"{label}: rows", 1, 16, default.shape[0], key=f"{key}-rows")
+    columns = columns_column.number_input(f"{label}: columns", 1, 16, default.shape[1], key=f"{key}-cols")
+    start = np.zeros((rows, columns))
+    overlap = (min(rows, default.shape[0]), min(columns, default.shape[1]))
+    start[: overlap[0], : overlap[1]] = default[: overlap[0], : overlap[1]]
+    frame = pd.DataFrame(start, columns=[str(index) for index in range(columns)])
+    edited = st.data_editor(
+        frame, key=f"{key}-{rows}x{columns}-{hash(default.tobytes())}", hide_index=False, num_rows="fixed",
+        column_config={name: st.column_config.NumberColumn(name, format="%g") for name in frame.columns},
+    )
+    values = edited.to_numpy(dtype=float, na_value=np.nan)
+    if values.size == 0:
+        st.error(f"{label}: the matrix is empty; give it at least one row and one column.")
+        return None
+    if not np.isfinite(values).all():
+        st.error(f"{label}: every cell needs a number; fill in the blank cells.")
+        return None
+    return values
+
+
+def show_matrix(values: np.ndarray, caption: str | None = None) -> None:
+    """A matrix as a compact table with integers shown without decimals."""
+    frame = pd.DataFrame(np.asarray(values))
+    st.dataframe(frame.style.format("{:g}"), hide_index=False)
+    if caption:
+        st.caption(caption)
