@@ -94,7 +94,8 @@ STEP_PRESETS = {
 
 def window_figure(padded: np.ndarray, top: int, left: int, f: int, padding: int) -> go.Figure:
     figure = go.Figure(
-        go.Heatmap(z=padded, text=padded, texttemplate="%{text:g}", colorscale="Blues", showscale=False)
+        go.Heatmap(z=padded, text=[[f"{value:g}" for value in row] for row in padded], texttemplate="%{text}",
+                   colorscale="Blues", showscale=False)
     )
     figure.add_shape(type="rect", x0=left - 0.5, x1=left + f - 0.5, y0=top - 0.5, y1=top + f - 0.5,
                      line={"color": "#d9480f", "width": 4})
@@ -102,7 +103,8 @@ def window_figure(padded: np.ndarray, top: int, left: int, f: int, padding: int)
         size = padded.shape
         figure.add_shape(type="rect", x0=padding - 0.5, x1=size[1] - padding - 0.5, y0=padding - 0.5,
                          y1=size[0] - padding - 0.5, line={"color": "#555", "dash": "dot"})
-    figure.update_yaxes(autorange="reversed", scaleanchor="x")
+    figure.update_xaxes(constrain="domain", dtick=1)
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", dtick=1)
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     return figure
 

@@ -195,9 +195,13 @@ def edge_map(image: np.ndarray, kernel: np.ndarray, per_channel: bool = False, d
 
 
 def to_display(values: np.ndarray, absolute: bool) -> np.ndarray:
-    """uint8 picture of a filter response: |v| scaled to 0..255, or signed around mid-gray."""
+    """uint8 picture of a filter response: |v| scaled to 0..255, or signed around mid-gray.
+
+    The scale is the 99.5th percentile of |v|, so a few extreme pixels do not leave every
+    other edge near black; responses beyond it are clipped.
+    """
     values = np.abs(values) if absolute else values
-    scale = float(np.abs(values).max()) or 1.0
+    scale = float(np.percentile(np.abs(values), 99.5)) or float(np.abs(values).max()) or 1.0
     shown = values / scale * 255.0 if absolute else 127.5 + values / scale * 127.5
     return np.clip(np.round(shown), 0, 255).astype(np.uint8)
 

@@ -176,8 +176,17 @@ def test_vertical_filter_finds_a_vertical_edge_and_horizontal_does_not():
 
 def test_display_scaling():
     values = np.array([[-2.0, 0.0, 1.0]])
-    np.testing.assert_array_equal(conv.to_display(values, absolute=True), [[255, 0, 128]])
-    np.testing.assert_array_equal(conv.to_display(values, absolute=False), [[0, 128, 191]])
+    scale = np.percentile([2.0, 0.0, 1.0], 99.5)
+    np.testing.assert_array_equal(conv.to_display(values, absolute=True), [[255, 0, round(255 / scale)]])
+    np.testing.assert_array_equal(conv.to_display(values, absolute=False), [[0, 128, round(127.5 + 127.5 / scale)]])
+
+
+def test_display_clips_rare_extremes_instead_of_darkening_everything():
+    values = np.full((100, 100), 10.0)
+    values[0, 0] = 10_000.0
+    shown = conv.to_display(values, absolute=True)
+    assert shown[50, 50] == 255 and shown[0, 0] == 255
+    assert (conv.to_display(np.zeros((3, 3)), absolute=True) == 0).all()
 
 
 # -- layer tables -------------------------------------------------------------------------
