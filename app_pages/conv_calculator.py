@@ -14,13 +14,10 @@ from core import conv
 from core.device import DeviceError, pick_device
 from core.examples import PHOTOS
 from core.images import fit_within
-from ui.image_input import image_input
+from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.matrix import matrix_editor, show_matrix
 
 MAX_EDGE_SIDE = 2048
-
-st.title("Conv calculator")
-st.caption("Course week 1 — every number below is computed by `core.conv` and checked against PyTorch in the tests.")
 
 
 def whole(label: str, value: int, key: str, where=st) -> int:
@@ -178,8 +175,8 @@ def edge_section() -> None:
         return
     response = conv.edge_map(image, kernel, per_channel, str(device))
     original_col, edges_col = st.columns(2)
-    original_col.image(image, caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
-    edges_col.image(conv.to_display(response, absolute), width="stretch",
+    original_col.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
+    edges_col.image(fit_within(conv.to_display(response, absolute), DISPLAY_SIDE), width="stretch", output_format="JPEG",
                     caption=f"Edge map {response.shape[1]}×{response.shape[0]} (n − f + 1 = n − 2), on {device}")
 
 
@@ -214,13 +211,14 @@ def pooling_section() -> None:
         return
     image = fit_within(image, MAX_EDGE_SIDE)
     try:
-        pooled = conv.pool(image, f, s, mode)
-    except ValueError as error:
+        pooled = conv.pool_image(image, f, s, mode, str(pick_device()))
+    except (ValueError, DeviceError) as error:
         st.error(str(error))
         return
     before, after = st.columns(2)
-    before.image(image, caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
-    after.image(pooled.astype(np.uint8), caption=f"Pooled {pooled.shape[1]}×{pooled.shape[0]}×3", width="stretch")
+    before.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
+    after.image(fit_within(pooled, DISPLAY_SIDE), caption=f"Pooled {pooled.shape[1]}×{pooled.shape[0]}×3", width="stretch",
+                     output_format="JPEG")
 
 
 LAYER_COLUMNS = ["type", "f", "s", "p", "filters", "units", "mode"]
@@ -348,9 +346,19 @@ def nd_section() -> None:
         st.caption(f"{len(shape) - 1}-D convolution: each filter spans f^{len(shape) - 1} × channels values.")
 
 
-tabs = st.tabs(["Output size", "Step by step", "Edge detection", "Pooling", "Network table", "Why convolutions", "1×1, 1D, 3D"])
-sections = [output_size_section, step_by_step_section, edge_section, pooling_section, network_table_section,
-            why_convolutions_section, nd_section]
-for tab, section in zip(tabs, sections):
-    with tab:
-        section()
+SECTIONS = {
+    "Output size": output_size_section,
+    "Step by step": step_by_step_section,
+    "Edge detection": edge_section,
+    "Pooling": pooling_section,
+    "Network table": network_table_section,
+    "Why convolutions": why_convolutions_section,
+    "1×1, 1D, 3D": nd_section,
+}
+
+if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
+    st.title("Conv calculator")
+    st.caption("Course week 1 — every number below is computed by `core.conv` and checked against PyTorch in the tests.")
+    for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
+        with tab:
+            section()

@@ -1,18 +1,25 @@
 """One widget for every page that takes a picture: upload, camera, or a bundled example.
 
-Uploads are decoded by ``core.images.load_image``; a bad file shows its ``ImageError``
-message with ``st.error`` and the page carries on with no image.
+Uploads are decoded by ``core.images.load_image`` once per file and kept in the user's
+session only; a bad file shows its ``ImageError`` message with ``st.error`` and the page
+carries on with no image.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Sequence
 
 import numpy as np
 import streamlit as st
+from PIL import Image
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.examples import ALL_EXAMPLES, PHOTOS, ExamplePhoto, example_image
-from core.images import ACCEPTED_EXTENSIONS, ImageError, load_image
+from core.images import ACCEPTED_EXTENSIONS, ImageError, fit_within, load_image
+
+DISPLAY_SIDE = 768  # pictures are shown at most this large; computing uses full resolution
+_DISPLAY_SLOTS = 4
 
 _SOURCES = ("Example", "Upload", "Camera")
 
@@ -40,21 +47,29 @@ def image_input(
             "Upload an image", type=list(ACCEPTED_EXTENSIONS), key=f"{key}-upload",
             help="PNG, JPEG, WebP, BMP, GIF or TIFF, up to 20 MB.",
         )
-        return _decoded(upload.getvalue()) if upload is not None else None
+        return _decoded(key, upload) if upload is not None else None
     if source == "Camera":
         shot = st.camera_input("Take a photo", key=f"{key}-camera")
-        return _decoded(shot.getvalue()) if shot is not None else None
+        return _decoded(key, shot) if shot is not None else None
     if source is None:
         return None
     return _example_picker(key, examples, default_example)
 
 
-def _decoded(data: bytes) -> np.ndarray | None:
-    try:
-        return load_image(data)
-    except ImageError as error:
-        st.error(str(error), icon=":material/broken_image:")
-        return None
+def _decoded(key: str, upload: UploadedFile) -> np.ndarray | None:
+    """Decode once per file: the result stays in this user's session for later reruns."""
+    slot = f"{key}-decoded"
+    cached = st.session_state.get(slot)
+    if cached is None or cached[0] != upload.file_id:
+        try:
+            cached = (upload.file_id, load_image(upload.getvalue()), None)
+        except ImageError as error:
+            cached = (upload.file_id, None, str(error))
+        st.session_state[slot] = cached
+    _, image, message = cached
+    if message:
+        st.error(message, icon=":material/broken_image:")
+    return image
 
 
 def _example_picker(key: str, examples: Sequence[ExamplePhoto], default: str | None) -> np.ndarray:
@@ -69,3 +84,17 @@ def _example_picker(key: str, examples: Sequence[ExamplePhoto], default: str | N
     )
     name = chosen or names[0]
     return _cached_example(name)
+
+
+def display_jpeg(image: np.ndarray) -> bytes:
+    """A JPEG of ``image`` at display size, made once per image object and kept in this
+    user's session, so reruns that change only the output do not re-encode the input."""
+    cache: dict[int, tuple[np.ndarray, bytes]] = st.session_state.setdefault("display-jpeg", {})
+    hit = cache.get(id(image))
+    if hit is None or hit[0] is not image:
+        buffer = io.BytesIO()
+        Image.fromarray(fit_within(image, DISPLAY_SIDE)).save(buffer, "JPEG", quality=90)
+        while len(cache) >= _DISPLAY_SLOTS:
+            cache.pop(next(iter(cache)))
+        hit = cache[id(image)] = (image, buffer.getvalue())
+    return hit[1]

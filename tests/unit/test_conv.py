@@ -153,6 +153,19 @@ def test_pool_equals_torch(h, w, c, f, s, mode, seed):
     np.testing.assert_allclose(conv.pool(x, f, s, mode), expected, atol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 30), w=st.integers(1, 30), f=st.integers(1, 4), s=st.integers(1, 4),
+       mode=st.sampled_from(["max", "avg"]), seed=st.integers(0, 2**31 - 1))
+def test_pool_image_equals_the_teaching_pool(h, w, f, s, mode, seed):
+    image = np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+    if min(h, w) < f:
+        with pytest.raises(ValueError):
+            conv.pool_image(image, f, s, mode)
+        return
+    expected = np.clip(np.round(conv.pool(image, f, s, mode)), 0, 255)
+    np.testing.assert_allclose(conv.pool_image(image, f, s, mode), expected, atol=1)  # float32 vs float64 rounding
+
+
 # -- edge maps ----------------------------------------------------------------------------
 
 
