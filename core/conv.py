@@ -371,31 +371,22 @@ def measured_with_torch(input_shape: Sequence[int], layers: Sequence[dict]) -> l
     return measured
 
 
+def _lenet(channels: int, first_filters: int, pooling: PoolMode) -> tuple[tuple[int, int, int], list[dict]]:
+    """LeNet-5's shape: CONV 5×5 → POOL 2 → CONV 5×5 (16) → POOL 2 → FC 120 → FC 84 → softmax 10."""
+    return (32, 32, channels), [
+        {"type": "conv", "f": 5, "s": 1, "p": 0, "filters": first_filters},
+        {"type": "pool", "f": 2, "s": 2, "mode": pooling},
+        {"type": "conv", "f": 5, "s": 1, "p": 0, "filters": 16},
+        {"type": "pool", "f": 2, "s": 2, "mode": pooling},
+        {"type": "fc", "units": 120},
+        {"type": "fc", "units": 84},
+        {"type": "softmax", "units": 10},
+    ]
+
+
 PRESETS: dict[str, tuple[tuple[int, int, int], list[dict]]] = {
-    "Course LeNet-5-like (32×32×3)": (
-        (32, 32, 3),
-        [
-            {"type": "conv", "f": 5, "s": 1, "p": 0, "filters": 8},
-            {"type": "pool", "f": 2, "s": 2, "mode": "max"},
-            {"type": "conv", "f": 5, "s": 1, "p": 0, "filters": 16},
-            {"type": "pool", "f": 2, "s": 2, "mode": "max"},
-            {"type": "fc", "units": 120},
-            {"type": "fc", "units": 84},
-            {"type": "softmax", "units": 10},
-        ],
-    ),
-    "Original LeNet-5 (32×32×1)": (
-        (32, 32, 1),
-        [
-            {"type": "conv", "f": 5, "s": 1, "p": 0, "filters": 6},
-            {"type": "pool", "f": 2, "s": 2, "mode": "avg"},
-            {"type": "conv", "f": 5, "s": 1, "p": 0, "filters": 16},
-            {"type": "pool", "f": 2, "s": 2, "mode": "avg"},
-            {"type": "fc", "units": 120},
-            {"type": "fc", "units": 84},
-            {"type": "softmax", "units": 10},
-        ],
-    ),
+    "Course LeNet-5-like (32×32×3)": _lenet(3, 8, "max"),
+    "Original LeNet-5 (32×32×1)": _lenet(1, 6, "avg"),  # LeCun et al. 1998 averaged ("subsampling")
     "Course 39×39×3 example": (
         (39, 39, 3),
         [
