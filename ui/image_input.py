@@ -24,9 +24,12 @@ _DISPLAY_SLOTS = 4
 _SOURCES = ("Example", "Upload", "Camera")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False)
 def _cached_example(name: str) -> np.ndarray:
-    return example_image(name)
+    """Bundled public photos, one read-only array per process shared by every session."""
+    image = example_image(name)
+    image.flags.writeable = False
+    return image
 
 
 def image_input(
