@@ -38,10 +38,11 @@ def output_size_section() -> None:
     if preset == "custom":
         p = whole("p (padding)", 1, "os-p")
     elif preset == "same":
-        if f < 1:
-            st.error("Filter size f must be at least 1.")
+        try:
+            p = conv.same_padding(f)
+        except ValueError as error:
+            st.error(str(error))
             return
-        p = conv.same_padding(f)
         if f % 2 == 0:
             st.info(f"With an even f = {f}, p = (f − 1)/2 = {(f - 1) / 2} is not whole: p = {p} is used, so 'same' is off by one.")
     else:
@@ -288,21 +289,19 @@ def why_convolutions_section() -> None:
     defaults = [32, 32, 3, 5, 6, 1, 0]
     h, w, c, f, filters, s, p = (whole(label, default, f"why-{label}", column) for label, default, column in zip(labels, defaults, cols))
     try:
-        cost = conv.conv_cost((h, w, c), f, filters, s, p)
+        numbers = conv.conv_vs_dense((h, w, c), f, filters, s, p)
     except ValueError as error:
         st.error(str(error))
         return
-    inputs, outputs = h * w * c, int(np.prod(cost.shape))
-    weights, biases = conv.dense_params(inputs, outputs)
-    out = " × ".join(map(str, cost.shape))
+    out = " × ".join(map(str, numbers.conv.shape))
     conv_col, dense_col = st.columns(2)
-    conv_col.metric("Conv layer parameters", f"{cost.params:,}", help=f"({f}·{f}·{c} + 1) · {filters}")
-    dense_col.metric("Fully connected parameters", f"{weights + biases:,}",
-                     help=f"{inputs:,} × {outputs:,} weights + {biases:,} biases")
+    conv_col.metric("Conv layer parameters", f"{numbers.conv.params:,}", help=f"({f}·{f}·{c} + 1) · {filters}")
+    dense_col.metric("Fully connected parameters", f"{numbers.dense_weights + numbers.dense_biases:,}",
+                     help=f"{numbers.inputs:,} × {numbers.outputs:,} weights + {numbers.dense_biases:,} biases")
     st.markdown(
-        f"{h} × {w} × {c} → {out}: the conv layer has **{cost.params:,}** parameters; a fully connected layer "
-        f"between the same volumes has {inputs:,} × {outputs:,} = **{weights:,}** weights "
-        f"(≈ {weights / max(cost.params, 1):,.0f}× more). Parameter sharing and sparse connections make the difference."
+        f"{h} × {w} × {c} → {out}: the conv layer has **{numbers.conv.params:,}** parameters; a fully connected layer "
+        f"between the same volumes has {numbers.inputs:,} × {numbers.outputs:,} = **{numbers.dense_weights:,}** weights "
+        f"(≈ {numbers.dense_weights / numbers.conv.params:,.0f}× more). Parameter sharing and sparse connections make the difference."
     )
 
 
@@ -331,19 +330,21 @@ def nd_section() -> None:
     if not 2 <= len(shape) <= 4:
         st.error("Give 1 to 3 spatial sizes followed by the number of channels.")
         return
-    rows, current = [], shape
-    for number, record in enumerate(frame_layers(edited), start=1):
-        try:
-            cost = conv.conv_cost(current, record["f"], record["filters"], record.get("s", 1), record.get("p", 0))
-        except (KeyError, ValueError) as error:
-            st.error(f"Layer {number}: {'missing ' + str(error) if isinstance(error, KeyError) else error}")
-            return
-        rows.append({"layer": number, "input": " × ".join(map(str, current)), "output": " × ".join(map(str, cost.shape)),
-                     "parameters": cost.params, "MACs": cost.macs})
-        current = cost.shape
+    try:
+        costs = conv.conv_chain(shape, frame_layers(edited))
+    except conv.LayerError as error:
+        st.error(str(error))
+        return
+    inputs = [shape] + [cost.shape for cost in costs[:-1]]
+    rows = [
+        {"layer": number, "input": " × ".join(map(str, before)), "output": " × ".join(map(str, cost.shape)),
+         "parameters": cost.params, "MACs": cost.macs}
+        for number, (before, cost) in enumerate(zip(inputs, costs), start=1)
+    ]
     if rows:
         st.dataframe(pd.DataFrame(rows).style.format({"parameters": "{:,}", "MACs": "{:,}"}), hide_index=True)
-        st.caption(f"{len(shape) - 1}-D convolution: each filter spans f^{len(shape) - 1} × channels values.")
+        dims = len(shape) - 1
+        st.caption(f"{dims}-D convolution: each filter spans {'f' + {1: '', 2: '²', 3: '³'}[dims]} × channels values.")
 
 
 SECTIONS = {

@@ -23,12 +23,11 @@ st.dataframe(
 )
 
 st.subheader("Download")
-for entry in weights.REGISTRY.values():
+for entry, row in zip(weights.REGISTRY.values(), rows):
     name_column, status_column, action_column = st.columns([4, 2, 2], vertical_alignment="center")
-    name_column.markdown(f"**{entry.title}**  \n`{entry.cache_path()}`")
-    status = weights.status_of(entry)
-    status_column.badge(status, color="green" if status in ("cached", "bundled") else "orange")
-    if entry.bundled or entry.is_cached():
+    name_column.markdown(f"**{entry.title}**  \n`{row['Path']}`")
+    status_column.badge(row["Status"], color="green" if row["Status"] in ("cached", "bundled") else "orange")
+    if row["Status"] != "not cached":
         continue
     if action_column.button(f"Download ({entry.size_mb:,.0f} MB)", key=f"download-{entry.name}"):
         bar = st.progress(0.0, text=f"Downloading {entry.file_name}…")

@@ -1,4 +1,4 @@
-"""Conv calculator: script time of each interaction with a 1024×1024 upload on the CPU.
+"""Conv calculator: script time of each interaction with a 1024×1024 photo uploaded, on the CPU.
 
 Every section of the page is a fragment, so an interaction reruns only its section. Each
 row runs one section alone (AppTest), changes one of its widgets and times the rerun;
@@ -9,27 +9,20 @@ Target: every interaction <= 100 ms on a 2-core CPU.
 
 from __future__ import annotations
 
-import io
 import os
 import statistics
 import time
 
-import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.report import print_table
 from tests.e2e.harness import ROOT
+from core.examples import example_image
+from core.images import fit_within
+from tests.images import encode
 
 REPEATS = 7
-
-
-def _png(side: int) -> bytes:
-    rng = np.random.default_rng(0)
-    smooth = np.kron(rng.integers(0, 256, size=(side // 16, side // 16, 3), dtype=np.uint8), np.ones((16, 16, 1), np.uint8))
-    buffer = io.BytesIO()
-    Image.fromarray(smooth).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def _bare() -> None:
@@ -82,7 +75,7 @@ def main() -> None:
     bare.run()
     baseline = _median_rerun(bare, lambda app, i: None)
 
-    image = _png(1024)
+    image = encode(Image.fromarray(fit_within(example_image("retina"), 1024)), "PNG")  # a real 1024×1024 photo
     rows = []
     for name, change in INTERACTIONS.items():
         app = _section_app(name)

@@ -262,6 +262,42 @@ def dense_params(inputs: int, outputs: int) -> tuple[int, int]:
     return inputs * outputs, outputs
 
 
+def conv_chain(input_shape: Sequence[int], layers: Sequence[dict]) -> list[ConvCost]:
+    """Consecutive N-D conv layers ({"f", "filters", "s", "p"}), each fed the one before;
+    a ``LayerError`` names the layer that cannot be built."""
+    costs: list[ConvCost] = []
+    current = tuple(input_shape)
+    for number, layer in enumerate(layers, start=1):
+        try:
+            cost = conv_cost(current, layer["f"], layer["filters"], layer.get("s", 1), layer.get("p", 0))
+        except KeyError as missing:
+            raise LayerError(f"Layer {number}: missing setting {missing}") from None
+        except ValueError as error:
+            raise LayerError(f"Layer {number}: {error}") from None
+        costs.append(cost)
+        current = cost.shape
+    return costs
+
+
+@dataclass(frozen=True)
+class ConvVersusDense:
+    """"Why convolutions": one conv layer against a fully connected layer between the same volumes."""
+
+    conv: ConvCost
+    inputs: int
+    outputs: int
+    dense_weights: int
+    dense_biases: int
+
+
+def conv_vs_dense(input_shape: Sequence[int], f: int, filters: int, s: int = 1, p: int = 0) -> ConvVersusDense:
+    """Parameter sharing in numbers (course: 32×32×3 → 28×28×6 is 456 against 3,072 × 4,704)."""
+    cost = conv_cost(input_shape, f, filters, s, p)
+    inputs, outputs = math.prod(input_shape), math.prod(cost.shape)
+    weights, biases = dense_params(inputs, outputs)
+    return ConvVersusDense(cost, inputs, outputs, weights, biases)
+
+
 LAYER_TYPES = ("conv", "pool", "fc", "softmax")
 
 
@@ -347,13 +383,18 @@ def sequential_code(input_shape: Sequence[int], layers: Sequence[dict]) -> str:
 
 def measured_with_torch(input_shape: Sequence[int], layers: Sequence[dict]) -> list[dict]:
     """Per layer, what torch says: output shape (H, W, C) from a forward pass, parameters
-    counted from the module, MACs = FLOPs / 2 from ``FlopCounterMode``."""
+    counted from the module, MACs = FLOPs / 2 from ``FlopCounterMode``.
+
+    The model and input live on torch's ``meta`` device: shapes and FLOPs are real, no
+    memory is allocated, so any size a user types can be checked.
+    """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = build_sequential(input_shape, layers).eval()
     h, w, c = input_shape
-    activation = torch.zeros(1, c, h, w)
+    with torch.device("meta"):
+        model = build_sequential(input_shape, layers).eval()
+        activation = torch.zeros(1, c, h, w)
     measured = []
     with torch.inference_mode():
         for child in model:

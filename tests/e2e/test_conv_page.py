@@ -56,10 +56,15 @@ def test_sobel_edges_of_an_uploaded_photo(page, app_url, tmp_path):
     settled(page)
     upload(page, tmp_path, "coffee.jpg", encode(Image.fromarray(data.coffee()), "JPEG", quality=92))
     panel = page.get_by_role("tabpanel")
+    edge_image = panel.locator('[data-testid="stImage"] img').nth(1)
+    before = edge_image.get_attribute("src")
     panel.locator('[data-testid="stSelectbox"]').filter(has_text="Filter").click()
     page.get_by_role("option", name="Sobel").click()
     settled(page)
+    chosen = panel.locator('[data-testid="stSelectbox"]').filter(has_text="Filter").locator("input")
+    assert chosen.input_value() == "Sobel"
     assert "Edge map 598×398" in panel.inner_text()
+    assert edge_image.get_attribute("src") != before  # a new edge map was computed and sent
     assert_no_exception(page)
     screenshot(page, "conv_sobel_edges")
 
