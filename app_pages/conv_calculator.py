@@ -174,7 +174,11 @@ def edge_section() -> None:
     except DeviceError as error:
         st.error(str(error))
         return
-    response = conv.edge_map(image, kernel, per_channel, str(device))
+    try:
+        response = conv.edge_map(image, kernel, per_channel, str(device))
+    except ValueError as error:
+        st.error(str(error))
+        return
     original_col, edges_col = st.columns(2)
     original_col.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
     edges_col.image(fit_within(conv.to_display(response, absolute), DISPLAY_SIDE), width="stretch", output_format="JPEG",

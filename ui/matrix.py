@@ -37,6 +37,7 @@ def matrix_editor(label: str, default: np.ndarray, key: str) -> np.ndarray | Non
 def show_matrix(values: np.ndarray, caption: str | None = None) -> None:
     """A matrix as a compact table with integers shown without decimals."""
     frame = pd.DataFrame(np.asarray(values))
-    st.dataframe(frame.style.format("{:g}"), hide_index=False)
+    st.dataframe(frame, hide_index=False,
+                 column_config={name: st.column_config.NumberColumn(str(name), format="%g") for name in frame.columns})
     if caption:
         st.caption(caption)

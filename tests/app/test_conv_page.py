@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from tests.images import encode, gradient_rgb
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,13 @@ def test_edge_detection_on_the_example_photo(app):
     assert not app.exception and "Edge map 510×510 (n − f + 1 = n − 2), on cpu" in captions(app)
     app.selectbox(key="edge-filter").set_value("Custom 3×3").run()
     assert app.radio(key="edge-direction").disabled
+
+
+def test_an_image_smaller_than_the_filter_gets_a_message(app):
+    app.segmented_control(key="edges-source").set_value("Upload").run()
+    app.file_uploader(key="edges-upload").upload("tiny.png", encode(gradient_rgb(2, 2), "PNG"), "image/png").run()
+    assert not app.exception
+    assert "A 3×3 filter needs an image of at least 3×3 pixels; this one is 2×2." in texts(app, "error")
 
 
 def test_pooling_a_photo_shows_the_pooled_size(app):

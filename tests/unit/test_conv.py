@@ -179,6 +179,22 @@ def test_edge_map_equals_cross_correlation_of_the_gray_image():
     np.testing.assert_allclose(conv.edge_map(image, kernel, per_channel=True), conv.cross_correlate(image, volume), atol=1e-2)
 
 
+@given(st.integers(3, 40), st.integers(3, 40), st.booleans(), st.integers(0, 2**32 - 1))
+def test_edge_map_equals_torch_conv2d_over_the_volume(height, width, per_channel, seed):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+    kernel = rng.normal(size=(3, 3)).round(1)
+    channel_weights = np.ones(3) if per_channel else np.array(conv.LUMA)
+    weight = torch.from_numpy(channel_weights[:, None, None] * kernel)[None]  # (1, 3, 3, 3)
+    expected = F.conv2d(torch.from_numpy(image).permute(2, 0, 1)[None].double(), weight)[0, 0].numpy()
+    np.testing.assert_allclose(conv.edge_map(image, kernel, per_channel), expected, rtol=1e-4, atol=1e-2)
+
+
+def test_edge_map_refuses_an_image_smaller_than_the_filter():
+    with pytest.raises(ValueError, match="at least 3×3 pixels; this one is 5×2"):
+        conv.edge_map(np.zeros((2, 5, 3), np.uint8), conv.edge_filter("Sobel"))
+
+
 def test_vertical_filter_finds_a_vertical_edge_and_horizontal_does_not():
     image = np.zeros((10, 10, 3), dtype=np.uint8)
     image[:, :5] = 255
