@@ -119,6 +119,10 @@ def _package_dir(package: str) -> Path:
     return Path(spec.submodule_search_locations[0])
 
 
+# Approximate sizes (MB) of the released YOLO11 files: float16 weights, about 2 bytes per parameter.
+YOLO_DETECT_MB = {"n": 5.4, "s": 18.4, "m": 38.8, "l": 49.0, "x": 109.3}
+YOLO_SEGMENT_MB = {"n": 5.9, "s": 19.7, "m": 43.3, "l": 53.5, "x": 119.3}
+
 _DETECTION = "Object detection"
 _SEGMENTATION = "U-Net segmentation"
 _FACES = "Face recognition"
@@ -127,18 +131,17 @@ _STYLE = "Neural style transfer"
 REGISTRY: dict[str, PretrainedWeights] = {
     entry.name: entry
     for entry in (
-        PretrainedWeights(
-            "yolo11n", "YOLO11n detection", "ultralytics", "YOLO", "",
-            ULTRALYTICS_ASSETS + "yolo11n.pt", 5.4, "AGPL-3.0", "COCO 2017 (80 classes)", (_DETECTION,),
-        ),
-        PretrainedWeights(
-            "yolo11s", "YOLO11s detection", "ultralytics", "YOLO", "",
-            ULTRALYTICS_ASSETS + "yolo11s.pt", 18.4, "AGPL-3.0", "COCO 2017 (80 classes)", (_DETECTION,),
-        ),
-        PretrainedWeights(
-            "yolo11n-seg", "YOLO11n instance segmentation", "ultralytics", "YOLO", "",
-            ULTRALYTICS_ASSETS + "yolo11n-seg.pt", 5.9, "AGPL-3.0", "COCO 2017 (80 classes, masks)",
-            (_DETECTION, _SEGMENTATION),
+        *(
+            PretrainedWeights(
+                f"yolo11{size}{suffix}", f"YOLO11{size} {task}", "ultralytics", "YOLO", "",
+                f"{ULTRALYTICS_ASSETS}yolo11{size}{suffix}.pt", size_mb, "AGPL-3.0", trained_on, pages,
+            )
+            for suffix, task, trained_on, pages, sizes in (
+                ("", "detection", "COCO 2017 (80 classes)", (_DETECTION,), YOLO_DETECT_MB),
+                ("-seg", "instance segmentation", "COCO 2017 (80 classes, masks)", (_DETECTION, _SEGMENTATION),
+                 YOLO_SEGMENT_MB),
+            )
+            for size, size_mb in sizes.items()
         ),
         PretrainedWeights(
             "vgg19", "VGG19 (ImageNet)", "torchvision", "vgg19", "VGG19_Weights.IMAGENET1K_V1",

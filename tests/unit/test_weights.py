@@ -37,8 +37,9 @@ def caches(tmp_path, monkeypatch) -> Path:
 
 def test_the_planned_weights_are_registered():
     assert set(REGISTRY) == {
-        "yolo11n", "yolo11s", "yolo11n-seg", "vgg19", "fasterrcnn_resnet50_fpn",
-        "deeplabv3_mobilenet_v3_large", "facenet_vggface2", "facenet_casia", "mtcnn",
+        *(f"yolo11{size}{task}" for size in "nsmlx" for task in ("", "-seg")),
+        "vgg19", "fasterrcnn_resnet50_fpn", "deeplabv3_mobilenet_v3_large", "facenet_vggface2", "facenet_casia",
+        "mtcnn",
     }
     for entry in REGISTRY.values():
         assert entry.title and entry.license and entry.trained_on and entry.pages and entry.size_mb > 0
@@ -86,6 +87,15 @@ def test_ultralytics_urls_are_its_release_assets():
         entry = get_weights(name)
         assert entry.file_name in GITHUB_ASSETS_NAMES
         assert entry.url == f"https://github.com/ultralytics/assets/releases/download/{release}/{entry.file_name}"
+
+
+@pytest.mark.parametrize("name", ULTRALYTICS)
+def test_ultralytics_sizes_match_two_bytes_per_parameter(name):
+    from ultralytics import YOLO
+
+    entry = get_weights(name)
+    parameters = sum(p.numel() for p in YOLO(entry.file_name.replace(".pt", ".yaml")).model.parameters())
+    assert entry.size_mb == pytest.approx(2 * parameters / 1e6, rel=0.08)
 
 
 def test_status_reads_only_the_disk(caches, monkeypatch):

@@ -1,0 +1,175 @@
+"""Pretrained detectors on the user's image: YOLO11 (ultralytics) and Faster R-CNN (torchvision).
+
+Course week 3, "YOLO algorithm" and "Region proposals". Papers: Redmon et al. 2016, "You
+Only Look Once"; Ren et al. 2016, "Faster R-CNN". The models come from ``core.weights``;
+calls into a shared model go through ``core.device.device_lock`` (ultralytics models are
+not thread-safe). Drawing uses each library's own helper: ultralytics ``Results.plot``,
+torchvision ``draw_bounding_boxes``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from core.detection import Box, midpoint_form
+from core.device import device_lock
+
+YOLO_SIZES = ("n", "s", "m", "l", "x")
+YOLO_IMAGE_SIZES = (320, 480, 640, 800, 960, 1280)  # multiples of the largest stride, 32
+
+
+def yolo_weights_name(size: str, segment: bool = False) -> str:
+    """The ``core.weights`` name of YOLO11 ``size`` ("n" … "x"), detection or instance segmentation."""
+    if size not in YOLO_SIZES:
+        raise ValueError(f"YOLO11 comes in sizes {', '.join(YOLO_SIZES)}, not {size!r}.")
+    return f"yolo11{size}{'-seg' if segment else ''}"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected object: class, confidence and its (x1, y1, x2, y2) box in image pixels."""
+
+    class_id: int
+    class_name: str
+    confidence: float
+    box: Box
+
+
+@dataclass(frozen=True)
+class DetectionResult:
+    """What a detector found in one image, the library's drawing of it, and where the time went."""
+
+    detections: tuple[Detection, ...]
+    width: int
+    height: int
+    speed_ms: dict[str, float]  # stage -> milliseconds
+    annotated: np.ndarray  # (H, W, 3) uint8 RGB
+    has_masks: bool = False
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The detections table: class, confidence, pixel corners and the course's bx, by, bh, bw."""
+        rows = []
+        for found in self.detections:
+            bx, by, bh, bw = midpoint_form(found.box, self.width, self.height)
+            x1, y1, x2, y2 = found.box
+            rows.append({
+                "class": found.class_name, "confidence": round(found.confidence, 4),
+                "x1": round(x1, 1), "y1": round(y1, 1), "x2": round(x2, 1), "y2": round(y2, 1),
+                "bx": round(bx, 4), "by": round(by, 4), "bh": round(bh, 4), "bw": round(bw, 4),
+            })
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        """How many objects of each class, most frequent first."""
+        counts: dict[str, int] = {}
+        for found in self.detections:
+            counts[found.class_name] = counts.get(found.class_name, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        rows = self.rows()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["class", "confidence"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+
+    def to_json(self) -> str:
+        return json.dumps({"width": self.width, "height": self.height, "detections": self.rows()}, indent=2)
+
+
+# -- YOLO ----------------------------------------------------------------------------------------
+
+
+def detect_yolo(
+    model: Any,
+    image: np.ndarray,
+    device: torch.device,
+    *,
+    conf: float = 0.25,
+    iou: float = 0.7,
+    classes: Sequence[int] | None = None,
+    imgsz: int = 640,
+    max_det: int = 300,
+) -> DetectionResult:
+    """Run an ultralytics YOLO model on an (H, W, 3) uint8 RGB image.
+
+    ultralytics resizes (letterbox) to ``imgsz``, keeps boxes with confidence ≥ ``conf``,
+    runs per-class NMS at ``iou`` and maps boxes back to the original pixels.
+    """
+    bgr = np.ascontiguousarray(image[..., ::-1])  # ultralytics reads arrays as OpenCV BGR
+    with device_lock(device):
+        result = model.predict(
+            bgr, conf=conf, iou=iou, classes=list(classes) if classes is not None else None,
+            imgsz=imgsz, max_det=max_det, device=str(device), verbose=False,
+        )[0]
+    boxes = result.boxes.cpu()
+    detections = tuple(
+        Detection(int(class_id), result.names[int(class_id)], float(score), tuple(map(float, box)))
+        for box, score, class_id in zip(boxes.xyxy.tolist(), boxes.conf.tolist(), boxes.cls.tolist())
+    )
+    return DetectionResult(
+        detections, image.shape[1], image.shape[0], dict(result.speed),
+        np.asarray(result.plot(pil=True)), has_masks=result.masks is not None,
+    )
+
+
+def yolo_candidates(
+    model: Any, image: np.ndarray, device: torch.device, *, imgsz: int = 640, floor: float = 0.05, limit: int = 300
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's candidate boxes before non-max suppression: (N, 4) boxes, (N,) scores, (N,) classes.
+
+    The library's own pipeline with suppression switched off (IoU threshold 1.0: no box
+    overlaps another by more than 1); each grid position keeps its best class. ``floor``
+    drops the near-zero scores, and the ``limit`` highest remain.
+    """
+    result = detect_yolo(model, image, device, conf=floor, iou=1.0, imgsz=imgsz, max_det=limit)
+    if not result.detections:
+        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=int)
+    boxes = np.array([found.box for found in result.detections])
+    scores = np.array([found.confidence for found in result.detections])
+    classes = np.array([found.class_id for found in result.detections])
+    return boxes, scores, classes
+
+
+# -- Faster R-CNN ----------------------------------------------------------------------------------
+
+
+def detect_faster_rcnn(
+    model: torch.nn.Module, categories: Sequence[str], image: np.ndarray, device: torch.device, score_threshold: float = 0.5
+) -> DetectionResult:
+    """Run a torchvision detector (already on ``device``, eval mode) on an (H, W, 3) uint8 RGB image."""
+    from torchvision.utils import draw_bounding_boxes
+
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)  # (3, H, W)
+    with device_lock(device), torch.inference_mode():
+        started = time.perf_counter()
+        output = model([pixels.to(device).float().div(255)])[0]
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        elapsed_ms = (time.perf_counter() - started) * 1e3
+    keep = output["scores"] >= score_threshold
+    boxes, scores, labels = output["boxes"][keep].cpu(), output["scores"][keep].cpu(), output["labels"][keep].cpu()
+    detections = tuple(
+        Detection(int(label), categories[int(label)], float(score), tuple(map(float, box)))
+        for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist())
+    )
+    names = [f"{found.class_name} {found.confidence:.2f}" for found in detections]
+    drawn = draw_bounding_boxes(pixels, boxes, names, width=max(2, max(image.shape[:2]) // 300))
+    return DetectionResult(detections, image.shape[1], image.shape[0], {"total": elapsed_ms},
+                           drawn.permute(1, 2, 0).numpy())
+
+
+def coco_categories(weights_tag: str) -> list[str]:
+    """The category names of a torchvision weights enum (``FasterRCNN_ResNet50_FPN_Weights.COCO_V1``)."""
+    from torchvision.models import get_weight
+
+    return list(get_weight(weights_tag).meta["categories"])
