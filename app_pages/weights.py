@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import weights
+from ui.model_status import download_button
 
 st.title("Models & weights")
 st.markdown(
@@ -29,17 +30,4 @@ for entry, row in zip(weights.REGISTRY.values(), rows):
     status_column.badge(row["Status"], color="green" if row["Status"] in ("cached", "bundled") else "orange")
     if row["Status"] != "not cached":
         continue
-    if action_column.button(f"Download ({entry.size_mb:,.0f} MB)", key=f"download-{entry.name}"):
-        bar = st.progress(0.0, text=f"Downloading {entry.file_name}…")
-
-        def show(done: int, total: int | None, bar=bar, file_name=entry.file_name) -> None:
-            bar.progress(min(done / total, 1.0) if total else 0.0, text=f"{file_name}: {done / 1e6:.1f} MB")
-
-        try:
-            weights.download(entry.name, progress=show)
-        except weights.ModelUnavailable as error:
-            bar.empty()
-            st.error(str(error), icon=":material/cloud_off:")
-        else:
-            bar.empty()
-            st.success(f"{entry.title} is cached at {entry.cache_path()}.")
+    download_button(entry, key=f"download-{entry.name}", where=action_column)

@@ -27,3 +27,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason="needs a CUDA GPU; none is visible")
         for item in gpu_tests:
             item.add_marker(skip)
+
+
+@pytest.fixture()
+def caches(tmp_path, monkeypatch) -> Path:
+    """Empty torch and ultralytics caches for one test."""
+    from ultralytics.utils import SETTINGS
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setitem(SETTINGS, "weights_dir", str(tmp_path / "ultralytics"))
+    return tmp_path

@@ -37,6 +37,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Output sizes, convolution step by step, edge filters on your image, pooling, layer tables.",
     ),
     PageInfo(
+        "app_pages/object_detection.py",
+        "Object detection",
+        ":material/center_focus_strong:",
+        "Detection & segmentation",
+        "YOLO11 on your image; IoU, non-max suppression, anchors and sliding windows made visible.",
+    ),
+    PageInfo(
         "app_pages/weights.py",
         "Models & weights",
         ":material/deployed_code:",

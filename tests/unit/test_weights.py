@@ -25,16 +25,6 @@ ULTRALYTICS = [name for name, entry in REGISTRY.items() if entry.library == "ult
 FACENET = [name for name, entry in REGISTRY.items() if entry.library == "facenet-pytorch" and not entry.bundled]
 
 
-@pytest.fixture()
-def caches(tmp_path, monkeypatch) -> Path:
-    """Empty torch and ultralytics caches for one test."""
-    from ultralytics.utils import SETTINGS
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setitem(SETTINGS, "weights_dir", str(tmp_path / "ultralytics"))
-    return tmp_path
-
-
 def test_the_planned_weights_are_registered():
     assert set(REGISTRY) == {
         *(f"yolo11{size}{task}" for size in "nsmlx" for task in ("", "-seg")),

@@ -1,0 +1,471 @@
+"""Object detection (course week 3): YOLO11 on your image, the localization target, IoU,
+non-max suppression step by step, grid cells and anchor boxes, sliding windows and their
+convolutional implementation, and region proposals with Faster R-CNN.
+
+One image, chosen at the top, feeds every lab. Each lab is a fragment, so using one reruns
+only that lab."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+from PIL import Image
+
+from core import detection, detectors, sliding_windows, weights
+from core.device import DeviceError, pick_device
+from core.examples import PHOTOS
+from core.images import fit_within
+from ui.boxes import DrawnBox, boxes_figure
+from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
+from ui.model_status import weights_ready
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+# YOLO9000's five anchors for Pascal VOC (yolo-voc.cfg), in cells of its 13×13 grid.
+YOLO_V2_ANCHORS = ((1.3221, 1.73145), (3.19275, 4.00944), (5.05587, 8.09892), (9.47112, 4.84053), (11.2364, 10.0071))
+COURSE_ANCHORS = ((0.15, 0.6), (0.6, 0.2))  # (w, h) as fractions of the image: one tall, one wide
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model…")
+def pretrained(name: str, device: str):
+    """One model per (weights, device) per process, shared by every session."""
+    model = weights.load_pretrained(name)
+    return model if weights.get_weights(name).library == "ultralytics" else model.to(device)
+
+
+def compute_device() -> torch.device | None:
+    try:
+        return pick_device()
+    except DeviceError as error:
+        st.error(str(error))
+        return None
+
+
+def selected_yolo() -> str:
+    """The YOLO11 detection weights chosen in the first tab (its size; masks only there)."""
+    return detectors.yolo_weights_name(st.session_state.get("det-size", "n"))
+
+
+def latest_detections(image: np.ndarray) -> tuple[detectors.Detection, ...]:
+    """YOLO's detections on this very image, if the first tab has run on it."""
+    found = st.session_state.get("det-latest")
+    return found[1] if found and found[0] is image else ()
+
+
+def png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, key: str) -> detection.Box | None:
+    """Four number fields for an (x1, y1, x2, y2) pixel box; None, with a message, when it is not a box."""
+    columns = st.columns(4)
+    values = [
+        column.number_input(f"{label} {name}", 0.0, float(limit), float(value), 1.0, key=f"{key}-{name}-{width}x{height}")
+        for column, name, value, limit in zip(columns, ("x1", "y1", "x2", "y2"), default, (width, height) * 2)
+    ]
+    try:
+        return detection.check_box(values, label)
+    except ValueError as error:
+        st.error(str(error))
+        return None
+
+
+# -- YOLO ------------------------------------------------------------------------------------------
+
+
+@st.fragment
+def yolo_section(image: np.ndarray) -> None:
+    st.subheader("YOLO11 on your image")
+    size_column, masks_column, imgsz_column, max_column = st.columns(4)
+    size = size_column.selectbox(
+        "Model", detectors.YOLO_SIZES, key="det-size",
+        format_func=lambda s: f"YOLO11{s} ({weights.get_weights(detectors.yolo_weights_name(s)).size_mb:.0f} MB)",
+    )
+    segment = masks_column.toggle("Instance masks (-seg)", key="det-seg")
+    imgsz = imgsz_column.selectbox("Image size (pixels)", detectors.YOLO_IMAGE_SIZES, index=2, key="det-imgsz",
+                                   help="The longer side is resized to this (letterbox), then padded to a multiple of 32.")
+    max_det = int(max_column.number_input("Max detections", 1, 300, 100, key="det-max"))
+    conf_column, iou_column = st.columns(2)
+    conf = conf_column.slider("Confidence threshold", 0.01, 1.0, 0.25, 0.01, key="det-conf")
+    iou = iou_column.slider("NMS IoU threshold", 0.05, 1.0, 0.7, 0.05, key="det-iou")
+    name = detectors.yolo_weights_name(size, segment)
+    if not weights_ready(name, "detection on your image", key="det-download"):
+        st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
+        return
+    device = compute_device()
+    if device is None:
+        return
+    try:
+        model = pretrained(name, str(device))
+    except weights.ModelUnavailable as error:
+        st.error(str(error))
+        return
+    chosen = st.multiselect("Only these classes", list(model.names.values()), key="det-classes",
+                            placeholder=f"All {len(model.names)} COCO classes")
+    classes = [index for index, class_name in model.names.items() if class_name in chosen] or None
+    result = detectors.detect_yolo(model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz,
+                                   max_det=max_det)
+    st.session_state["det-latest"] = (image, result.detections)
+    original_column, annotated_column = st.columns(2)
+    original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
+    annotated_column.image(fit_within(result.annotated, DISPLAY_SIDE), output_format="JPEG",
+                           caption=f"{name} at {imgsz} px on {device}" + (", masks drawn" if result.has_masks else ""))
+    stages = st.columns(3)
+    for column, (stage, ms) in zip(stages, result.speed_ms.items()):
+        column.metric(stage.replace("process", "-process").capitalize(), f"{ms:.1f} ms")
+    if not result.detections:
+        among = " among the chosen classes" if classes else ""
+        st.info(f"No detections above confidence {conf:.2f}{among}. Lower the threshold or choose other classes.")
+        return
+    st.markdown("**Detections** — bx, by: the box's midpoint; bh, bw: its height and width; all as fractions of the image.")
+    st.dataframe(pd.DataFrame(result.rows()), hide_index=True)
+    st.markdown("**Per class:** " + ", ".join(f"{count} × {class_name}" for class_name, count in result.counts().items()))
+    downloads = st.columns(3)
+    downloads[0].download_button("Annotated PNG", lambda: png(result.annotated), f"{name}.png", "image/png",
+                                 on_click="ignore", key="det-png")
+    downloads[1].download_button("Boxes CSV", result.to_csv(), f"{name}-boxes.csv", "text/csv", on_click="ignore",
+                                 key="det-csv")
+    downloads[2].download_button("Boxes JSON", result.to_json(), f"{name}-boxes.json", "application/json",
+                                 on_click="ignore", key="det-json")
+
+
+# -- Localization target --------------------------------------------------------------------------
+
+
+@st.fragment
+def localization_section(image: np.ndarray) -> None:
+    st.subheader("Classification with localization: the target y")
+    height, width = image.shape[:2]
+    found = latest_detections(image)
+    options = ["A box you enter", *(f"YOLO: {d.class_name} {d.confidence:.2f}" for d in found)]
+    source = st.selectbox("Box", options, key="loc-source",
+                          help="YOLO's detections appear here once the first tab has run on this image.")
+    if source == options[0]:
+        box = box_inputs("Box", (0.25 * width, 0.25 * height, 0.75 * width, 0.75 * height), width, height, "loc")
+    else:
+        box = found[options.index(source) - 1].box
+    labels = [*(f"{name} (c{index + 1})" for index, name in enumerate(detection.COURSE_CLASSES)), "background (no object)"]
+    label = st.radio("Class", labels, index=1, horizontal=True, key="loc-class")
+    if box is None:
+        return
+    class_index = labels.index(label)
+    has_object = class_index < len(detection.COURSE_CLASSES)
+    target = detection.localization_target(box if has_object else None, class_index if has_object else None,
+                                           width, height)
+    figure_column, vector_column = st.columns([3, 2])
+    drawn = [DrawnBox(box, PALETTE[1], label.split(" (")[0], width=3)] if has_object else []
+    figure_column.plotly_chart(boxes_figure(image, drawn, height=380), key="loc-figure")
+    names = ["pc", "bx", "by", "bh", "bw", *(f"c{index + 1}" for index in range(len(detection.COURSE_CLASSES)))]
+    vector_column.latex(r"y = \begin{bmatrix}" + r"\\".join(
+        "?" if np.isnan(value) else f"{value:.3g}" for value in target) + r"\end{bmatrix}")
+    vector_column.caption("? = don't care: with no object, the other entries are not used.")
+    st.markdown("**Loss for a prediction ŷ** (edit it):")
+    guess = np.where(np.isnan(target), 0.5, target) * 0.9
+    edited = st.data_editor(pd.DataFrame([guess], columns=names), hide_index=True, key=f"loc-guess-{target.tobytes().hex()}")
+    predicted = edited.to_numpy(dtype=float, na_value=np.nan)[0]
+    if not np.isfinite(predicted).all():
+        st.error("Every component of ŷ needs a number.")
+        return
+    loss = detection.localization_loss(predicted, target)
+    if has_object:
+        st.latex(r"\mathcal{L}(\hat y, y) = \sum_{i=1}^{8} (\hat y_i - y_i)^2 = " + f"{loss:.4g}")
+    else:
+        st.latex(r"\mathcal{L}(\hat y, y) = (\hat y_1 - y_1)^2 = " + f"{loss:.4g}" + r"\quad (p_c = 0)")
+
+
+# -- IoU ----------------------------------------------------------------------------------------
+
+
+@st.fragment
+def iou_section(image: np.ndarray) -> None:
+    st.subheader("Intersection over union")
+    height, width = image.shape[:2]
+    box_a = box_inputs("A", (0.2 * width, 0.2 * height, 0.6 * width, 0.7 * height), width, height, "iou-a")
+    box_b = box_inputs("B", (0.35 * width, 0.3 * height, 0.8 * width, 0.8 * height), width, height, "iou-b")
+    if box_a is None or box_b is None:
+        return
+    parts = detection.overlap(box_a, box_b)
+    drawn = [DrawnBox(box_a, PALETTE[0], "A", 3), DrawnBox(box_b, PALETTE[1], "B", 3)]
+    x1, y1 = max(box_a[0], box_b[0]), max(box_a[1], box_b[1])
+    x2, y2 = min(box_a[2], box_b[2]), min(box_a[3], box_b[3])
+    if parts.intersection > 0:
+        drawn.append(DrawnBox((x1, y1, x2, y2), PALETTE[2], width=0, fill=PALETTE[2], opacity=0.45))
+    figure_column, numbers_column = st.columns([3, 2])
+    figure_column.plotly_chart(boxes_figure(image, drawn, height=420), key="iou-figure")
+    numbers_column.metric("Intersection (px²)", f"{parts.intersection:,.0f}")
+    numbers_column.metric("Union (px²)", f"{parts.union:,.0f}")
+    numbers_column.latex(rf"\text{{IoU}} = \frac{{{parts.intersection:,.0f}}}{{{parts.union:,.0f}}} = {parts.iou:.3f}")
+    if parts.iou >= detection.COURSE_IOU_THRESHOLD:
+        numbers_column.success(f"IoU {parts.iou:.3f} ≥ 0.5: \"correct\" by the course's convention.")
+    else:
+        numbers_column.warning(f"IoU {parts.iou:.3f} < 0.5: not counted as a correct localization.")
+
+
+# -- Non-max suppression ------------------------------------------------------------------------------
+
+
+@st.fragment
+def nms_section(image: np.ndarray) -> None:
+    st.subheader("Non-max suppression, step by step")
+    name = selected_yolo()
+    model = None
+    if weights.get_weights(name).is_cached() and (device := compute_device()) is not None:
+        try:
+            model = pretrained(name, str(device))
+        except weights.ModelUnavailable as error:
+            st.error(str(error))
+    if model is not None:
+        boxes, scores, classes = detectors.yolo_candidates(model, image, device)
+        class_names = model.names
+        canvas = image
+        st.caption(f"{name}'s candidates on your image before suppression (its NMS switched off; scores ≥ 0.05).")
+    else:
+        boxes, scores, classes = detection.synthetic_candidates()
+        class_names = dict(enumerate(detection.COURSE_CLASSES))
+        canvas = np.full((480, 640, 3), 236, np.uint8)
+        st.caption(f"A made-up scene: {len(scores)} candidate boxes for three objects. With {name}'s weights cached, "
+                   "the model's own candidates on your image are used instead.")
+    if len(scores) == 0:
+        st.info("The model proposed no candidate boxes with a score of at least 0.05 on this image.")
+        return
+    score_column, iou_column, class_column = st.columns(3)
+    score_threshold = score_column.slider("Discard boxes with pc ≤", 0.0, 0.99, 0.6, 0.01, key="nms-score")
+    iou_threshold = iou_column.slider("Suppress IoU ≥", 0.05, 1.0, 0.5, 0.05, key="nms-iou")
+    per_class = class_column.toggle("Per class", value=True, key="nms-per-class",
+                                    help="Off: one box can suppress a box of another class.")
+    run = detection.nms_steps(boxes, scores, classes if per_class else None, score_threshold, iou_threshold)
+    if not run.steps:
+        st.warning(f"Every box has pc ≤ {score_threshold:.2f}, so nothing is left to pick. Lower the threshold.")
+        return
+    step = st.slider("Step", 1, len(run.steps), len(run.steps), key=f"nms-step-{len(run.steps)}") if len(run.steps) > 1 else 1
+    current = run.steps[step - 1]
+    done = run.steps[: step - 1]
+    suppressed_before = {index for past in done for index in past.suppressed}
+    handled = suppressed_before | set(current.suppressed) | {past.pick for past in run.steps[:step]}
+    drawn = []
+    for index in np.argsort(scores):
+        label = f"{class_names[int(classes[index])]} {scores[index]:.2f}"
+        if index in run.below_threshold:
+            continue
+        if index == current.pick:
+            drawn.append(DrawnBox(boxes[index], PALETTE[3], "pick: " + label, width=4))
+        elif index in current.suppressed:
+            drawn.append(DrawnBox(boxes[index], PALETTE[1], label, width=2, dash="dash"))
+        elif index in suppressed_before:
+            drawn.append(DrawnBox(boxes[index], "#9a9a9a", width=1, dash="dot", opacity=0.6))
+        elif index in {past.pick for past in done}:
+            drawn.append(DrawnBox(boxes[index], PALETTE[2], label, width=4))
+        elif index not in handled:
+            drawn.append(DrawnBox(boxes[index], PALETTE[0], width=1))
+    figure_column, text_column = st.columns([3, 2])
+    figure_column.plotly_chart(boxes_figure(canvas, drawn, height=420), key="nms-figure")
+    text_column.markdown(
+        f"**{len(scores)} candidates**, {len(run.below_threshold)} discarded with pc ≤ {score_threshold:.2f}.  \n"
+        f"**Step {step}:** pick the largest remaining pc, "
+        f"{class_names[int(classes[current.pick])]} {scores[current.pick]:.2f} (red), and output it; "
+        f"discard {len(current.suppressed)} box(es) with IoU ≥ {iou_threshold:.2f} (orange, dashed).  \n"
+        f"Kept so far: green. Suppressed earlier: grey. Still in play: thin blue."
+    )
+    text_column.metric("Kept after all steps", f"{len(run.kept)} of {len(scores)}")
+    table = pd.DataFrame({
+        "step": range(1, len(run.steps) + 1),
+        "picked": [f"{class_names[int(classes[s.pick])]} {scores[s.pick]:.2f}" for s in run.steps],
+        "suppressed": [len(s.suppressed) for s in run.steps],
+    })
+    text_column.dataframe(table, hide_index=True, height=min(300, 38 + 35 * len(table)))
+
+
+# -- Grid cells and anchor boxes ---------------------------------------------------------------------
+
+
+GRID_PRESETS = {
+    "Course: 3×3 grid, 2 anchors": (3, COURSE_ANCHORS),
+    "YOLO9000: 19×19 grid, 5 anchors": (19, tuple((w / 13, h / 13) for w, h in YOLO_V2_ANCHORS)),
+}
+
+
+@st.fragment
+def anchors_section(image: np.ndarray) -> None:
+    st.subheader("Grid cells and anchor boxes")
+    height, width = image.shape[:2]
+    found = latest_detections(image)
+    use_yolo = bool(found) and st.toggle("Use YOLO's detections as the objects", value=True, key="grid-yolo")
+    if use_yolo:
+        objects = [(d.box, d.class_id) for d in found]
+        num_classes = 80
+    else:
+        st.markdown("**Objects** (pixels; edit, add or delete rows):")
+        default = pd.DataFrame({
+            "class": ["pedestrian", "car"],
+            "x1": [0.44 * width, 0.2 * width], "y1": [0.2 * height, 0.4 * height],
+            "x2": [0.56 * width, 0.8 * width], "y2": [0.8 * height, 0.62 * height],
+        }).round()
+        table = st.data_editor(
+            default, num_rows="dynamic", hide_index=True, key=f"grid-objects-{width}x{height}",
+            column_config={"class": st.column_config.SelectboxColumn("class", options=list(detection.COURSE_CLASSES),
+                                                                     required=True)},
+        )
+        objects = []
+        for number, row in enumerate(table.itertuples(index=False), start=1):
+            try:
+                box = detection.check_box((row.x1, row.y1, row.x2, row.y2), f"Object {number}")
+            except (TypeError, ValueError) as error:
+                st.error(str(error) if isinstance(error, ValueError) else f"Object {number} needs four numbers.")
+                return
+            if row[0] not in detection.COURSE_CLASSES:
+                st.error(f"Object {number} needs a class.")
+                return
+            objects.append((box, detection.COURSE_CLASSES.index(row[0])))
+        num_classes = len(detection.COURSE_CLASSES)
+    if not objects:
+        st.info("Add at least one object to assign it to the grid.")
+        return
+    preset = st.selectbox("Preset", list(GRID_PRESETS), key="grid-preset")
+    grid_default, anchors_default = GRID_PRESETS[preset]
+    grid_column, anchor_column = st.columns([1, 2])
+    grid = int(grid_column.number_input("Grid S (S×S cells)", 1, 64, grid_default, key=f"grid-s-{preset}"))
+    fit = grid_column.toggle("Fit anchors with k-means (1 − IoU)", key="grid-kmeans")
+    sizes = np.array([(box[2] - box[0], box[3] - box[1]) for box, _ in objects])
+    if fit:
+        k = int(grid_column.number_input("k anchors", 1, len(objects), min(2, len(objects)), key="grid-k"))
+        anchors = detection.kmeans_anchors(sizes, k)
+        anchor_column.dataframe(pd.DataFrame(anchors / [width, height], columns=["w", "h"]).round(3),
+                                hide_index=False)
+    else:
+        edited = anchor_column.data_editor(
+            pd.DataFrame(anchors_default, columns=["w", "h"]).round(3), num_rows="dynamic", key=f"grid-anchors-{preset}",
+            column_config={name: st.column_config.NumberColumn(name, min_value=0.001, format="%.3f")
+                           for name in ("w", "h")},
+        )
+        fractions = edited.to_numpy(dtype=float, na_value=np.nan)
+        if len(fractions) == 0 or not np.isfinite(fractions).all() or (fractions <= 0).any():
+            st.error("Give at least one anchor, each with a width and a height greater than 0.")
+            return
+        anchors = fractions * [width, height]
+    anchor_column.caption("Anchor shapes (w, h) as fractions of the image width and height.")
+    assignments = detection.assign_to_grid([box for box, _ in objects], width, height, grid, anchors)
+    volume, lost = detection.target_volume(assignments, [c for _, c in objects], grid, len(anchors), num_classes)
+    cell_width, cell_height = width / grid, height / grid
+    drawn = [DrawnBox((a.column * cell_width, a.row * cell_height, (a.column + 1) * cell_width, (a.row + 1) * cell_height),
+                      PALETTE[a.anchor % len(PALETTE)], width=0, fill=PALETTE[a.anchor % len(PALETTE)], opacity=0.3)
+             for a in assignments]
+    drawn += [DrawnBox(box, PALETTE[a.anchor % len(PALETTE)], f"object {a.object_index + 1} → anchor {a.anchor + 1}", 3)
+              for (box, _), a in zip(objects, assignments)]
+    points = [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "white") for box, _ in objects]
+    st.plotly_chart(boxes_figure(image, drawn, grid=grid, height=460, points=points), key="grid-figure")
+    st.dataframe(pd.DataFrame([{
+        "object": a.object_index + 1, "cell (row, col)": f"({a.row}, {a.column})", "anchor": a.anchor + 1,
+        "IoU with anchor": round(a.anchor_iou, 3), "bx": round(a.bx, 3), "by": round(a.by, 3),
+        "bh": round(a.bh, 3), "bw": round(a.bw, 3),
+    } for a in assignments]), hide_index=True)
+    s, b, depth = grid, len(anchors), 5 + num_classes
+    st.markdown(
+        f"Target volume **{s} × {s} × {b} × {depth}** = {volume.size:,} numbers ({s}×{s}×{b * depth} as the network "
+        f"outputs it): {int(volume[..., 0].sum())} of {s * s * b} (cell, anchor) slots hold an object; every other "
+        "slot has pc = 0. bx, by are the midpoint inside its cell (0–1); bh, bw are in cell units and can exceed 1."
+    )
+    for a in lost:
+        st.warning(f"Object {a.object_index + 1} lands on cell ({a.row}, {a.column}), anchor {a.anchor + 1}, which "
+                   "another object already holds: anchor boxes cannot represent both (a finer grid or more anchors help).")
+    st.info(
+        "YOLO11 is anchor-free: at each position of three feature maps (strides 8, 16, 32) it predicts the "
+        "distances from that point to the four sides of the box (as distributions, the DFL head), and training "
+        "matches objects to positions with a task-aligned assigner rather than by anchor shape.",
+        icon=":material/info:",
+    )
+
+
+# -- Sliding windows ---------------------------------------------------------------------------------------
+
+
+@st.fragment
+def sliding_windows_section() -> None:
+    st.subheader("Sliding windows and their convolutional implementation")
+    st.markdown(
+        "The course's classifier for a 14×14×3 window: CONV 5×5, 16 filters → 10×10×16 → MAX POOL 2×2 → 5×5×16 → "
+        "FC 400 → FC 400 → softmax over 4 classes. Its twin turns FC 400 into 400 filters of 5×5×16 and the next "
+        "layers into 1×1 convolutions, reusing the very same weight tensors, and runs on a whole larger image at once."
+    )
+    extra = int(st.number_input("Also try a square image of side (14 + 2k)", 14, 200, 60, 2, key="sw-side"))
+    torch.manual_seed(0)
+    classifier = sliding_windows.WindowClassifier().eval()
+    rows = []
+    for side in dict.fromkeys((16, 28, extra)):
+        try:
+            result = sliding_windows.compare(classifier, side, side)
+        except ValueError as error:
+            st.error(str(error))
+            continue
+        rows.append({
+            "input": f"{side}×{side}×3", "windows": f"{result.grid[0]}×{result.grid[1]}",
+            "max |difference|": f"{result.max_abs_difference:.1e}",
+            "MACs, window by window": f"{result.window_macs:,}", "MACs, convolutional": f"{result.convolutional_macs:,}",
+            "ms, window by window": round(result.window_ms, 2), "ms, convolutional": round(result.convolutional_ms, 2),
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(
+        "Weights are random (seed 0): this shows that the two computations give the same numbers, not a trained "
+        "classifier. MACs = FLOPs / 2 from torch's FlopCounterMode; times are the best of 5 runs on the CPU. The windows "
+        "overlap, so the convolutional version shares their common work instead of repeating it."
+    )
+
+
+# -- Region proposals ---------------------------------------------------------------------------------------
+
+
+@st.fragment
+def region_proposals_section(image: np.ndarray) -> None:
+    st.subheader("Region proposals: Faster R-CNN beside YOLO")
+    st.markdown(
+        "R-CNN classifies about 2,000 proposed regions one at a time; Fast R-CNN classifies them all with one "
+        "convolutional pass; Faster R-CNN proposes the regions with a network too (its RPN). YOLO skips proposals."
+    )
+    threshold = st.slider("Score threshold (both)", 0.05, 1.0, 0.5, 0.05, key="rp-threshold")
+    yolo_name = selected_yolo()
+    ready = [weights_ready("fasterrcnn_resnet50_fpn", "Faster R-CNN", key="rp-download-rcnn"),
+             weights_ready(yolo_name, "YOLO", key="rp-download-yolo")]
+    if not any(ready) or not st.button("Run both on the image", key="rp-run", icon=":material/play_arrow:"):
+        return
+    device = compute_device()
+    if device is None:
+        return
+    columns = st.columns(2)
+    if ready[0]:
+        entry = weights.get_weights("fasterrcnn_resnet50_fpn")
+        result = detectors.detect_faster_rcnn(pretrained(entry.name, str(device)),
+                                              detectors.coco_categories(entry.pretrained_tag), image, device, threshold)
+        columns[0].image(fit_within(result.annotated, DISPLAY_SIDE), output_format="JPEG",
+                         caption=f"Faster R-CNN: {len(result.detections)} boxes, {result.speed_ms['total']:.0f} ms")
+    if ready[1]:
+        result = detectors.detect_yolo(pretrained(yolo_name, str(device)), image, device, conf=threshold)
+        columns[1].image(fit_within(result.annotated, DISPLAY_SIDE), output_format="JPEG",
+                         caption=f"{yolo_name}: {len(result.detections)} boxes, {sum(result.speed_ms.values()):.0f} ms")
+
+
+SECTIONS = {
+    "YOLO detection": yolo_section,
+    "Localization target": localization_section,
+    "IoU": iou_section,
+    "Non-max suppression": nms_section,
+    "Grid & anchors": anchors_section,
+    "Sliding windows": sliding_windows_section,
+    "Region proposals": region_proposals_section,
+}
+
+if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
+    st.title("Object detection")
+    st.caption("Course week 3 — the labs below compute with `core.detection`; tests check them against torchvision.ops.")
+    picture = image_input("det", examples=PHOTOS, default_example="astronaut")
+    for tab, (title, section) in zip(st.tabs(list(SECTIONS)), SECTIONS.items()):
+        with tab:
+            if title == "Sliding windows":
+                section()
+            elif picture is None:
+                st.info("Choose an example, upload an image or take a photo above to use this lab.")
+            else:
+                section(picture)

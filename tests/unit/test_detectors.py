@@ -1,0 +1,105 @@
+"""core.detectors: the YOLO and Faster R-CNN plumbing, with untrained networks loaded
+through the real cache paths. These tests check structure (boxes, tables, drawings,
+timings), never accuracy."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from core import detection, detectors
+from core.examples import example_image
+from core.weights import get_weights, load_pretrained
+from tests.models import save_untrained_yolo
+
+CPU = torch.device("cpu")
+COLUMNS = ["class", "confidence", "x1", "y1", "x2", "y2", "bx", "by", "bh", "bw"]
+
+
+@pytest.fixture()
+def confident_yolo(caches):
+    """yolo11n, untrained but with class biases high enough to report boxes."""
+    save_untrained_yolo("yolo11n", class_logit=2.0)
+    return load_pretrained("yolo11n")
+
+
+def test_weights_names():
+    assert detectors.yolo_weights_name("n") == "yolo11n"
+    assert detectors.yolo_weights_name("x", segment=True) == "yolo11x-seg"
+    with pytest.raises(ValueError, match="n, s, m, l, x"):
+        detectors.yolo_weights_name("q")
+
+
+def test_detect_yolo_result_structure(confident_yolo):
+    image = example_image("coffee")  # 600×400
+    result = detectors.detect_yolo(confident_yolo, image, CPU, conf=0.25, max_det=7)
+    assert len(result.detections) == 7
+    assert result.annotated.shape == image.shape and result.annotated.dtype == np.uint8
+    assert set(result.speed_ms) == {"preprocess", "inference", "postprocess"}
+    assert all(ms > 0 for ms in result.speed_ms.values())
+    assert not result.has_masks
+    rows = result.rows()
+    assert list(rows[0]) == COLUMNS
+    for row, found in zip(rows, result.detections):
+        assert 0 <= found.box[0] < found.box[2] <= 600 and 0 <= found.box[1] < found.box[3] <= 400
+        assert row["bx"] == pytest.approx((found.box[0] + found.box[2]) / 2 / 600, abs=1e-4)
+        assert row["bh"] == pytest.approx((found.box[3] - found.box[1]) / 400, abs=1e-4)
+        assert found.confidence >= 0.25
+    assert sum(result.counts().values()) == 7
+    assert list(csv.DictReader(io.StringIO(result.to_csv())))[0]["class"] == rows[0]["class"]
+    assert json.loads(result.to_json())["detections"] == rows
+
+
+def test_a_large_odd_sized_image_keeps_its_own_coordinates(confident_yolo):
+    image = np.random.default_rng(0).integers(0, 256, size=(1001, 2999, 3), dtype=np.uint8)
+    result = detectors.detect_yolo(confident_yolo, image, CPU, imgsz=320, max_det=5)
+    assert result.annotated.shape == image.shape
+    assert all(found.box[2] <= 2999 and found.box[3] <= 1001 for found in result.detections)
+
+
+def test_no_detections_give_an_empty_table(caches):
+    save_untrained_yolo("yolo11n")  # freshly initialized: scores about 1e-4
+    result = detectors.detect_yolo(load_pretrained("yolo11n"), example_image("rocket"), CPU, conf=0.25)
+    assert result.detections == () and result.rows() == [] and result.to_csv().startswith("class,confidence")
+
+
+def test_candidates_are_the_model_output_before_suppression(confident_yolo):
+    image = example_image("chelsea")
+    boxes, scores, classes = detectors.yolo_candidates(confident_yolo, image, CPU, limit=300)
+    assert boxes.shape == (300, 4) and scores.shape == classes.shape == (300,)
+    assert (np.diff(scores) <= 1e-6).all()  # by decreasing score
+    everything = detectors.yolo_candidates(confident_yolo, image, CPU, limit=100_000)[0]
+    kept = detectors.detect_yolo(confident_yolo, image, CPU, conf=0.05, iou=0.7, max_det=100_000).detections
+    assert len(everything) > len(kept) > 0  # suppression removed boxes that the candidates still hold
+    candidates = {tuple(np.round(box, 3)) for box in everything}
+    assert all(tuple(np.round(found.box, 3)) in candidates for found in kept)
+
+
+def test_segmentation_model_draws_masks(caches):
+    save_untrained_yolo("yolo11n-seg", class_logit=2.0)
+    result = detectors.detect_yolo(load_pretrained("yolo11n-seg"), example_image("coffee"), CPU, max_det=3)
+    assert result.has_masks and len(result.detections) == 3
+
+
+@pytest.mark.slow
+def test_faster_rcnn_result_structure(caches):
+    from torchvision.models import get_model
+
+    entry = get_weights("fasterrcnn_resnet50_fpn")
+    categories = detectors.coco_categories(entry.pretrained_tag)
+    assert len(categories) == 91 and categories[1] == "person"
+    untrained = get_model(entry.builder, weights=None, weights_backbone=None, num_classes=91)
+    state = {k: v for k, v in untrained.state_dict().items() if not k.endswith("num_batches_tracked")}
+    entry.cache_path().parent.mkdir(parents=True)
+    torch.save(state, entry.cache_path())
+    model = load_pretrained(entry.name)
+    image = example_image("coffee")
+    result = detectors.detect_faster_rcnn(model, categories, image, CPU, score_threshold=0.0)
+    assert result.annotated.shape == image.shape
+    assert set(result.speed_ms) == {"total"} and result.speed_ms["total"] > 0
+    assert all(found.class_name == categories[found.class_id] for found in result.detections)
