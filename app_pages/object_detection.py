@@ -113,7 +113,7 @@ def yolo_section(image: np.ndarray) -> None:
     st.session_state["det-latest"] = (image, result.detections)
     original_column, annotated_column = st.columns(2)
     original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
-    annotated_column.image(fit_within(result.annotated, DISPLAY_SIDE), output_format="JPEG",
+    annotated_column.image(fit_within(result.annotated(), DISPLAY_SIDE), output_format="JPEG",
                            caption=f"{name} at {imgsz} px on {device}" + (", masks drawn" if result.has_masks else ""))
     stages = st.columns(3)
     for column, (stage, ms) in zip(stages, result.speed_ms.items()):
@@ -126,7 +126,7 @@ def yolo_section(image: np.ndarray) -> None:
     st.dataframe(pd.DataFrame(result.rows()), hide_index=True)
     st.markdown("**Per class:** " + ", ".join(f"{count} × {class_name}" for class_name, count in result.counts().items()))
     downloads = st.columns(3)
-    downloads[0].download_button("Annotated PNG", lambda: png(result.annotated), f"{name}.png", "image/png",
+    downloads[0].download_button("Annotated PNG", lambda: png(result.annotated()), f"{name}.png", "image/png",
                                  on_click="ignore", key="det-png")
     downloads[1].download_button("Boxes CSV", result.to_csv(), f"{name}-boxes.csv", "text/csv", on_click="ignore",
                                  key="det-csv")
@@ -165,7 +165,7 @@ def localization_section(image: np.ndarray) -> None:
         "?" if np.isnan(value) else f"{value:.3g}" for value in target) + r"\end{bmatrix}")
     vector_column.caption("? = don't care: with no object, the other entries are not used.")
     st.markdown("**Loss for a prediction ŷ** (edit it):")
-    guess = np.where(np.isnan(target), 0.5, target) * 0.9
+    guess = np.where(np.isnan(target), 0.5, 0.9 * target + 0.05)  # a close but imperfect prediction
     edited = st.data_editor(pd.DataFrame([guess], columns=names), hide_index=True, key=f"loc-guess-{target.tobytes().hex()}")
     predicted = edited.to_numpy(dtype=float, na_value=np.nan)[0]
     if not np.isfinite(predicted).all():
@@ -255,7 +255,7 @@ def nms_section(image: np.ndarray) -> None:
         if index == current.pick:
             drawn.append(DrawnBox(boxes[index], PALETTE[3], "pick: " + label, width=4))
         elif index in current.suppressed:
-            drawn.append(DrawnBox(boxes[index], PALETTE[1], label, width=2, dash="dash"))
+            drawn.append(DrawnBox(boxes[index], PALETTE[1], width=2, dash="dash"))
         elif index in suppressed_before:
             drawn.append(DrawnBox(boxes[index], "#9a9a9a", width=1, dash="dot", opacity=0.6))
         elif index in {past.pick for past in done}:
@@ -356,8 +356,14 @@ def anchors_section(image: np.ndarray) -> None:
              for a in assignments]
     drawn += [DrawnBox(box, PALETTE[a.anchor % len(PALETTE)], f"object {a.object_index + 1} → anchor {a.anchor + 1}", 3)
               for (box, _), a in zip(objects, assignments)]
+    for (box, _), a in zip(objects, assignments):  # the chosen anchor's shape, centred on the object
+        x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        w, h = anchors[a.anchor]
+        drawn.append(DrawnBox((x - w / 2, y - h / 2, x + w / 2, y + h / 2), "white", width=2, dash="dot"))
     points = [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "white") for box, _ in objects]
     st.plotly_chart(boxes_figure(image, drawn, grid=grid, height=460, points=points), key="grid-figure")
+    st.caption("Shaded: the cell holding each object's midpoint (dot). Dotted white: the anchor shape that fits the "
+               "object best, centred on it.")
     st.dataframe(pd.DataFrame([{
         "object": a.object_index + 1, "cell (row, col)": f"({a.row}, {a.column})", "anchor": a.anchor + 1,
         "IoU with anchor": round(a.anchor_iou, 3), "bx": round(a.bx, 3), "by": round(a.by, 3),
@@ -401,6 +407,12 @@ def sliding_windows_section() -> None:
         except ValueError as error:
             st.error(str(error))
             continue
+        windows = result.grid[0] * result.grid[1]
+        st.markdown(
+            f"**{side}×{side}×3:** the twin outputs a {result.grid[0]}×{result.grid[1]}×4 volume, one softmax for each of "
+            f"the {windows} windows; the largest difference from running the classifier {windows} times is "
+            f"{result.max_abs_difference:.1e}, with {result.window_macs / result.convolutional_macs:.1f}× fewer MACs."
+        )
         rows.append({
             "input": f"{side}×{side}×3", "windows": f"{result.grid[0]}×{result.grid[1]}",
             "max |difference|": f"{result.max_abs_difference:.1e}",
@@ -439,11 +451,11 @@ def region_proposals_section(image: np.ndarray) -> None:
         entry = weights.get_weights("fasterrcnn_resnet50_fpn")
         result = detectors.detect_faster_rcnn(pretrained(entry.name, str(device)),
                                               detectors.coco_categories(entry.pretrained_tag), image, device, threshold)
-        columns[0].image(fit_within(result.annotated, DISPLAY_SIDE), output_format="JPEG",
+        columns[0].image(fit_within(result.annotated(), DISPLAY_SIDE), output_format="JPEG",
                          caption=f"Faster R-CNN: {len(result.detections)} boxes, {result.speed_ms['total']:.0f} ms")
     if ready[1]:
         result = detectors.detect_yolo(pretrained(yolo_name, str(device)), image, device, conf=threshold)
-        columns[1].image(fit_within(result.annotated, DISPLAY_SIDE), output_format="JPEG",
+        columns[1].image(fit_within(result.annotated(), DISPLAY_SIDE), output_format="JPEG",
                          caption=f"{yolo_name}: {len(result.detections)} boxes, {sum(result.speed_ms.values()):.0f} ms")
 
 

@@ -13,8 +13,8 @@ import csv
 import io
 import json
 import time
-from dataclasses import dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -45,14 +45,19 @@ class Detection:
 
 @dataclass(frozen=True)
 class DetectionResult:
-    """What a detector found in one image, the library's drawing of it, and where the time went."""
+    """What a detector found in one image, where the time went, and the library's drawing of it."""
 
     detections: tuple[Detection, ...]
     width: int
     height: int
     speed_ms: dict[str, float]  # stage -> milliseconds
-    annotated: np.ndarray  # (H, W, 3) uint8 RGB
+    draw: Callable[[], np.ndarray] = field(repr=False, compare=False)
     has_masks: bool = False
+
+    def annotated(self) -> np.ndarray:
+        """The image with boxes (and masks) drawn by the detector's library: (H, W, 3) uint8 RGB.
+        Drawn on request, so detection itself is timed without it."""
+        return self.draw()
 
     def rows(self) -> list[dict[str, Any]]:
         """The detections table: class, confidence, pixel corners and the course's bx, by, bh, bw."""
@@ -118,7 +123,7 @@ def detect_yolo(
     )
     return DetectionResult(
         detections, image.shape[1], image.shape[0], dict(result.speed),
-        np.asarray(result.plot(pil=True)), has_masks=result.masks is not None,
+        lambda: np.asarray(result.plot(pil=True)), has_masks=result.masks is not None,
     )
 
 
@@ -163,9 +168,11 @@ def detect_faster_rcnn(
         for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist())
     )
     names = [f"{found.class_name} {found.confidence:.2f}" for found in detections]
-    drawn = draw_bounding_boxes(pixels, boxes, names, width=max(2, max(image.shape[:2]) // 300))
-    return DetectionResult(detections, image.shape[1], image.shape[0], {"total": elapsed_ms},
-                           drawn.permute(1, 2, 0).numpy())
+    line_width = max(2, max(image.shape[:2]) // 300)
+    return DetectionResult(
+        detections, image.shape[1], image.shape[0], {"total": elapsed_ms},
+        lambda: draw_bounding_boxes(pixels, boxes, names, width=line_width).permute(1, 2, 0).numpy(),
+    )
 
 
 def coco_categories(weights_tag: str) -> list[str]:

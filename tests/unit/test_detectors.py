@@ -37,9 +37,13 @@ def test_weights_names():
 
 def test_detect_yolo_result_structure(confident_yolo):
     image = example_image("coffee")  # 600×400
+    original = image.copy()
     result = detectors.detect_yolo(confident_yolo, image, CPU, conf=0.25, max_det=7)
     assert len(result.detections) == 7
-    assert result.annotated.shape == image.shape and result.annotated.dtype == np.uint8
+    drawn = result.annotated()
+    assert drawn.shape == image.shape and drawn.dtype == np.uint8
+    assert (drawn != image).any(axis=2).mean() > 0.001  # boxes were drawn on a copy
+    np.testing.assert_array_equal(image, original)  # the caller's image is untouched
     assert set(result.speed_ms) == {"preprocess", "inference", "postprocess"}
     assert all(ms > 0 for ms in result.speed_ms.values())
     assert not result.has_masks
@@ -58,7 +62,7 @@ def test_detect_yolo_result_structure(confident_yolo):
 def test_a_large_odd_sized_image_keeps_its_own_coordinates(confident_yolo):
     image = np.random.default_rng(0).integers(0, 256, size=(1001, 2999, 3), dtype=np.uint8)
     result = detectors.detect_yolo(confident_yolo, image, CPU, imgsz=320, max_det=5)
-    assert result.annotated.shape == image.shape
+    assert result.annotated().shape == image.shape
     assert all(found.box[2] <= 2999 and found.box[3] <= 1001 for found in result.detections)
 
 
@@ -100,6 +104,6 @@ def test_faster_rcnn_result_structure(caches):
     model = load_pretrained(entry.name)
     image = example_image("coffee")
     result = detectors.detect_faster_rcnn(model, categories, image, CPU, score_threshold=0.0)
-    assert result.annotated.shape == image.shape
+    assert result.annotated().shape == image.shape
     assert set(result.speed_ms) == {"total"} and result.speed_ms["total"] > 0
     assert all(found.class_name == categories[found.class_id] for found in result.detections)

@@ -1,0 +1,135 @@
+"""The object detection page through streamlit.testing: every lab, without weights and with
+an untrained YOLO in the cache (plumbing only), good and bad input."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from tests.images import encode, gradient_rgb
+from tests.models import save_untrained_yolo
+
+
+def open_page() -> AppTest:
+    st.cache_resource.clear()  # models cached by an earlier test came from another temporary cache
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app.switch_page("app_pages/object_detection.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture()
+def app(caches) -> AppTest:
+    return open_page()
+
+
+def texts(app: AppTest, kind: str) -> list[str]:
+    return [element.value for element in getattr(app, kind)]
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def frame(app: AppTest, column: str):
+    return next(element.value for element in app.dataframe if column in element.value.columns)
+
+
+def test_without_weights_the_page_says_how_to_get_them_and_the_labs_work(app):
+    warnings = texts(app, "warning")
+    assert any("YOLO11n detection" in w and "make weights" in w and "cannot run" in w for w in warnings)
+    assert any("Faster R-CNN" in w for w in warnings)
+    assert not any("Detections" in markdown for markdown in texts(app, "markdown"))
+    assert metrics(app)["Kept after all steps"] == "3 of 19"  # the synthetic NMS scene
+    assert frame(app, "windows")["windows"].tolist() == ["2×2", "8×8", "24×24"]
+
+
+def test_choosing_another_model_size_names_its_weights(app):
+    app.selectbox(key="det-size").set_value("x")
+    app.toggle(key="det-seg").set_value(True).run()
+    assert any("YOLO11x instance segmentation" in w and "yolo11x-seg" in w for w in texts(app, "warning"))
+
+
+def test_iou_lab_numbers_verdict_and_a_bad_box(app):
+    # astronaut is 512×512: A = (102.4, 102.4, 307.2, 358.4), B = (179.2, 153.6, 409.6, 409.6)
+    assert metrics(app)["Intersection (px²)"] == f"{(307.2 - 179.2) * (358.4 - 153.6):,.0f}"
+    assert any("not counted as a correct localization" in w for w in texts(app, "warning"))
+    for name, value in zip(("x1", "y1", "x2", "y2"), (102.4, 102.4, 307.2, 358.4)):
+        app.number_input(key=f"iou-b-{name}-512x512").set_value(value)
+    app.run()
+    assert any("IoU 1.000 ≥ 0.5" in s for s in texts(app, "success"))
+    app.number_input(key="iou-a-x2-512x512").set_value(50.0).run()
+    assert "A must have x2 > x1 and y2 > y1 (it is 102.4, 102.4, 50, 358.4)." in texts(app, "error")
+    assert not app.exception
+
+
+def test_nms_steps_thresholds_and_everything_discarded(app):
+    app.slider(key="nms-step-3").set_value(1).run()
+    assert any("**Step 1:**" in m and "discard 3 box(es)" in m for m in texts(app, "markdown"))
+    app.toggle(key="nms-per-class").set_value(False).run()
+    assert metrics(app)["Kept after all steps"] == "3 of 19"
+    app.slider(key="nms-score").set_value(0.99).run()
+    assert any("Every box has pc ≤ 0.99" in w for w in texts(app, "warning"))
+
+
+def test_localization_target_and_background(app):
+    # default box covers the middle half of the image, class car (c2)
+    latex = texts(app, "latex")
+    assert any("0.5\\\\0.5\\\\0.5\\\\0.5\\\\0\\\\1\\\\0" in formula for formula in latex)
+    # the default ŷ is 0.9·y + 0.05, so each squared error is (0.05 − 0.1·y)²
+    expected = sum((0.05 - 0.1 * y) ** 2 for y in (1, 0.5, 0.5, 0.5, 0.5, 0, 1, 0))
+    assert any(f"= {expected:.4g}" in formula for formula in latex)
+    app.radio(key="loc-class").set_value("background (no object)").run()
+    latex = texts(app, "latex")
+    assert any("?\\\\?" in formula for formula in latex)
+    assert any("= 0.0025" in formula and "(p_c = 0)" in formula for formula in latex)  # (0.05 − 0)², only pc
+
+
+def test_grid_presets_and_target_volume(app):
+    assignments = frame(app, "cell (row, col)")
+    assert assignments["cell (row, col)"].tolist() == ["(1, 1)", "(1, 1)"]
+    assert assignments["anchor"].tolist() == [1, 2]
+    assert any("**3 × 3 × 2 × 8**" in m for m in texts(app, "markdown"))
+    app.selectbox(key="grid-preset").set_value("YOLO9000: 19×19 grid, 5 anchors").run()
+    assert any("**19 × 19 × 5 × 8**" in m for m in texts(app, "markdown"))
+    app.toggle(key="grid-kmeans").set_value(True).run()
+    assert not app.exception and len(frame(app, "w")) == 2
+
+
+def test_sliding_window_side_that_does_not_tile(app):
+    app.number_input(key="sw-side").set_value(15).run()
+    assert any("14 + 2k" in e for e in texts(app, "error"))
+    assert frame(app, "windows")["windows"].tolist() == ["2×2", "8×8"]
+
+
+def test_a_gray_upload_feeds_every_lab(app):
+    app.segmented_control(key="det-source").set_value("Upload").run()
+    gray = gradient_rgb(90, 60).convert("L")
+    app.file_uploader(key="det-upload").upload("gray.png", encode(gray, "PNG"), "image/png").run()
+    assert not app.exception
+    assert "Intersection (px²)" in metrics(app) and any("60x90" in key or "90x60" in key for key in app.session_state)
+
+
+def test_a_bad_upload_leaves_the_page_usable(app):
+    app.segmented_control(key="det-source").set_value("Upload").run()
+    app.file_uploader(key="det-upload").upload("notes.png", b"not an image", "image/png").run()
+    assert not app.exception and texts(app, "error")
+    assert any("Choose an example" in i for i in texts(app, "info"))
+    assert frame(app, "windows")["windows"].tolist()[:2] == ["2×2", "8×8"]  # the image-free lab still works
+
+
+def test_with_yolo_weights_in_the_cache_the_page_detects(caches):
+    save_untrained_yolo("yolo11n", class_logit=2.0)  # untrained: structure only
+    app = open_page()
+    detections = frame(app, "bx")
+    assert list(detections.columns) == ["class", "confidence", "x1", "y1", "x2", "y2", "bx", "by", "bh", "bw"]
+    assert len(detections) == 100  # the max-detections default
+    assert {"Pre-process", "Inference", "Post-process"} <= set(metrics(app))
+    assert [button.label for button in app.get("download_button")] == ["Annotated PNG", "Boxes CSV", "Boxes JSON"]
+    assert any("candidates on your image before suppression" in c for c in texts(app, "caption"))
+    app.number_input(key="det-max").set_value(3).run()
+    assert len(frame(app, "bx")) == 3
+    app.slider(key="det-conf").set_value(0.95).run()
+    assert "No detections above confidence 0.95. Lower the threshold or choose other classes." in texts(app, "info")

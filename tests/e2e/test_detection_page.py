@@ -1,0 +1,71 @@
+"""The object detection page in a real browser: the honest status without weights, an upload
+through the file chooser feeding the labs, the NMS steps, and every tab rendering."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from skimage import data
+
+from tests.e2e.conftest import assert_no_exception, screenshot, settled
+from tests.images import encode
+
+pytestmark = pytest.mark.e2e
+
+TABS = ["YOLO detection", "Localization target", "IoU", "Non-max suppression", "Grid & anchors", "Sliding windows",
+        "Region proposals"]
+
+
+def open_detection_page(page, app_url: str) -> None:
+    page.goto(f"{app_url}/object_detection")
+    page.get_by_role("heading", name="Object detection").wait_for(timeout=90_000)
+    settled(page)
+
+
+def test_every_tab_renders_and_yolo_says_how_to_get_its_weights(page, app_url):
+    open_detection_page(page, app_url)
+    panel = page.get_by_role("tabpanel")
+    assert "YOLO11n detection" in panel.inner_text() and "make weights" in panel.inner_text()
+    screenshot(page, "detection_yolo_without_weights")
+    for name in TABS:
+        page.get_by_role("tab", name=name).click()
+        settled(page)
+        assert_no_exception(page)
+        if name == "Sliding windows":
+            assert "8×8" in page.get_by_role("tabpanel").inner_text()
+            screenshot(page, "detection_sliding_windows")
+        if name == "Grid & anchors":
+            assert "3 × 3 × 2 × 8" in page.get_by_role("tabpanel").inner_text()
+            screenshot(page, "detection_grid_anchors")
+
+
+def test_nms_steps_in_the_browser(page, app_url):
+    open_detection_page(page, app_url)
+    page.get_by_role("tab", name="Non-max suppression").click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert "Step 3:" in panel.inner_text() and "3 of 19" in panel.inner_text()
+    assert panel.locator(".js-plotly-plot").count() == 1
+    step = panel.get_by_role("slider").last  # the step slider
+    step.focus()
+    step.press("Home")
+    settled(page)
+    assert "Step 1:" in page.get_by_role("tabpanel").inner_text()
+    assert_no_exception(page)
+    screenshot(page, "detection_nms_step_1")
+
+
+def test_an_uploaded_photo_feeds_the_iou_lab(page, app_url, tmp_path):
+    open_detection_page(page, app_url)
+    path = tmp_path / "motorcycle.jpg"
+    path.write_bytes(encode(Image.fromarray(data.stereo_motorcycle()[0]), "JPEG", quality=90))
+    page.get_by_role("radio", name="Upload").first.click()
+    settled(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    settled(page)
+    page.get_by_role("tab", name="IoU").click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert "Intersection (px²)" in panel.inner_text() and "IoU" in panel.inner_text()
+    assert_no_exception(page)
+    screenshot(page, "detection_iou_upload")
