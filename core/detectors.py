@@ -110,7 +110,9 @@ def detect_yolo(
     ultralytics resizes (letterbox) to ``imgsz``, keeps boxes with confidence ≥ ``conf``,
     runs per-class NMS at ``iou`` and maps boxes back to the original pixels.
     """
-    bgr = np.ascontiguousarray(image[..., ::-1])  # ultralytics reads arrays as OpenCV BGR
+    import cv2  # OpenCV comes with ultralytics
+
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # ultralytics reads arrays as OpenCV BGR
     with device_lock(device):
         result = model.predict(
             bgr, conf=conf, iou=iou, classes=list(classes) if classes is not None else None,
