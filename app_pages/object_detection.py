@@ -283,9 +283,9 @@ def nms_section(image: np.ndarray) -> None:
 # -- Grid cells and anchor boxes ---------------------------------------------------------------------
 
 
-GRID_PRESETS = {
-    "Course: 3×3 grid, 2 anchors": (3, COURSE_ANCHORS),
-    "YOLO9000: 19×19 grid, 5 anchors": (19, tuple((w / 13, h / 13) for w, h in YOLO_V2_ANCHORS)),
+GRID_PRESETS = {  # name -> (S, anchors, C)
+    "Course: 3×3 grid, 2 anchors, 3 classes": (3, COURSE_ANCHORS, 3),
+    "YOLO9000: 19×19 grid, 5 anchors, 80 classes": (19, tuple((w / 13, h / 13) for w, h in YOLO_V2_ANCHORS), 80),
 }
 
 
@@ -297,7 +297,6 @@ def anchors_section(image: np.ndarray) -> None:
     use_yolo = bool(found) and st.toggle("Use YOLO's detections as the objects", value=True, key="grid-yolo")
     if use_yolo:
         objects = [(d.box, d.class_id) for d in found]
-        num_classes = 80
     else:
         st.markdown("**Objects** (pixels; edit, add or delete rows):")
         default = pd.DataFrame({
@@ -321,14 +320,18 @@ def anchors_section(image: np.ndarray) -> None:
                 st.error(f"Object {number} needs a class.")
                 return
             objects.append((box, detection.COURSE_CLASSES.index(row[0])))
-        num_classes = len(detection.COURSE_CLASSES)
     if not objects:
         st.info("Add at least one object to assign it to the grid.")
         return
     preset = st.selectbox("Preset", list(GRID_PRESETS), key="grid-preset")
-    grid_default, anchors_default = GRID_PRESETS[preset]
+    grid_default, anchors_default, classes_default = GRID_PRESETS[preset]
     grid_column, anchor_column = st.columns([1, 2])
     grid = int(grid_column.number_input("Grid S (S×S cells)", 1, 64, grid_default, key=f"grid-s-{preset}"))
+    needed = max(class_index for _, class_index in objects) + 1
+    num_classes = int(grid_column.number_input("Classes C", 1, 1000, max(classes_default, needed), key=f"grid-c-{preset}"))
+    if num_classes < needed:
+        st.error(f"The objects use {needed} classes, so C must be at least {needed}.")
+        return
     fit = grid_column.toggle("Fit anchors with k-means (1 − IoU)", key="grid-kmeans")
     sizes = np.array([(box[2] - box[0], box[3] - box[1]) for box, _ in objects])
     if fit:

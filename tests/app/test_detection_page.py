@@ -92,8 +92,12 @@ def test_grid_presets_and_target_volume(app):
     assert assignments["cell (row, col)"].tolist() == ["(1, 1)", "(1, 1)"]
     assert assignments["anchor"].tolist() == [1, 2]
     assert any("**3 × 3 × 2 × 8**" in m for m in texts(app, "markdown"))
-    app.selectbox(key="grid-preset").set_value("YOLO9000: 19×19 grid, 5 anchors").run()
-    assert any("**19 × 19 × 5 × 8**" in m for m in texts(app, "markdown"))
+    preset = "YOLO9000: 19×19 grid, 5 anchors, 80 classes"
+    app.selectbox(key="grid-preset").set_value(preset).run()
+    assert any("**19 × 19 × 5 × 85**" in m for m in texts(app, "markdown"))
+    app.number_input(key=f"grid-c-{preset}").set_value(1).run()
+    assert "The objects use 2 classes, so C must be at least 2." in texts(app, "error")
+    app.number_input(key=f"grid-c-{preset}").set_value(80).run()
     app.toggle(key="grid-kmeans").set_value(True).run()
     assert not app.exception and len(frame(app, "w")) == 2
 
