@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -42,13 +43,24 @@ def wait_for_health(url: str, server: subprocess.Popen, timeout_s: float = 60.0)
     raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout_s:.0f} s")
 
 
+def yolo_weights_dir(workdir: Path) -> Path:
+    """Where a server started by ``start_streamlit(…, workdir)`` looks for YOLO files."""
+    return workdir / "yolo-weights"
+
+
 def start_streamlit(port: int, workdir: Path, script: Path | None = None) -> subprocess.Popen:
     """``streamlit run`` of the app on loopback; the caller terminates it.
 
-    Weight caches point into ``workdir`` (empty, so every network shows "not cached") and
-    outgoing HTTP goes to a closed loopback port, so downloads fail the same way everywhere.
+    Weight caches point into ``workdir`` (empty unless the caller put a file there, so every
+    network shows "not cached"), and outgoing HTTP goes to a closed loopback port, so
+    downloads fail the same way everywhere.
     """
     closed = f"http://127.0.0.1:{free_port()}"
+    # ultralytics' weights directory defaults to the git checkout's weights/: point it into workdir
+    settings = workdir / "ultralytics" / "Ultralytics" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    if not settings.exists():
+        settings.write_text(json.dumps({"weights_dir": str(yolo_weights_dir(workdir))}))
     env = {
         **os.environ,
         "TORCH_HOME": str(workdir / "torch"),

@@ -3,12 +3,16 @@ through the file chooser feeding the labs, the NMS steps, and every tab renderin
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from PIL import Image
 from skimage import data
 
 from tests.e2e.conftest import assert_no_exception, screenshot, settled
+from tests.e2e.harness import free_port, start_streamlit, wait_for_health, yolo_weights_dir
 from tests.images import encode
+from tests.models import save_untrained_yolo
 
 pytestmark = pytest.mark.e2e
 
@@ -69,3 +73,36 @@ def test_an_uploaded_photo_feeds_the_iou_lab(page, app_url, tmp_path):
     assert "Intersection (px²)" in panel.inner_text() and "IoU" in panel.inner_text()
     assert_no_exception(page)
     screenshot(page, "detection_iou_upload")
+
+
+@pytest.fixture(scope="module")
+def untrained_yolo_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second server whose ultralytics cache holds an untrained yolo11n with raised class
+    biases, so the detection path renders boxes: a test of the plumbing, not of detection."""
+    workdir = tmp_path_factory.mktemp("streamlit-yolo")
+    save_untrained_yolo("yolo11n", class_logit=2.0, directory=yolo_weights_dir(workdir))
+    port = free_port()
+    server = start_streamlit(port, workdir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_the_detection_path_renders_with_weights_in_the_cache(page, untrained_yolo_app_url):
+    open_detection_page(page, untrained_yolo_app_url)
+    panel = page.get_by_role("tabpanel")
+    text = panel.inner_text()
+    assert "not on this machine" not in text
+    assert "Per class:" in text and "Inference" in text and "yolo11n at 640 px on cpu" in text
+    assert panel.locator('[data-testid="stImage"] img').count() == 2  # original and annotated
+    assert panel.get_by_role("button", name="Boxes CSV").count() == 1
+    assert_no_exception(page)
+    screenshot(page, "detection_plumbing_untrained_yolo")
+    page.get_by_role("tab", name="Non-max suppression").click()
+    settled(page)
+    assert "candidates on your image before suppression" in page.get_by_role("tabpanel").inner_text()
+    assert_no_exception(page)
