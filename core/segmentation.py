@@ -1,0 +1,438 @@
+"""Semantic segmentation with U-Net (course week 3): the network, its shape table, the
+transposed convolution step by step, per-pixel metrics, and training as a generator.
+
+Paper: Ronneberger, Fischer & Brox 2015, "U-Net: Convolutional Networks for Biomedical
+Image Segmentation". The contracting path repeats two 3×3 convolutions and a 2×2 max
+pool, doubling the channels; the expanding path upsamples (a 2×2 transposed convolution
+halving the channels, or bilinear upsampling and a 1×1 convolution), concatenates the skip
+connection from the same level (cropped to size with "valid" padding), and applies two 3×3
+convolutions; a 1×1 convolution maps to the classes. Batch normalization follows each
+3×3 convolution (not in the paper; it lets the small networks here train in seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Padding = Literal["same", "valid"]
+
+
+# -- the network ---------------------------------------------------------------------------------
+
+
+class DoubleConv(nn.Sequential):
+    """Two 3×3 convolutions, each with batch norm and ReLU: (B, C_in, H, W) -> (B, C_out, H', W')."""
+
+    def __init__(self, in_channels: int, out_channels: int, padding: Padding) -> None:
+        pad = 1 if padding == "same" else 0
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, 3, padding=pad, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, 3, padding=pad, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class Up(nn.Module):
+    """Upsample ×2 to half the channels, concatenate the skip, then two 3×3 convolutions."""
+
+    def __init__(self, in_channels: int, out_channels: int, padding: Padding, bilinear: bool) -> None:
+        super().__init__()
+        if bilinear:
+            self.upsample = nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                nn.Conv2d(in_channels, out_channels, 1),
+            )
+        else:
+            self.upsample = nn.ConvTranspose2d(in_channels, out_channels, 2, stride=2)
+        self.conv = DoubleConv(2 * out_channels, out_channels, padding)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = self.upsample(x)  # (B, C/2, 2H, 2W)
+        return self.conv(torch.cat([center_crop(skip, x.shape[-2:]), x], dim=1))  # (B, C/2, ...)
+
+
+def center_crop(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """The middle ``size`` of a (B, C, H, W) tensor: the paper's crop of the skip connection."""
+    top, left = (x.shape[-2] - size[0]) // 2, (x.shape[-1] - size[1]) // 2
+    return x[..., top : top + size[0], left : left + size[1]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of the U-Net shape table."""
+
+    name: str
+    path: str  # "contracting", "bottleneck", "expanding", "output"
+    output_shape: tuple[int, ...]  # (C, H, W)
+    params: int
+    skip_shape: tuple[int, ...] | None = None  # the concatenated skip, for expanding stages
+
+
+class UNet(nn.Module):
+    """U-Net: (B, in_channels, H, W) -> (B, num_classes, H', W') class scores per pixel.
+
+    With "same" padding H' = H and W' = W (H and W divisible by 2^depth); with "valid"
+    padding the output is smaller, as in the paper (572² in, 388² out).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        base_channels: int = 64,
+        depth: int = 4,
+        padding: Padding = "same",
+        bilinear: bool = False,
+    ) -> None:
+        super().__init__()
+        if padding not in ("same", "valid"):
+            raise ValueError(f"Padding must be 'same' or 'valid', not {padding!r}.")
+        if min(in_channels, num_classes, base_channels, depth) < 1:
+            raise ValueError("Input channels, classes, base channels and depth must all be at least 1.")
+        self.depth, self.padding = depth, padding
+        self.config = dict(in_channels=in_channels, num_classes=num_classes, base_channels=base_channels, depth=depth,
+                           padding=padding, bilinear=bilinear)
+        widths = [base_channels * 2**level for level in range(depth + 1)]  # 64, 128, 256, 512, 1024
+        self.stem = DoubleConv(in_channels, widths[0], padding)
+        self.down = nn.ModuleList(
+            nn.Sequential(nn.MaxPool2d(2), DoubleConv(widths[level], widths[level + 1], padding)) for level in range(depth)
+        )
+        self.up = nn.ModuleList(Up(widths[level + 1], widths[level], padding, bilinear) for level in reversed(range(depth)))
+        self.head = nn.Conv2d(widths[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, None)
+
+    def stages(self, height: int, width: int) -> list[Stage]:
+        """The shape table for an input of ``height`` × ``width``: a twin of this network
+        runs on the meta device (real shapes, no memory). A size that does not fit raises
+        ValueError naming the limit."""
+        check_input_size(height, width, self.depth, self.padding)
+        table: list[Stage] = []
+        with torch.device("meta"):
+            UNet(**self.config)._run(torch.empty(1, self.config["in_channels"], height, width), table)
+        return table
+
+    def _run(self, x: torch.Tensor, table: list[Stage] | None) -> torch.Tensor:
+        def record(name: str, path: str, module: nn.Module, out: torch.Tensor, skip: torch.Tensor | None = None) -> None:
+            if table is not None:
+                params = sum(p.numel() for p in module.parameters())
+                table.append(Stage(name, path, tuple(out.shape[1:]), params, tuple(skip.shape[1:]) if skip is not None else None))
+
+        skips = [self.stem(x)]  # (B, 64, H, W)
+        record("input → conv 3×3 ×2", "contracting", self.stem, skips[0])
+        for level, block in enumerate(self.down, start=1):
+            skips.append(block(skips[-1]))  # (B, 64·2^level, H/2^level, W/2^level)
+            last = level == self.depth
+            record("bottleneck" if last else f"down {level}: pool, conv 3×3 ×2", "bottleneck" if last else "contracting",
+                   block, skips[-1])
+        x = skips.pop()
+        for level, block in enumerate(self.up, start=1):
+            skip = skips.pop()
+            x = block(x, skip)
+            record(f"up {level}: upsample, concat skip, conv 3×3 ×2", "expanding", block, x, center_crop(skip, x.shape[-2:]))
+        out = self.head(x)  # (B, classes, H', W')
+        record("1×1 conv → classes", "output", self.head, out)
+        return out
+
+
+def check_input_size(height: int, width: int, depth: int, padding: Padding) -> tuple[int, int]:
+    """The output (H', W') for an input of height × width, or a ValueError naming the limit.
+
+    "same": each side must be a multiple of 2^depth (every pooling halves it exactly).
+    "valid": each 3×3 convolution takes 2 pixels off a side; the side must stay even
+    before each pooling and at least 1 at the end.
+    """
+    return _output_side(height, depth, padding, "height"), _output_side(width, depth, padding, "width")
+
+
+def _output_side(n: int, depth: int, padding: Padding, name: str) -> int:
+    if padding == "same":
+        step = 2**depth
+        if n < step or n % step:
+            raise ValueError(
+                f"With 'same' padding and depth {depth}, the image {name} must be a multiple of 2^{depth} = {step}; "
+                f"{n} is not (try {max(step, round(n / step) * step)})."
+            )
+        return n
+    side = _valid_output_side(n, depth)
+    if side is None:
+        raise ValueError(
+            f"With 'valid' padding and depth {depth}, an image {name} of {n} does not fit: every side must shrink to an "
+            f"even size before each pooling and stay at least 1. The smallest that fits is {minimum_valid_input(depth)}."
+        )
+    return side
+
+
+def _valid_output_side(n: int, depth: int) -> int | None:
+    """The output side of a 'valid' U-Net for input side ``n``, or None if it does not fit."""
+    for _ in range(depth):
+        n -= 4  # two 3×3 convolutions
+        if n < 2 or n % 2:
+            return None
+        n //= 2  # 2×2 max pool
+    n -= 4  # bottleneck
+    for _ in range(depth):
+        if n < 1:
+            return None
+        n = 2 * n - 4  # 2×2 up-convolution, two 3×3 convolutions
+    return n if n >= 1 else None
+
+
+def minimum_valid_input(depth: int) -> int:
+    """The smallest side a 'valid' U-Net of ``depth`` accepts."""
+    return next(n for n in range(1, 10_000) if _valid_output_side(n, depth) is not None)
+
+
+# -- transposed convolution, step by step ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One input value times the filter, placed at stride offsets on the uncropped canvas."""
+
+    row: int
+    column: int
+    value: float
+    top: int
+    left: int
+    contribution: np.ndarray  # value · filter, (f, f)
+
+
+@dataclass(frozen=True)
+class TransposedConvolution:
+    """The overlap-add: every placement, their sum on the full canvas, and the output after
+    cropping ``padding`` from each side (``output_padding`` extra rows/columns at the end)."""
+
+    placements: tuple[Placement, ...]
+    canvas: np.ndarray  # (s(i−1) + f + output_padding) per side
+    output: np.ndarray
+    padding: int
+
+
+def transposed_convolution(
+    x: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0, output_padding: int = 0
+) -> TransposedConvolution:
+    """2-D transposed convolution of ``x`` (H, W) with an f×f ``kernel``, as the course draws it:
+    each input value scales the filter, which lands at (row·s, column·s); overlaps add; the
+    padding p is cropped off. Equals torch's ``conv_transpose2d`` (tested)."""
+    from core.conv import transposed_output_size
+
+    x, kernel = np.asarray(x, dtype=float), np.asarray(kernel, dtype=float)
+    if x.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
+        raise ValueError("The input must be a matrix and the filter a square matrix.")
+    f = kernel.shape[0]
+    out_h = transposed_output_size(x.shape[0], f, padding, stride, 1, output_padding)
+    out_w = transposed_output_size(x.shape[1], f, padding, stride, 1, output_padding)
+    canvas = np.zeros(((x.shape[0] - 1) * stride + f + output_padding, (x.shape[1] - 1) * stride + f + output_padding))
+    placements = []
+    for row in range(x.shape[0]):
+        for column in range(x.shape[1]):
+            top, left = row * stride, column * stride
+            contribution = x[row, column] * kernel
+            canvas[top : top + f, left : left + f] += contribution
+            placements.append(Placement(row, column, float(x[row, column]), top, left, contribution))
+    output = canvas[padding : padding + out_h, padding : padding + out_w]
+    return TransposedConvolution(tuple(placements), canvas, output, padding)
+
+
+# -- metrics -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentationScores:
+    """Per-pixel scores against a ground truth; per-class values are NaN for a class that
+    appears in neither the prediction nor the truth."""
+
+    pixel_accuracy: float
+    iou: np.ndarray  # (C,)
+    dice: np.ndarray  # (C,)
+
+    @property
+    def mean_iou(self) -> float:
+        return float(np.nanmean(self.iou)) if not np.isnan(self.iou).all() else float("nan")
+
+
+def confusion_matrix(predicted: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(C, C) counts: row = true class, column = predicted class."""
+    index = target.reshape(-1).long() * num_classes + predicted.reshape(-1).long()
+    return torch.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def scores_from_confusion(confusion: torch.Tensor | np.ndarray) -> SegmentationScores:
+    """Pixel accuracy, IoU = TP / (TP + FP + FN) and Dice = 2TP / (2TP + FP + FN) per class."""
+    confusion = np.asarray(confusion, dtype=float)
+    true_positive = np.diag(confusion)
+    false_positive, false_negative = confusion.sum(0) - true_positive, confusion.sum(1) - true_positive
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = true_positive / (true_positive + false_positive + false_negative)
+        dice = 2 * true_positive / (2 * true_positive + false_positive + false_negative)
+    return SegmentationScores(float(true_positive.sum() / confusion.sum()), iou, dice)
+
+
+def segmentation_scores(predicted: np.ndarray, target: np.ndarray, num_classes: int) -> SegmentationScores:
+    """Scores of a predicted (H, W) label map against the true one; a ValueError explains a mismatch."""
+    predicted, target = np.asarray(predicted), np.asarray(target)
+    if predicted.shape != target.shape:
+        raise ValueError(
+            f"The mask is {target.shape[1]}×{target.shape[0]} but the prediction is "
+            f"{predicted.shape[1]}×{predicted.shape[0]}; they must be the same size."
+        )
+    unknown = sorted(set(np.unique(target).tolist()) - set(range(num_classes)))
+    if unknown:
+        raise ValueError(
+            f"The mask has label(s) {', '.join(map(str, unknown[:8]))} outside 0…{num_classes - 1}; "
+            f"use one value per pixel: {', '.join(f'{i} = {name}' for i, name in enumerate(_class_names(num_classes)))}."
+        )
+    return scores_from_confusion(confusion_matrix(torch.from_numpy(predicted), torch.from_numpy(target), num_classes))
+
+
+def _class_names(num_classes: int) -> list[str]:
+    from core.shapes import CLASSES
+
+    return list(CLASSES) if num_classes == len(CLASSES) else [f"class {i}" for i in range(num_classes)]
+
+
+# -- inference ------------------------------------------------------------------------------------------
+
+
+def predict_labels(model: UNet, image: np.ndarray, device: torch.device) -> np.ndarray:
+    """(H, W, 3) uint8 image -> (H, W) uint8 class per pixel, for a 'same'-padding U-Net.
+
+    The image is padded (reflected) up to a multiple of 2^depth and the result cropped back.
+    """
+    step = 2**model.depth
+    height, width = image.shape[:2]
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8)).to(device).permute(2, 0, 1).float().div(255)
+    padded = F.pad(pixels[None], (0, -width % step, 0, -height % step), mode="replicate")  # (1, 3, H↑, W↑)
+    with torch.inference_mode():
+        scores = model(padded)  # (1, C, H↑, W↑)
+    return scores[0, :, :height, :width].argmax(0).to(torch.uint8).cpu().numpy()
+
+
+# -- training --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """What a training run uses; the defaults are the in-app quick training."""
+
+    epochs: int = 6
+    learning_rate: float = 3e-3
+    batch_size: int = 16
+    image_size: int = 64
+    train_images: int = 600
+    validation_images: int = 64
+    base_channels: int = 16
+    depth: int = 3
+    data_seed: int = 0
+    init_seed: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report from ``train``: after a step, or after an epoch with validation scores."""
+
+    epoch: int  # 1-based
+    step: int  # optimizer steps so far
+    total_steps: int
+    loss: float  # mean loss of the last step
+    elapsed_s: float
+    validation: SegmentationScores | None = None
+
+
+@dataclass
+class TrainingData:
+    """Training and validation tensors made from ``core.shapes`` with a seed."""
+
+    images: torch.Tensor  # (N, 3, S, S) float in [0, 1]
+    labels: torch.Tensor  # (N, S, S) int64
+    validation_images: torch.Tensor
+    validation_labels: torch.Tensor
+
+    @classmethod
+    def make(cls, config: TrainingConfig) -> "TrainingData":
+        from core.shapes import make_set
+
+        def tensors(seed: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+            images, labels = make_set(seed, count, config.image_size)
+            return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255), torch.from_numpy(labels).long()
+
+        # validation uses another seed: images the network never trains on
+        return cls(*tensors(config.data_seed, config.train_images), *tensors(config.data_seed + 10_000, config.validation_images))
+
+
+def new_model(config: TrainingConfig, num_classes: int = 4) -> UNet:
+    torch.manual_seed(config.init_seed)
+    return UNet(3, num_classes, config.base_channels, config.depth)
+
+
+def evaluate(model: UNet, images: torch.Tensor, labels: torch.Tensor, device: torch.device, batch_size: int = 32) -> SegmentationScores:
+    """Scores of ``model`` over a whole labelled set."""
+    num_classes = model.config["num_classes"]
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            predicted = model(images[start : start + batch_size].to(device)).argmax(1).cpu()
+            confusion += confusion_matrix(predicted, labels[start : start + batch_size], num_classes)
+    model.train(was_training)
+    return scores_from_confusion(confusion)
+
+
+def train(
+    model: UNet, data: TrainingData, config: TrainingConfig, device: torch.device, report_every: int = 5
+) -> Iterator[Progress]:
+    """Train ``model`` in place with Adam and a cosine learning-rate schedule, yielding
+    progress every ``report_every`` steps and validation scores after each epoch. The
+    caller may stop iterating at any time; the model keeps what it has learned so far."""
+    model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    steps_per_epoch = -(-len(data.images) // config.batch_size)
+    total = steps_per_epoch * config.epochs
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=total)
+    order = torch.Generator().manual_seed(config.data_seed)
+    started, step = time.perf_counter(), 0
+    for epoch in range(1, config.epochs + 1):
+        for batch in torch.randperm(len(data.images), generator=order).split(config.batch_size):
+            loss = F.cross_entropy(model(data.images[batch].to(device)), data.labels[batch].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            if step % report_every == 0:
+                yield Progress(epoch, step, total, loss.item(), time.perf_counter() - started)
+        validation = evaluate(model, data.validation_images, data.validation_labels, device)
+        yield Progress(epoch, step, total, loss.item(), time.perf_counter() - started, validation)
+    model.eval()
+
+
+# -- checkpoints -----------------------------------------------------------------------------------------
+
+
+def save_checkpoint(model: UNet, path: Path) -> None:
+    """The configuration and float16 weights (half the size; the scores are checked after loading)."""
+    state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+    torch.save({"config": model.config, "state_dict": state}, path)
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> UNet:
+    """A U-Net from ``save_checkpoint``'s file, in float32 and eval mode."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model = UNet(**checkpoint["config"])
+    model.load_state_dict({key: value.float() if value.is_floating_point() else value
+                           for key, value in checkpoint["state_dict"].items()})
+    return model.to(device).eval()

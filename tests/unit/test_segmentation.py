@@ -1,0 +1,169 @@
+"""core.segmentation and core.shapes: U-Net shapes and parameters, the transposed convolution
+against torch, metrics, the synthetic set, training, and the shipped checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import segmentation as seg
+from core import shapes
+
+
+# -- U-Net ---------------------------------------------------------------------------------------
+
+
+def test_the_papers_configuration_has_about_31_million_parameters():
+    model = seg.UNet(1, 2, base_channels=64, depth=4, bilinear=False)
+    assert sum(p.numel() for p in model.parameters()) == pytest.approx(31.0e6, rel=0.005)
+
+
+def test_the_papers_valid_shapes():
+    table = seg.UNet(1, 2, padding="valid").stages(572, 572)
+    assert [stage.output_shape[1] for stage in table] == [568, 280, 136, 64, 28, 52, 100, 196, 388, 388]
+    assert [stage.output_shape[0] for stage in table] == [64, 128, 256, 512, 1024, 512, 256, 128, 64, 2]
+    assert table[5].skip_shape == (512, 52, 52)  # the cropped skip concatenated in up 1
+    assert sum(stage.params for stage in table) == sum(p.numel() for p in seg.UNet(1, 2, padding="valid").parameters())
+
+
+@pytest.mark.parametrize(("depth", "padding", "bilinear", "side"), [
+    (1, "same", False, 32), (2, "same", True, 48), (3, "same", False, 64), (2, "valid", False, 68), (3, "valid", True, 92),
+])
+def test_forward_shapes_match_the_table(depth, padding, bilinear, side):
+    model = seg.UNet(3, 4, base_channels=4, depth=depth, padding=padding, bilinear=bilinear)
+    out = model(torch.rand(2, 3, side, side))
+    table = model.stages(side, side)
+    assert out.shape == (2, 4, *table[-1].output_shape[1:])
+    assert out.shape[-1] == seg.check_input_size(side, side, depth, padding)[1]
+    if padding == "same":
+        assert out.shape[-2:] == (side, side)
+
+
+def test_sizes_that_do_not_fit_name_the_limit():
+    with pytest.raises(ValueError, match="multiple of 2\\^4 = 16; 100 is not"):
+        seg.check_input_size(100, 96, 4, "same")
+    with pytest.raises(ValueError, match="smallest that fits is 188"):
+        seg.check_input_size(100, 100, 4, "valid")
+    assert seg.minimum_valid_input(4) == 188
+    with pytest.raises(ValueError, match="multiple of 2\\^6 = 64; 32 is not"):
+        seg.UNet(3, 2, 4, depth=6).stages(32, 32)
+
+
+# -- transposed convolution ---------------------------------------------------------------------------------
+
+
+def test_course_transposed_convolution_example():
+    result = seg.transposed_convolution([[2, 1], [3, 2]], [[1, 2, 1], [2, 0, 1], [0, 2, 1]], stride=2, padding=1,
+                                        output_padding=1)
+    np.testing.assert_array_equal(result.output, [[0, 4, 0, 1], [10, 7, 6, 3], [0, 7, 0, 2], [6, 3, 4, 2]])
+    assert len(result.placements) == 4 and result.placements[1].left == 2
+    np.testing.assert_array_equal(result.placements[0].contribution, 2 * np.array([[1, 2, 1], [2, 0, 1], [0, 2, 1]]))
+
+
+@settings(max_examples=80)
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.integers(0, 3), st.integers(0, 2),
+       st.integers(0, 2**32 - 1))
+def test_transposed_convolution_equals_torch(height, width, f, stride, padding, output_padding, seed):
+    rng = np.random.default_rng(seed)
+    x, k = rng.normal(size=(height, width)), rng.normal(size=(f, f))
+    try:
+        expected = F.conv_transpose2d(torch.tensor(x)[None, None], torch.tensor(k)[None, None], stride=stride,
+                                      padding=padding, output_padding=output_padding)[0, 0].numpy()
+    except RuntimeError:  # torch refuses it: so must we, with a message
+        with pytest.raises(ValueError):
+            seg.transposed_convolution(x, k, stride, padding, output_padding)
+        return
+    np.testing.assert_allclose(seg.transposed_convolution(x, k, stride, padding, output_padding).output, expected,
+                               atol=1e-9)
+
+
+# -- metrics ------------------------------------------------------------------------------------------------
+
+
+def test_scores_by_hand():
+    truth = np.array([[0, 0, 1, 1], [0, 0, 1, 1]])
+    predicted = np.array([[0, 1, 1, 1], [0, 0, 1, 2]])
+    result = seg.segmentation_scores(predicted, truth, 4)
+    assert result.pixel_accuracy == 6 / 8
+    np.testing.assert_allclose(result.iou[:3], [3 / 4, 3 / 5, 0.0])
+    np.testing.assert_allclose(result.dice[:3], [6 / 7, 6 / 8, 0.0])
+    assert np.isnan(result.iou[3]) and result.mean_iou == pytest.approx((3 / 4 + 3 / 5 + 0) / 3)
+
+
+def test_bad_masks_get_a_clear_message():
+    with pytest.raises(ValueError, match="the mask is 3×2 but the prediction is 4×2".capitalize()):
+        seg.segmentation_scores(np.zeros((2, 4)), np.zeros((2, 3)), 4)
+    with pytest.raises(ValueError, match="label\\(s\\) 7, 255 outside 0…3.*0 = background, 1 = circle"):
+        seg.segmentation_scores(np.zeros((2, 2)), np.array([[0, 7], [255, 1]]), 4)
+
+
+# -- the synthetic set -------------------------------------------------------------------------------------
+
+
+def test_samples_are_reproducible_and_varied():
+    a, b = shapes.make_sample(3, 5), shapes.make_sample(3, 5)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], shapes.make_sample(3, 6)[0])
+    _, labels = shapes.make_set(0, 40)
+    assert set(np.unique(labels)) == {0, 1, 2, 3}
+
+
+def test_labels_match_the_drawn_shapes():
+    for index in range(20):
+        image, labels, drawn = shapes.make_sample(1, index, size=96, noise=False)
+        for label in np.unique(labels[labels > 0]):
+            on_top = next(shape for shape in reversed(drawn) if shape.label == label)
+            colors = {tuple(pixel) for pixel in image[labels == label]}
+            # every labelled pixel was painted by a shape of that class, the topmost one included
+            assert set(map(tuple, (s.color for s in drawn if s.label == label))) >= colors
+            assert on_top.color in colors or (labels == label).sum() < 4
+
+
+def test_too_small_images_are_refused():
+    with pytest.raises(ValueError, match="at least 16×16"):
+        shapes.make_sample(0, 0, size=8)
+
+
+# -- training and the checkpoint ---------------------------------------------------------------------------
+
+
+def test_a_few_steps_lower_the_loss():
+    config = seg.TrainingConfig(epochs=3, train_images=32, validation_images=8, batch_size=8, image_size=32,
+                                base_channels=4, depth=2)
+    model = seg.new_model(config)
+    data = seg.TrainingData.make(config)
+    reports = list(seg.train(model, data, config, torch.device("cpu"), report_every=1))
+    losses = [report.loss for report in reports if report.validation is None]
+    assert len(losses) == 12 and np.mean(losses[-3:]) < np.mean(losses[:3])
+    assert [report.epoch for report in reports if report.validation is not None] == [1, 2, 3]
+    assert not model.training
+
+
+def test_stopping_early_keeps_the_model_so_far():
+    config = seg.TrainingConfig(epochs=5, train_images=32, batch_size=8, image_size=32, base_channels=4, depth=2)
+    model = seg.new_model(config)
+    before = [p.detach().clone() for p in model.parameters()]
+    for report in seg.train(model, seg.TrainingData.make(config), config, torch.device("cpu"), report_every=1):
+        if report.step == 3:
+            break
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = seg.UNet(3, 4, 4, depth=2).eval()
+    seg.save_checkpoint(model, tmp_path / "unet.pt")
+    loaded = seg.load_checkpoint(tmp_path / "unet.pt")
+    assert loaded.config == model.config
+    x = torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(loaded(x), model(x), atol=2e-2, rtol=1e-2)  # float16 storage
+
+
+def test_predict_labels_pads_odd_sizes():
+    model = seg.UNet(3, 4, 4, depth=3).eval()
+    labels = seg.predict_labels(model, np.zeros((37, 50, 3), np.uint8), torch.device("cpu"))
+    assert labels.shape == (37, 50) and labels.dtype == np.uint8 and labels.max() < 4
