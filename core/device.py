@@ -1,9 +1,10 @@
-"""Where tensors run: device choice, the autocast dtype, and one lock per device.
+"""Where tensors run: device choice, the autocast dtype, one lock and one job queue per device.
 
 ``pick_device`` prefers CUDA, then Apple's MPS, then the CPU; the ``CNNLAB_DEVICE``
 environment variable overrides the choice (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
 Models shared by every user of a hosted instance are called under ``device_lock`` so
-that one request at a time uses them (ultralytics models are not thread-safe).
+that one request at a time uses them (ultralytics models are not thread-safe). Heavy
+jobs wait for their turn in the device's ``job_queue`` and can tell the user their place.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import os
 import platform
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterator
 
 if TYPE_CHECKING:
     import torch
@@ -85,6 +87,47 @@ def device_lock(device: torch.device) -> threading.Lock:
     key = f"{device.type}:{device.index or 0}"  # "cuda" and "cuda:0" share one lock
     with _locks_guard:
         return _locks.setdefault(key, threading.Lock())
+
+
+class JobQueue:
+    """Heavy jobs (training, style transfer) on one device run one at a time, in arrival order."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._tickets: list[object] = []
+
+    def place(self, ticket: object) -> int:
+        """0 while ``ticket`` runs, else how many jobs are ahead of it."""
+        with self._changed:
+            return self._tickets.index(ticket)
+
+    @contextmanager
+    def turn(self, on_wait: Callable[[int], None] = lambda ahead: None) -> Iterator[None]:
+        """Wait for this job's turn, calling ``on_wait(jobs ahead)`` while waiting; leave the
+        queue on exit, also when the caller is interrupted."""
+        ticket = object()
+        with self._changed:
+            self._tickets.append(ticket)
+        try:
+            while (ahead := self.place(ticket)) > 0:
+                on_wait(ahead)
+                with self._changed:
+                    self._changed.wait(timeout=0.5)
+            yield
+        finally:
+            with self._changed:
+                self._tickets.remove(ticket)
+                self._changed.notify_all()
+
+
+_queues: dict[str, JobQueue] = {}
+
+
+def job_queue(device: torch.device) -> JobQueue:
+    """The one queue of heavy jobs on ``device``."""
+    key = f"{device.type}:{device.index or 0}"
+    with _locks_guard:
+        return _queues.setdefault(key, JobQueue())
 
 
 def describe_device(device: torch.device) -> str:

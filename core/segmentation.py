@@ -295,7 +295,7 @@ def segmentation_scores(predicted: np.ndarray, target: np.ndarray, num_classes: 
             f"The mask has label(s) {', '.join(map(str, unknown[:8]))} outside 0…{num_classes - 1}; "
             f"use one value per pixel: {', '.join(f'{i} = {name}' for i, name in enumerate(_class_names(num_classes)))}."
         )
-    return scores_from_confusion(confusion_matrix(torch.from_numpy(predicted), torch.from_numpy(target), num_classes))
+    return scores_from_confusion(confusion_matrix(torch.tensor(predicted), torch.tensor(target), num_classes))
 
 
 def _class_names(num_classes: int) -> list[str]:
@@ -307,18 +307,28 @@ def _class_names(num_classes: int) -> list[str]:
 # -- inference ------------------------------------------------------------------------------------------
 
 
-def predict_labels(model: UNet, image: np.ndarray, device: torch.device) -> np.ndarray:
+def predict_labels(model: UNet, image: np.ndarray, device: torch.device, side: int | None = None) -> np.ndarray:
     """(H, W, 3) uint8 image -> (H, W) uint8 class per pixel, for a 'same'-padding U-Net.
 
-    The image is padded (reflected) up to a multiple of 2^depth and the result cropped back.
+    With ``side`` the image is first resized so its longer side is ``side`` (the size the
+    network was trained at, so shapes appear at the scale it learned) and the labels are
+    scaled back (nearest). The input is padded (edge pixels repeated) up to a multiple of
+    2^depth and the result cropped back.
     """
-    step = 2**model.depth
     height, width = image.shape[:2]
-    pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8)).to(device).permute(2, 0, 1).float().div(255)
-    padded = F.pad(pixels[None], (0, -width % step, 0, -height % step), mode="replicate")  # (1, 3, H↑, W↑)
+    pixels = torch.tensor(np.asarray(image, dtype=np.uint8)).to(device).permute(2, 0, 1).float().div(255)[None]
+    if side is not None:
+        scale = side / max(height, width)
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        pixels = F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False)
+    step = 2**model.depth
+    inner_height, inner_width = pixels.shape[-2:]
+    padded = F.pad(pixels, (0, -inner_width % step, 0, -inner_height % step), mode="replicate")  # (1, 3, H↑, W↑)
     with torch.inference_mode():
-        scores = model(padded)  # (1, C, H↑, W↑)
-    return scores[0, :, :height, :width].argmax(0).to(torch.uint8).cpu().numpy()
+        labels = model(padded)[:, :, :inner_height, :inner_width].argmax(1, keepdim=True)  # (1, 1, h, w)
+        if side is not None:
+            labels = F.interpolate(labels.float(), size=(height, width), mode="nearest")
+    return labels[0, 0].to(torch.uint8).cpu().numpy()
 
 
 # -- training --------------------------------------------------------------------------------------------
@@ -328,10 +338,10 @@ def predict_labels(model: UNet, image: np.ndarray, device: torch.device) -> np.n
 class TrainingConfig:
     """What a training run uses; the defaults are the in-app quick training."""
 
-    epochs: int = 6
-    learning_rate: float = 3e-3
+    epochs: int = 12
+    learning_rate: float = 5e-3
     batch_size: int = 16
-    image_size: int = 64
+    image_size: int = 48
     train_images: int = 600
     validation_images: int = 64
     base_channels: int = 16
@@ -392,6 +402,17 @@ def evaluate(model: UNet, images: torch.Tensor, labels: torch.Tensor, device: to
     return scores_from_confusion(confusion)
 
 
+def segmentation_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy plus soft Dice loss (1 − mean Dice over classes, Milletari et al. 2016,
+    "V-Net"): the Dice term weighs every class alike, so small shapes are not drowned by
+    the background. ``scores`` (B, C, H, W), ``labels`` (B, H, W)."""
+    probabilities = scores.softmax(1)
+    one_hot = F.one_hot(labels, scores.shape[1]).permute(0, 3, 1, 2).float()  # (B, C, H, W)
+    overlap = (probabilities * one_hot).sum((0, 2, 3))
+    dice = (2 * overlap + 1) / (probabilities.sum((0, 2, 3)) + one_hot.sum((0, 2, 3)) + 1)
+    return F.cross_entropy(scores, labels) + 1 - dice.mean()
+
+
 def train(
     model: UNet, data: TrainingData, config: TrainingConfig, device: torch.device, report_every: int = 5
 ) -> Iterator[Progress]:
@@ -407,7 +428,7 @@ def train(
     started, step = time.perf_counter(), 0
     for epoch in range(1, config.epochs + 1):
         for batch in torch.randperm(len(data.images), generator=order).split(config.batch_size):
-            loss = F.cross_entropy(model(data.images[batch].to(device)), data.labels[batch].to(device))
+            loss = segmentation_loss(model(data.images[batch].to(device)), data.labels[batch].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -429,6 +450,14 @@ def save_checkpoint(model: UNet, path: Path) -> None:
     torch.save({"config": model.config, "state_dict": state}, path)
 
 
+def checkpoint_manifest(path: Path) -> dict:
+    """The manifest ``scripts/train_unet.py`` writes beside a checkpoint (command, seeds,
+    configuration, scores on fresh images)."""
+    import json
+
+    return json.loads(Path(path).with_suffix(".json").read_text())
+
+
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> UNet:
     """A U-Net from ``save_checkpoint``'s file, in float32 and eval mode."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -436,3 +465,83 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> UNet:
     model.load_state_dict({key: value.float() if value.is_floating_point() else value
                            for key, value in checkpoint["state_dict"].items()})
     return model.to(device).eval()
+
+
+def conv_transpose2d_reference(
+    x: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0, output_padding: int = 0
+) -> np.ndarray:
+    """PyTorch's ``F.conv_transpose2d`` on a matrix and a filter: the library result the
+    step-by-step ``transposed_convolution`` is checked against."""
+    weight = torch.tensor(np.array(kernel, dtype=float))[None, None]  # (1, 1, f, f)
+    with torch.inference_mode():
+        out = F.conv_transpose2d(torch.tensor(np.array(x, dtype=float))[None, None], weight, stride=stride,
+                                 padding=padding, output_padding=output_padding)
+    return out[0, 0].numpy()
+
+
+def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int], ...] | None = None) -> np.ndarray:
+    """A ground-truth mask file -> (H, W) uint8 labels.
+
+    A gray or palette PNG holds the class number per pixel; an RGB one uses the legend
+    ``colors``. Anything else raises ValueError with what is expected.
+    """
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    expected = (f"Expected a PNG with one class number (0…{num_classes - 1}) per pixel, "
+                "or an RGB PNG in the legend colours.")
+    if not data:
+        raise ValueError("The mask file is empty. " + expected)
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.load()
+            if picture.mode in ("L", "P", "I", "I;16"):  # class numbers (palette indices for "P")
+                return np.asarray(picture, dtype=np.int64).clip(0, 255).astype(np.uint8)
+            rgb = np.asarray(picture.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError("The mask is not a readable image. " + expected) from error
+    labels = np.full(rgb.shape[:2], 255, np.uint8)
+    for index, color in enumerate(colors or ()):
+        labels[(rgb == color).all(axis=2)] = index
+    if (labels == 255).any():
+        unknown = tuple(rgb[labels == 255][0])
+        raise ValueError(f"The mask has the colour {unknown}, which is not in the legend. " + expected)
+    return labels
+
+
+# -- pretrained semantic segmentation (torchvision) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SemanticResult:
+    """A torchvision segmenter's labels for one photo, and its drawing by torchvision."""
+
+    labels: np.ndarray  # (H, W) category index
+    categories: tuple[str, ...]
+    overlay: np.ndarray  # (H, W, 3) uint8, masks drawn by draw_segmentation_masks
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Fraction of the pixels per category found, largest first, background excluded."""
+        counts = np.bincount(self.labels.ravel(), minlength=len(self.categories)) / self.labels.size
+        return {self.categories[i]: float(counts[i]) for i in np.argsort(-counts) if counts[i] > 0 and i > 0}
+
+
+def segment_with_torchvision(model: nn.Module, weights_tag: str, image: np.ndarray, device: torch.device) -> SemanticResult:
+    """Run a torchvision segmentation model (DeepLabV3, LRASPP; on ``device``, eval mode) on an
+    (H, W, 3) uint8 photo with its weights' own preprocessing; labels at the photo's size."""
+    from torchvision.models import get_weight
+    from torchvision.utils import draw_segmentation_masks
+
+    from core.device import device_lock
+
+    chosen = get_weight(weights_tag)
+    categories = tuple(chosen.meta["categories"])
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)  # (3, H, W)
+    with device_lock(device), torch.inference_mode():
+        scores = model(chosen.transforms()(pixels)[None].to(device))["out"]  # (1, K, h, w)
+        labels = F.interpolate(scores, size=image.shape[:2], mode="bilinear", align_corners=False).argmax(1)[0].cpu()
+    masks = labels[None] == torch.arange(1, len(categories))[:, None, None]  # (K − 1, H, W), background left out
+    overlay = draw_segmentation_masks(pixels, masks, alpha=0.5).permute(1, 2, 0).numpy()
+    return SemanticResult(labels.numpy().astype(np.int64), categories, overlay)

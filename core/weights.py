@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-Library = Literal["torchvision", "ultralytics", "facenet-pytorch"]
+Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "cnn-lab"]
 ProgressCallback = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None)
 
 DOWNLOAD_TIMEOUT_S = 10.0
 ULTRALYTICS_ASSETS = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
 FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # checkpoints the project trains itself live here
 
 
 class ModelUnavailable(RuntimeError):
@@ -46,12 +47,12 @@ class PretrainedWeights:
     library: Library
     builder: str  # torchvision model name, or the library class that loads the file
     pretrained_tag: str  # torchvision weights enum, facenet `pretrained=` value, or ""
-    url: str | None  # None for weights bundled inside a package
+    url: str | None  # None for weights bundled inside a package or with CNN Lab
     size_mb: float
     license: str
     trained_on: str
     pages: tuple[str, ...]
-    bundled_file: str | None = None  # path inside the package, for bundled weights
+    bundled_file: str | None = None  # bundled weights: path inside the package, or in CNN Lab's checkout
 
     @property
     def file_name(self) -> str:
@@ -70,6 +71,8 @@ class PretrainedWeights:
 
     def cache_path(self) -> Path:
         """The exact file the library's loader reads; a copied file placed here is used."""
+        if self.library == "cnn-lab":
+            return PROJECT_ROOT / (self.bundled_file or "")
         if self.bundled:
             return _package_dir("facenet_pytorch") / (self.bundled_file or "")
         if self.library == "torchvision":
@@ -84,6 +87,11 @@ class PretrainedWeights:
 
     def how_to_get(self) -> str:
         """What a person does to make these weights available offline."""
+        if self.library == "cnn-lab":
+            return (f"It ships with CNN Lab at {self.cache_path()}: restore it with `git checkout -- {self.bundled_file}`, "
+                    "or train it again with `python -m scripts.train_unet`")
+        if self.bundled:
+            return "It ships inside facenet-pytorch: reinstall that with `make run`"
         return (
             f"Run `make weights` (or `python -m core.weights download {self.name}`) on a machine "
             f"with internet, or download {self.url} and copy it to {self.cache_path()}"
@@ -171,6 +179,11 @@ REGISTRY: dict[str, PretrainedWeights] = {
             111.0, "MIT", "CASIA-WebFace (0.5M faces, 10k identities)", (_FACES,),
         ),
         PretrainedWeights(
+            "unet_shapes", "U-Net on synthetic shapes (trained by scripts/train_unet.py)", "cnn-lab", "UNet", "",
+            None, 3.9, "same as CNN Lab", "CNN Lab's synthetic shapes: circle, square, triangle", (_SEGMENTATION,),
+            bundled_file="checkpoints/unet_shapes.pt",
+        ),
+        PretrainedWeights(
             "mtcnn", "MTCNN face detector (P-, R-, O-Net)", "facenet-pytorch", "MTCNN", "",
             None, 2.0, "MIT", "WIDER FACE and CelebA (bundled with facenet-pytorch)", (_FACES,),
             bundled_file="data/onet.pt",
@@ -199,7 +212,7 @@ def download(name: str, progress: ProgressCallback | None = None, timeout: float
     if entry.is_cached():
         return destination
     if entry.bundled:
-        raise ModelUnavailable(f"{entry.title} should ship inside facenet-pytorch; reinstall it with `make run`.")
+        raise ModelUnavailable(f"{entry.title} is missing. {entry.how_to_get()}.")
     partial = destination.with_name(f"{destination.name}.{uuid.uuid4().hex}.part")
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -258,6 +271,10 @@ def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
         from ultralytics import YOLO
 
         model = YOLO(str(entry.cache_path()))
+    elif entry.library == "cnn-lab":
+        from core.segmentation import load_checkpoint
+
+        model = load_checkpoint(entry.cache_path())
     elif entry.builder == "MTCNN":
         from facenet_pytorch import MTCNN
 

@@ -44,6 +44,13 @@ PAGES: tuple[PageInfo, ...] = (
         "YOLO11 on your image; IoU, non-max suppression, anchors and sliding windows made visible.",
     ),
     PageInfo(
+        "app_pages/segmentation.py",
+        "U-Net segmentation",
+        ":material/texture:",
+        "Detection & segmentation",
+        "Build, inspect and train a U-Net; transposed convolution step by step; masks on your image.",
+    ),
+    PageInfo(
         "app_pages/weights.py",
         "Models & weights",
         ":material/deployed_code:",

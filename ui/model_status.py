@@ -43,4 +43,4 @@ def weights_ready(name: str, purpose: str, key: str) -> bool:
         f"{entry.how_to_get()}.",
         icon=":material/cloud_off:",
     )
-    return download_button(entry, key=key)
+    return not entry.bundled and download_button(entry, key=key)

@@ -113,3 +113,36 @@ def test_gpu_is_picked_and_named_when_present(monkeypatch):
     assert device.type == "cuda"
     assert describe_device(device) == torch.cuda.get_device_name(0)
     assert autocast_dtype(device) in (torch.bfloat16, torch.float16)
+
+
+def test_heavy_jobs_take_turns_and_waiters_see_their_place():
+    import threading
+
+    import torch
+
+    from core.device import job_queue
+
+    queue = job_queue(torch.device("cpu"))
+    first_running, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+    order: list[str] = []
+
+    def first() -> None:
+        with queue.turn():
+            order.append("first")
+            first_running.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    first_running.wait(5)
+
+    def waiting(ahead: int) -> None:
+        seen.append(ahead)
+        release.set()  # the first job finishes once the second has seen its place
+
+    with queue.turn(on_wait=waiting):
+        order.append("second")
+    worker.join(5)
+    assert order == ["first", "second"] and seen and set(seen) == {1}
+    assert queue is job_queue(torch.device("cpu:0"))
