@@ -158,9 +158,10 @@ def transposed_section() -> None:
     with right:
         kernel = matrix_editor("Filter", np.array([[1, 2, 1], [2, 0, 1], [0, 2, 1]]), "tc-filter")
     columns = st.columns(3)
-    stride = int(columns[0].number_input("Stride s", value=2, step=1, key="tc-stride"))
-    padding = int(columns[1].number_input("Padding p", value=1, step=1, key="tc-padding"))
-    output_padding = int(columns[2].number_input("Output padding", value=1, step=1, key="tc-output-padding"))
+    stride = int(columns[0].number_input("Stride s", 1, 8, 2, key="tc-stride"))
+    padding = int(columns[1].number_input("Padding p", 0, 16, 1, key="tc-padding"))
+    output_padding = int(columns[2].number_input("Output padding", 0, 7, 1, key="tc-output-padding",
+                                                 help="Must be smaller than the stride."))
     if x is None or kernel is None:
         return
     try:
@@ -339,7 +340,7 @@ def segment_section() -> None:
             return
         model = pretrained(SHIPPED, str(device))
         side = seg.checkpoint_manifest(weights.get_weights(SHIPPED).cache_path())["config"]["image_size"]
-    source = st.radio("Image", ["A fresh synthetic sample", "Your image"], horizontal=True, key="segment-source")
+    source = st.radio("Image", ["A fresh synthetic sample", "Your image"], horizontal=True, key="segment-input")
     truth = None
     if source == "A fresh synthetic sample":
         columns = st.columns(2)

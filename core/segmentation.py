@@ -494,7 +494,7 @@ def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int],
     if not data:
         raise ValueError("The mask file is empty. " + expected)
     try:
-        with Image.open(io.BytesIO(data)) as picture:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as picture:
             picture.load()
             if picture.mode in ("L", "P", "I", "I;16"):  # class numbers (palette indices for "P")
                 return np.asarray(picture, dtype=np.int64).clip(0, 255).astype(np.uint8)
@@ -505,7 +505,7 @@ def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int],
     for index, color in enumerate(colors or ()):
         labels[(rgb == color).all(axis=2)] = index
     if (labels == 255).any():
-        unknown = tuple(rgb[labels == 255][0])
+        unknown = tuple(int(channel) for channel in rgb[labels == 255][0])
         raise ValueError(f"The mask has the colour {unknown}, which is not in the legend. " + expected)
     return labels
 

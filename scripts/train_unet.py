@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         "file": args.output.name,
         "sha256": hashlib.sha256(args.output.read_bytes()).hexdigest(),
         "size_bytes": args.output.stat().st_size,
-        "command": "python -m scripts.train_unet " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python -m scripts.train_unet", shlex.join(sys.argv[1:] if argv is None else argv)]).strip(),
         "config": dataclasses.asdict(config),
         "classes": list(CLASSES),
         "parameters": sum(p.numel() for p in shipped.parameters()),

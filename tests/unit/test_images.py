@@ -173,3 +173,25 @@ def test_damaged_real_files_give_an_image_or_image_error(fmt, flips, cut):
     for position, value in flips:
         data[position % len(data)] = value
     _assert_image_or_image_error(bytes(data[: max(1, len(data) - cut)]))
+
+
+def test_garbage_is_refused_cleanly_after_ultralytics_patched_pillow(monkeypatch):
+    """ultralytics replaces PIL.Image.open with a wrapper that reaches for pi-heif on an
+    unidentified file; with pi-heif pinned, that path neither installs nor crashes."""
+    import ultralytics.utils.patches  # noqa: F401  (applies the patch)
+    from ultralytics.utils import checks
+
+    installs = []
+
+    def no_install(*args, **kwargs):
+        installs.append(args)
+        raise RuntimeError("no installs in tests")
+
+    monkeypatch.setattr(checks, "ONLINE", True)  # as on a hosted server with internet
+    monkeypatch.setattr(checks, "AUTOINSTALL", True)
+    monkeypatch.setattr(checks, "check_uv", lambda: False)
+    monkeypatch.setattr(checks.subprocess, "run", no_install)
+    monkeypatch.setattr(checks.subprocess, "check_output", no_install)
+    with pytest.raises(ImageError, match="not an image"):
+        load_image(b"this is plain text, not a picture at all")
+    assert installs == []  # load_image catches everything, so the install attempt is checked here

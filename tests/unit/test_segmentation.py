@@ -167,3 +167,42 @@ def test_predict_labels_pads_odd_sizes():
     model = seg.UNet(3, 4, 4, depth=3).eval()
     labels = seg.predict_labels(model, np.zeros((37, 50, 3), np.uint8), torch.device("cpu"))
     assert labels.shape == (37, 50) and labels.dtype == np.uint8 and labels.max() < 4
+
+
+@pytest.mark.slow
+def test_torchvision_segmenter_plumbing(caches):
+    """DeepLabV3 with untrained weights in the exact cache file: shapes and drawing only."""
+    from torchvision.models import get_model
+
+    from core.examples import example_image
+    from core.weights import get_weights, load_pretrained
+
+    entry = get_weights("deeplabv3_mobilenet_v3_large")
+    untrained = get_model(entry.builder, weights=None, weights_backbone=None, num_classes=21, aux_loss=True)
+    entry.cache_path().parent.mkdir(parents=True)
+    torch.save(untrained.state_dict(), entry.cache_path())
+    image = example_image("coffee")
+    result = seg.segment_with_torchvision(load_pretrained(entry.name), entry.pretrained_tag, image, torch.device("cpu"))
+    assert result.labels.shape == image.shape[:2] and result.overlay.shape == image.shape
+    assert result.categories[0] == "__background__" and len(result.categories) == 21
+    assert sum(result.shares.values()) <= 1.0 and "__background__" not in result.shares
+
+
+def test_checkpoint_manifest_and_the_shipped_scores():
+    """The committed checkpoint: its manifest matches the file, and it scores mean IoU >= 0.9
+    on freshly generated images (a seed used neither in training nor in validation)."""
+    import hashlib
+
+    from core.weights import get_weights, load_pretrained
+
+    path = get_weights("unet_shapes").cache_path()
+    manifest = seg.checkpoint_manifest(path)
+    assert manifest["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert path.stat().st_size < 10 * 2**20 and manifest["command"].startswith("python -m scripts.train_unet")
+    model = load_pretrained("unet_shapes")
+    config = seg.TrainingConfig(**manifest["config"])
+    fresh_seed = manifest["fresh_test"]["data_seed"] + 1  # not even the manifest's own test images
+    images, labels = shapes.make_set(fresh_seed, 100, config.image_size)
+    scores = seg.evaluate(model, torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255),
+                          torch.from_numpy(labels).long(), torch.device("cpu"))
+    assert scores.mean_iou >= 0.9

@@ -1,0 +1,66 @@
+"""The U-Net segmentation page in a real browser: every tab, the shipped U-Net's overlay on
+an example photo and on a synthetic sample, and a short training run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception, screenshot, settled
+
+pytestmark = pytest.mark.e2e
+
+TABS = ["U-Net", "Transposed convolution", "Synthetic data", "Train", "Segment an image", "Real photos"]
+
+
+def open_segmentation_page(page, app_url: str) -> None:
+    page.goto(f"{app_url}/segmentation")
+    page.get_by_role("heading", name="U-Net segmentation").wait_for(timeout=90_000)
+    settled(page)
+
+
+def test_every_tab_renders(page, app_url):
+    open_segmentation_page(page, app_url)
+    for name in TABS:
+        page.get_by_role("tab", name=name).click()
+        settled(page)
+        assert_no_exception(page)
+        if name == "U-Net":
+            assert "31,036,546" in page.get_by_role("tabpanel").inner_text()
+            screenshot(page, "segmentation_unet_table")
+        if name == "Transposed convolution":
+            assert "PyTorch agrees" in page.get_by_role("tabpanel").inner_text()
+            screenshot(page, "segmentation_transposed_convolution")
+
+
+def test_the_shipped_unet_on_a_sample_and_on_a_photo(page, app_url):
+    open_segmentation_page(page, app_url)
+    page.get_by_role("tab", name="Segment an image").click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert "Mean IoU" in panel.inner_text() and "Pixels per class:" in panel.inner_text()
+    screenshot(page, "segmentation_synthetic_sample")
+    panel.get_by_role("radio", name="Your image").click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert "Overlay, 600×400" in panel.inner_text()  # the coffee photo
+    assert_no_exception(page)
+    screenshot(page, "segmentation_overlay_on_a_photo")
+
+
+def test_a_short_training_run(page, app_url):
+    open_segmentation_page(page, app_url)
+    page.get_by_role("tab", name="Train").click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    for label, value in (("Epochs", "2"), ("Training images", "64")):
+        field = panel.get_by_label(label)
+        field.fill(value)
+        field.press("Enter")
+        settled(page)
+    panel.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Done in").wait_for(timeout=120_000)
+    settled(page)
+    text = page.get_by_role("tabpanel").inner_text()
+    assert "Epoch 2: validation mean IoU" in text
+    assert_no_exception(page)
+    screenshot(page, "segmentation_training_run")
