@@ -181,7 +181,8 @@ def transposed_section() -> None:
     canvas = np.zeros_like(result.canvas)
     for done in result.placements[:step]:
         canvas[done.top : done.top + f, done.left : done.left + f] += done.contribution
-    figure = go.Figure(go.Heatmap(z=canvas, colorscale="RdBu", zmid=0, text=canvas, texttemplate="%{text:g}",
+    labels = [[f"{value:g}" for value in row] for row in canvas]
+    figure = go.Figure(go.Heatmap(z=canvas, colorscale="RdBu", zmid=0, text=labels, texttemplate="%{text}",
                                   showscale=False))
     figure.add_shape(type="rect", x0=placement.left - 0.5, x1=placement.left + f - 0.5, y0=placement.top - 0.5,
                      y1=placement.top + f - 0.5, line=dict(color="#ff7f0e", width=4))

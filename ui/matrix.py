@@ -36,8 +36,9 @@ def matrix_editor(label: str, default: np.ndarray, key: str) -> np.ndarray | Non
 
 def show_matrix(values: np.ndarray, caption: str | None = None) -> None:
     """A matrix as a compact table with integers shown without decimals."""
-    frame = pd.DataFrame(np.asarray(values))
+    values = np.asarray(values)
+    frame = pd.DataFrame(values, columns=[str(index) for index in range(values.shape[1])])
     st.dataframe(frame, hide_index=False,
-                 column_config={name: st.column_config.NumberColumn(str(name), format="%g") for name in frame.columns})
+                 column_config={name: st.column_config.NumberColumn(name, format="%g") for name in frame.columns})
     if caption:
         st.caption(caption)

@@ -39,7 +39,7 @@ def test_the_shipped_unet_on_a_sample_and_on_a_photo(page, app_url):
     panel = page.get_by_role("tabpanel")
     assert "Mean IoU" in panel.inner_text() and "Pixels per class:" in panel.inner_text()
     screenshot(page, "segmentation_synthetic_sample")
-    panel.get_by_role("radio", name="Your image").click()
+    panel.locator("label").filter(has_text="Your image").click()
     settled(page)
     panel = page.get_by_role("tabpanel")
     assert "Overlay, 600×400" in panel.inner_text()  # the coffee photo
