@@ -7,41 +7,22 @@ only that lab."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
-from PIL import Image
 
 from core import detection, detectors, sliding_windows, weights
-from core.device import DeviceError, pick_device
 from core.examples import PHOTOS
 from core.images import fit_within
 from ui.boxes import DrawnBox, boxes_figure
-from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
+from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
 from ui.model_status import weights_ready
+from ui.models import compute_device, pretrained
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 # YOLO9000's five anchors for Pascal VOC (yolo-voc.cfg), in cells of its 13×13 grid.
 YOLO_V2_ANCHORS = ((1.3221, 1.73145), (3.19275, 4.00944), (5.05587, 8.09892), (9.47112, 4.84053), (11.2364, 10.0071))
 COURSE_ANCHORS = ((0.15, 0.6), (0.6, 0.2))  # (w, h) as fractions of the image: one tall, one wide
-
-
-@st.cache_resource(show_spinner="Loading the pretrained model…")
-def pretrained(name: str, device: str):
-    """One model per (weights, device) per process, shared by every session."""
-    model = weights.load_pretrained(name)
-    return model if weights.get_weights(name).library == "ultralytics" else model.to(device)
-
-
-def compute_device() -> torch.device | None:
-    try:
-        return pick_device()
-    except DeviceError as error:
-        st.error(str(error))
-        return None
 
 
 def selected_yolo() -> str:
@@ -53,12 +34,6 @@ def latest_detections(image: np.ndarray) -> tuple[detectors.Detection, ...]:
     """YOLO's detections on this very image, if the first tab has run on it."""
     found = st.session_state.get("det-latest")
     return found[1] if found and found[0] is image else ()
-
-
-def png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, key: str) -> detection.Box | None:
@@ -126,7 +101,7 @@ def yolo_section(image: np.ndarray) -> None:
     st.dataframe(pd.DataFrame(result.rows()), hide_index=True)
     st.markdown("**Per class:** " + ", ".join(f"{count} × {class_name}" for class_name, count in result.counts().items()))
     downloads = st.columns(3)
-    downloads[0].download_button("Annotated PNG", lambda: png(result.annotated()), f"{name}.png", "image/png",
+    downloads[0].download_button("Annotated PNG", lambda: png_bytes(result.annotated()), f"{name}.png", "image/png",
                                  on_click="ignore", key="det-png")
     downloads[1].download_button("Boxes CSV", result.to_csv(), f"{name}-boxes.csv", "text/csv", on_click="ignore",
                                  key="det-csv")
@@ -401,8 +376,7 @@ def sliding_windows_section() -> None:
         "layers into 1×1 convolutions, reusing the very same weight tensors, and runs on a whole larger image at once."
     )
     extra = int(st.number_input("Also try a square image of side (14 + 2k)", 14, 200, 60, 2, key="sw-side"))
-    torch.manual_seed(0)
-    classifier = sliding_windows.WindowClassifier().eval()
+    classifier = sliding_windows.WindowClassifier.seeded(0)
     rows = []
     for side in dict.fromkeys((16, 28, extra)):
         try:

@@ -6,51 +6,28 @@ Each section is a fragment, so using one reruns only that section."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from PIL import Image
 
 from core import segmentation as seg
 from core import shapes, weights
 from core.conv import transposed_output_size
-from core.device import DeviceError, job_queue, pick_device
+from core.device import job_queue
 from core.examples import PHOTOS
 from core.images import fit_within
-from ui.image_input import DISPLAY_SIDE, image_input
+from ui.image_input import DISPLAY_SIDE, image_input, png_bytes
 from ui.matrix import matrix_editor, show_matrix
 from ui.model_status import weights_ready
+from ui.models import compute_device, pretrained
 
 SHIPPED = "unet_shapes"
 LEGEND = " ".join(
     f'<span style="background:rgb{color};color:white;padding:1px 6px;border-radius:4px">{index} {name}</span>'
     for index, (name, color) in enumerate(zip(shapes.CLASSES, shapes.COLORS))
 )
-
-
-@st.cache_resource(show_spinner="Loading the model…")
-def pretrained(name: str, device: str):
-    """One model per (weights, device) per process, shared by every session."""
-    model = weights.load_pretrained(name)
-    return model if weights.get_weights(name).library == "ultralytics" else model.to(device)
-
-
-def compute_device() -> torch.device | None:
-    try:
-        return pick_device()
-    except DeviceError as error:
-        st.error(str(error))
-        return None
-
-
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def overlay(image: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
@@ -127,10 +104,9 @@ def unet_section() -> None:
                                 horizontal=True, key=f"unet-up-{preset}") != "transposed conv"
     height = int(columns[2].number_input("Input height", 1, 4096, side, key=f"unet-h-{preset}"))
     width = int(columns[3].number_input("Input width", 1, 4096, side, key=f"unet-w-{preset}"))
-    with torch.device("meta"):  # shapes and parameter counts without allocating a single weight
-        model = seg.UNet(channels, classes, base, depth, padding, bilinear)
     try:
-        table = model.stages(height, width)
+        table = seg.shape_table(height, width, in_channels=channels, num_classes=classes, base_channels=base,
+                                depth=depth, padding=padding, bilinear=bilinear)
     except ValueError as error:
         st.error(str(error))
         return
@@ -229,9 +205,9 @@ def data_section() -> None:
                               caption=f"sample {index}: image | labels")
     first_image, first_labels, _ = samples[0]
     downloads = st.columns(2)
-    downloads[0].download_button("Sample 0 image (PNG)", lambda: png(first_image), f"shapes-{seed}-0.png", "image/png",
+    downloads[0].download_button("Sample 0 image (PNG)", lambda: png_bytes(first_image), f"shapes-{seed}-0.png", "image/png",
                                  on_click="ignore", key="data-image")
-    downloads[1].download_button("Sample 0 mask (PNG, class numbers)", lambda: png(first_labels),
+    downloads[1].download_button("Sample 0 mask (PNG, class numbers)", lambda: png_bytes(first_labels),
                                  f"shapes-{seed}-0-mask.png", "image/png", on_click="ignore", key="data-mask")
 
 
@@ -362,7 +338,7 @@ def segment_section() -> None:
     st.markdown(LEGEND, unsafe_allow_html=True)
     shares = np.bincount(labels.ravel(), minlength=len(shapes.CLASSES)) / labels.size
     st.markdown("**Pixels per class:** " + ", ".join(f"{name} {share:.1%}" for name, share in zip(shapes.CLASSES, shares)))
-    st.download_button("Predicted mask (PNG, class numbers)", lambda: png(labels), "predicted-mask.png", "image/png",
+    st.download_button("Predicted mask (PNG, class numbers)", lambda: png_bytes(labels), "predicted-mask.png", "image/png",
                        on_click="ignore", key="segment-mask-download")
     upload = st.file_uploader("Ground-truth mask to score against (PNG: class numbers, or legend colours)",
                               type=["png"], key="segment-truth")

@@ -115,14 +115,8 @@ class UNet(nn.Module):
         return self._run(x, None)
 
     def stages(self, height: int, width: int) -> list[Stage]:
-        """The shape table for an input of ``height`` × ``width``: a twin of this network
-        runs on the meta device (real shapes, no memory). A size that does not fit raises
-        ValueError naming the limit."""
-        check_input_size(height, width, self.depth, self.padding)
-        table: list[Stage] = []
-        with torch.device("meta"):
-            UNet(**self.config)._run(torch.empty(1, self.config["in_channels"], height, width), table)
-        return table
+        """The shape table for an input of ``height`` × ``width`` (see ``shape_table``)."""
+        return shape_table(height, width, **self.config)
 
     def _run(self, x: torch.Tensor, table: list[Stage] | None) -> torch.Tensor:
         def record(name: str, path: str, module: nn.Module, out: torch.Tensor, skip: torch.Tensor | None = None) -> None:
@@ -145,6 +139,18 @@ class UNet(nn.Module):
         out = self.head(x)  # (B, classes, H', W')
         record("1×1 conv → classes", "output", self.head, out)
         return out
+
+
+def shape_table(height: int, width: int, **config) -> list[Stage]:
+    """The shape table of ``UNet(**config)`` for an input of ``height`` × ``width``: the
+    network is built and run on the meta device, so shapes and parameter counts are real
+    and nothing is allocated, even for the paper's 31 M parameters. A size that does not
+    fit raises ValueError naming the limit."""
+    check_input_size(height, width, config.get("depth", 4), config.get("padding", "same"))
+    table: list[Stage] = []
+    with torch.device("meta"):
+        UNet(**config)._run(torch.empty(1, config["in_channels"], height, width), table)
+    return table
 
 
 def check_input_size(height: int, width: int, depth: int, padding: Padding) -> tuple[int, int]:

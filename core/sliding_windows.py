@@ -34,6 +34,12 @@ class WindowClassifier(nn.Module):
         self.fc2 = nn.Linear(400, 400)
         self.fc3 = nn.Linear(400, CLASSES)
 
+    @classmethod
+    def seeded(cls, seed: int) -> "WindowClassifier":
+        """Random weights from ``seed``, in eval mode: the same network on every run."""
+        torch.manual_seed(seed)
+        return cls().eval()
+
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         features = self.pool(F.relu(self.conv(window))).flatten(1)  # (B, 400)
         hidden = F.relu(self.fc2(F.relu(self.fc1(features))))  # (B, 400)

@@ -101,3 +101,10 @@ def display_jpeg(image: np.ndarray) -> bytes:
             cache.pop(next(iter(cache)))
         hit = cache[id(image)] = (image, buffer.getvalue())
     return hit[1]
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """A PNG file of an (H, W) or (H, W, 3) uint8 array, for downloads."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.elements import captions, texts
 from tests.conftest import ROOT
 from tests.images import encode, gradient_rgb
 
@@ -25,10 +26,6 @@ def app() -> AppTest:
     return app
 
 
-def texts(app: AppTest, kind: str) -> list[str]:
-    return [element.value for element in getattr(app, kind)]
-
-
 def frames(app: AppTest) -> list:
     return [element.value for element in app.dataframe]
 
@@ -36,10 +33,6 @@ def frames(app: AppTest) -> list:
 def output_of_shape(app: AppTest, shape: tuple[int, int]) -> np.ndarray:
     """The shown result matrix of ``shape`` (editors are data frames too)."""
     return next(frame.to_numpy() for frame in frames(app)[2:] if frame.shape == shape)
-
-
-def captions(app: AppTest) -> list[str]:
-    return [caption for image in app.image for caption in image.captions]
 
 
 def test_output_size_defaults_and_formula(fresh):

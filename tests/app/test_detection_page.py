@@ -7,6 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.app.elements import frame, metrics, texts
 from tests.conftest import ROOT
 from tests.images import encode, gradient_rgb
 from tests.models import save_untrained_yolo
@@ -23,18 +24,6 @@ def open_page() -> AppTest:
 @pytest.fixture()
 def app(caches) -> AppTest:
     return open_page()
-
-
-def texts(app: AppTest, kind: str) -> list[str]:
-    return [element.value for element in getattr(app, kind)]
-
-
-def metrics(app: AppTest) -> dict[str, str]:
-    return {metric.label: metric.value for metric in app.metric}
-
-
-def frame(app: AppTest, column: str):
-    return next(element.value for element in app.dataframe if column in element.value.columns)
 
 
 def test_without_weights_the_page_says_how_to_get_them_and_the_labs_work(app):

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import shapes
+from tests.app.elements import frame, metrics, texts
 from tests.conftest import ROOT
 from tests.images import encode
 
@@ -19,18 +20,6 @@ def app(caches) -> AppTest:
     app.switch_page("app_pages/segmentation.py").run()
     assert not app.exception, app.exception
     return app
-
-
-def texts(app: AppTest, kind: str) -> list[str]:
-    return [element.value for element in getattr(app, kind)]
-
-
-def metrics(app: AppTest) -> dict[str, str]:
-    return {metric.label: metric.value for metric in app.metric}
-
-
-def frame(app: AppTest, column: str):
-    return next(element.value for element in app.dataframe if column in element.value.columns)
 
 
 def mask_png(labels: np.ndarray) -> bytes:

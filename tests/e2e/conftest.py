@@ -11,22 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, wait_for_app, wait_for_health
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    server = start_streamlit(port, tmp_path_factory.mktemp("streamlit"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, server)
+    with served_app(tmp_path_factory.mktemp("streamlit")) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +88,17 @@ def wait_for_app(tab, timeout_ms: int = 90_000) -> None:
     click just started: Streamlit marks the app root with the script's run state)."""
     tab.wait_for_timeout(200)
     tab.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+
+
+@contextmanager
+def served_app(workdir: Path) -> Iterator[str]:
+    """The app served by ``start_streamlit`` on a free port until the block ends; yields its URL."""
+    port = free_port()
+    server = start_streamlit(port, workdir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -10,7 +10,7 @@ from PIL import Image
 from skimage import data
 
 from tests.e2e.conftest import assert_no_exception, screenshot, settled
-from tests.e2e.harness import free_port, start_streamlit, wait_for_health, yolo_weights_dir
+from tests.e2e.harness import served_app, yolo_weights_dir
 from tests.images import encode
 from tests.models import save_untrained_yolo
 
@@ -81,15 +81,8 @@ def untrained_yolo_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     biases, so the detection path renders boxes: a test of the plumbing, not of detection."""
     workdir = tmp_path_factory.mktemp("streamlit-yolo")
     save_untrained_yolo("yolo11n", class_logit=2.0, directory=yolo_weights_dir(workdir))
-    port = free_port()
-    server = start_streamlit(port, workdir)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, server)
+    with served_app(workdir) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_the_detection_path_renders_with_weights_in_the_cache(page, untrained_yolo_app_url):

@@ -1,0 +1,26 @@
+"""Pretrained models on a page: one instance per process, and the device they run on."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from core import weights
+from core.device import DeviceError, pick_device
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model…")
+def pretrained(name: str, device: str):
+    """The model ``name`` from ``core.weights``, loaded once per (weights, device) for every
+    session. ultralytics models move to the device per call; the others move here."""
+    model = weights.load_pretrained(name)
+    return model if weights.get_weights(name).library == "ultralytics" else model.to(device)
+
+
+def compute_device() -> torch.device | None:
+    """``pick_device()``, or None after showing why the configured device is unusable."""
+    try:
+        return pick_device()
+    except DeviceError as error:
+        st.error(str(error))
+        return None
