@@ -15,6 +15,7 @@ import torch
 from core import segmentation as seg
 from core import shapes, weights
 from core.conv import transposed_output_size
+from core.detectors import detect_yolo
 from core.device import job_queue
 from core.examples import PHOTOS
 from core.images import fit_within
@@ -385,8 +386,6 @@ def real_photos_section() -> None:
         columns[0].image(fit_within(result.overlay, DISPLAY_SIDE),
                          caption="DeepLabV3: " + ", ".join(f"{name} {share:.0%}" for name, share in result.shares.items()))
     if ready[1]:
-        from core.detectors import detect_yolo
-
         found = detect_yolo(pretrained("yolo11n-seg", str(device)), image, device)
         columns[1].image(fit_within(found.annotated(), DISPLAY_SIDE), caption=f"YOLO11n-seg: {len(found.detections)} instances")
 

@@ -28,3 +28,27 @@ def save_untrained_yolo(name: str, class_logit: float | None = None, directory: 
     path = directory / entry.file_name if directory else entry.cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     untrained.save(path)
+
+
+def save_untrained_torchvision(name: str) -> dict[str, torch.Tensor]:
+    """Write an untrained torchvision model (``name`` as in core.weights) to the exact hub
+    cache file its weights enum downloads to; returns the state written."""
+    from torchvision.models import get_model, get_weight
+
+    entry = get_weights(name)
+    categories = len(get_weight(entry.pretrained_tag).meta["categories"])
+    extra = {"aux_loss": True} if name.startswith("deeplab") else {}
+    if name != "vgg19":
+        extra["weights_backbone"] = None
+    untrained = get_model(entry.builder, weights=None, num_classes=categories, **extra)
+    # With weights, detection backbones use FrozenBatchNorm2d, which keeps no batch counter;
+    # the published checkpoint has none either.
+    frozen_norm = name.startswith("fasterrcnn")
+    saved = {
+        key: value.clone()
+        for key, value in untrained.state_dict().items()
+        if not (frozen_norm and key.endswith("num_batches_tracked"))
+    }
+    entry.cache_path().parent.mkdir(parents=True, exist_ok=True)
+    torch.save(saved, entry.cache_path())
+    return saved

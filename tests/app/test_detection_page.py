@@ -7,10 +7,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.app.elements import frame, metrics, texts
+from tests.app.elements import captions, frame, metrics, texts
 from tests.conftest import ROOT
 from tests.images import encode, gradient_rgb
-from tests.models import save_untrained_yolo
+from tests.models import save_untrained_torchvision, save_untrained_yolo
 
 
 def open_page() -> AppTest:
@@ -126,3 +126,16 @@ def test_with_yolo_weights_in_the_cache_the_page_detects(caches):
     assert len(frame(app, "bx")) == 3
     app.slider(key="det-conf").set_value(0.95).run()
     assert "No detections above confidence 0.95. Lower the threshold or choose other classes." in texts(app, "info")
+
+
+@pytest.mark.slow
+def test_region_proposals_run_both_detectors_when_their_weights_are_cached(caches):
+    save_untrained_yolo("yolo11n", class_logit=2.0)  # untrained: structure only
+    save_untrained_torchvision("fasterrcnn_resnet50_fpn")
+    app = open_page()
+    assert not any("Faster R-CNN" in w for w in texts(app, "warning"))
+    app.button(key="rp-run").click().run()
+    assert not app.exception
+    shown = captions(app)
+    assert any(c.startswith("Faster R-CNN: ") and c.endswith(" ms") for c in shown)
+    assert any(c.startswith("yolo11n: ") and c.endswith(" ms") for c in shown)

@@ -7,9 +7,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import shapes
-from tests.app.elements import frame, metrics, texts
+from tests.app.elements import captions, frame, metrics, texts
 from tests.conftest import ROOT
 from tests.images import encode
+from tests.models import save_untrained_torchvision, save_untrained_yolo
 
 PAPER = "Paper: 572² in, 1 channel, 2 classes, valid padding"
 
@@ -58,8 +59,7 @@ def test_transposed_convolution_course_example_and_bad_settings(app):
 
 
 def test_synthetic_samples_and_their_downloads(app):
-    captions = [caption for image in app.image for caption in image.captions]
-    assert sorted(c for c in captions if c.startswith("sample ")) == [f"sample {i}: image | labels" for i in range(8)]
+    assert sorted(c for c in captions(app) if c.startswith("sample ")) == [f"sample {i}: image | labels" for i in range(8)]
     labels = [button.label for button in app.get("download_button")]
     assert "Sample 0 mask (PNG, class numbers)" in labels
 
@@ -93,8 +93,7 @@ def test_a_mask_in_unknown_colours_or_not_an_image(app):
 
 def test_a_photo_is_segmented_at_the_training_scale(app):
     app.radio(key="segment-input").set_value("Your image").run()
-    captions = [caption for image in app.image for caption in image.captions]
-    assert "Overlay, 600×400" in captions  # coffee, labels scaled back to the photo
+    assert "Overlay, 600×400" in captions(app)  # coffee, labels scaled back to the photo
     assert any("Pixels per class:" in m for m in texts(app, "markdown"))
 
 
@@ -114,3 +113,16 @@ def test_real_photo_segmenters_say_how_to_get_their_weights(app):
     warnings = texts(app, "warning")
     assert any("DeepLabV3" in w and "make weights" in w for w in warnings)
     assert any("YOLO11n instance segmentation" in w for w in warnings)
+
+
+@pytest.mark.slow
+def test_real_photo_segmenters_run_when_their_weights_are_cached(app):
+    save_untrained_torchvision("deeplabv3_mobilenet_v3_large")  # untrained: structure only
+    save_untrained_yolo("yolo11n-seg", class_logit=2.0)
+    app.run()
+    assert not any("DeepLabV3" in w for w in texts(app, "warning"))
+    app.button(key="photo-run").click().run()
+    assert not app.exception
+    shown = captions(app)
+    assert any(c.startswith("DeepLabV3") for c in shown)
+    assert any(c.startswith("YOLO11n-seg: ") and c.endswith(" instances") for c in shown)

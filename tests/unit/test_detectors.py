@@ -15,7 +15,7 @@ import torch
 from core import detection, detectors
 from core.examples import example_image
 from core.weights import get_weights, load_pretrained
-from tests.models import save_untrained_yolo
+from tests.models import save_untrained_torchvision, save_untrained_yolo
 
 CPU = torch.device("cpu")
 COLUMNS = ["class", "confidence", "x1", "y1", "x2", "y2", "bx", "by", "bh", "bw"]
@@ -92,15 +92,10 @@ def test_segmentation_model_draws_masks(caches):
 
 @pytest.mark.slow
 def test_faster_rcnn_result_structure(caches):
-    from torchvision.models import get_model
-
     entry = get_weights("fasterrcnn_resnet50_fpn")
     categories = detectors.coco_categories(entry.pretrained_tag)
     assert len(categories) == 91 and categories[1] == "person"
-    untrained = get_model(entry.builder, weights=None, weights_backbone=None, num_classes=91)
-    state = {k: v for k, v in untrained.state_dict().items() if not k.endswith("num_batches_tracked")}
-    entry.cache_path().parent.mkdir(parents=True)
-    torch.save(state, entry.cache_path())
+    save_untrained_torchvision(entry.name)
     model = load_pretrained(entry.name)
     image = example_image("coffee")
     result = detectors.detect_faster_rcnn(model, categories, image, CPU, score_threshold=0.0)

@@ -172,15 +172,12 @@ def test_predict_labels_pads_odd_sizes():
 @pytest.mark.slow
 def test_torchvision_segmenter_plumbing(caches):
     """DeepLabV3 with untrained weights in the exact cache file: shapes and drawing only."""
-    from torchvision.models import get_model
-
     from core.examples import example_image
     from core.weights import get_weights, load_pretrained
+    from tests.models import save_untrained_torchvision
 
     entry = get_weights("deeplabv3_mobilenet_v3_large")
-    untrained = get_model(entry.builder, weights=None, weights_backbone=None, num_classes=21, aux_loss=True)
-    entry.cache_path().parent.mkdir(parents=True)
-    torch.save(untrained.state_dict(), entry.cache_path())
+    save_untrained_torchvision(entry.name)
     image = example_image("coffee")
     result = seg.segment_with_torchvision(load_pretrained(entry.name), entry.pretrained_tag, image, torch.device("cpu"))
     assert result.labels.shape == image.shape[:2] and result.overlay.shape == image.shape

@@ -19,6 +19,7 @@ import torch
 
 from core import weights
 from core.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
+from tests.models import save_untrained_torchvision
 
 TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
 ULTRALYTICS = [name for name, entry in REGISTRY.items() if entry.library == "ultralytics"]
@@ -201,24 +202,8 @@ def _assert_same_parameters(loaded: torch.nn.Module, saved: dict[str, torch.Tens
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_torchvision_weights_load_from_the_hub_cache(name, caches):
-    from torchvision.models import get_model, get_weight
-
     entry = get_weights(name)
-    categories = len(get_weight(entry.pretrained_tag).meta["categories"])
-    extra = {"aux_loss": True} if name.startswith("deeplab") else {}
-    if name != "vgg19":
-        extra["weights_backbone"] = None
-    untrained = get_model(entry.builder, weights=None, num_classes=categories, **extra)
-    # With weights, detection backbones use FrozenBatchNorm2d, which keeps no batch counter;
-    # the published checkpoint has none either.
-    frozen_norm = name.startswith("fasterrcnn")
-    saved = {
-        key: value.clone()
-        for key, value in untrained.state_dict().items()
-        if not (frozen_norm and key.endswith("num_batches_tracked"))
-    }
-    entry.cache_path().parent.mkdir(parents=True)
-    torch.save(saved, entry.cache_path())
+    saved = save_untrained_torchvision(name)
     assert entry.is_cached()
     model = load_pretrained(name)
     assert not model.training
