@@ -2,7 +2,7 @@
 step by step, the synthetic shapes set, training in the app, the shipped checkpoint on an
 image with evaluation against a mask, and pretrained segmenters on real photos.
 
-Each section is a fragment, so using one reruns only that section."""
+Each section but training is a fragment, so using one reruns only that section."""
 
 from __future__ import annotations
 
@@ -240,8 +240,9 @@ def sample_predictions(model: seg.UNet, data: seg.TrainingData, device: torch.de
     return enlarged(np.concatenate(rows, axis=0), 480)
 
 
-@st.fragment
 def train_section() -> None:
+    """Not a fragment: a click inside a running fragment waits for it to finish, while a
+    click on a page-level widget interrupts the run, which is what Stop needs."""
     st.subheader("Train a U-Net here")
     defaults = seg.TrainingConfig()
     columns = st.columns(5)
@@ -266,17 +267,23 @@ def train_section() -> None:
     stop_column.button("Stop (keeps the model so far)", icon=":material/stop:", key="train-stop")
     if not start:
         if run:
-            finished = run["history"] and run["history"][-1].step == run["history"][-1].total_steps
-            st.info(("Training finished" if finished else "Training stopped") +
-                    f" after {len(run['history']) and run['history'][-1].step} steps; the model is kept for "
-                    "“Segment an image”.")
+            if not run["published"]:  # the run just ended or was stopped: rerun the whole page so
+                run["published"] = True  # "Segment an image" offers the model
+                st.rerun(scope="app")
+            last = run["history"][-1] if run["history"] else None
+            finished = last is not None and last.step == last.total_steps
+            st.info(f"Training {'finished' if finished else 'stopped'} after {last.step if last else 0} steps"
+                    + (f" ({last.elapsed_s:.0f} s)" if last else "") + "; the model is kept for “Segment an image”.")
             st.plotly_chart(curves_figure(run["history"]), key="train-curves-kept")
+            if run["samples"] is not None:
+                st.image(run["samples"], caption="validation images | true labels | the model's labels (last epoch)")
         return
     device = compute_device()
     if device is None:
         return
     model = seg.new_model(config)
-    run = st.session_state["train-run"] = {"model": model, "config": config, "history": []}
+    run = st.session_state["train-run"] = {"model": model, "config": config, "history": [], "published": False,
+                                                "samples": None}
     status = st.empty()
     bar = st.progress(0.0)
     chart, samples = st.empty(), st.empty()
@@ -294,9 +301,10 @@ def train_section() -> None:
             if progress.validation is not None:
                 status.info(f"Epoch {progress.epoch}: validation mean IoU {progress.validation.mean_iou:.3f}, "
                             f"pixel accuracy {progress.validation.pixel_accuracy:.3f}.")
-                samples.image(sample_predictions(model, data, device),
-                              caption="validation images | true labels | the model's labels")
-    st.success(f"Done in {run['history'][-1].elapsed_s:.0f} s. The model is kept for “Segment an image”.")
+                run["samples"] = sample_predictions(model, data, device)
+                samples.image(run["samples"], caption="validation images | true labels | the model's labels")
+    run["published"] = True
+    st.rerun(scope="app")  # every section now sees the trained model
 
 
 # -- inference on an image ------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ an example photo and on a synthetic sample, and a short training run."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import assert_no_exception, screenshot, settled
@@ -58,9 +60,37 @@ def test_a_short_training_run(page, app_url):
         field.press("Enter")
         settled(page)
     panel.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Done in").wait_for(timeout=120_000)
+    page.get_by_text("Training finished after 8 steps").wait_for(timeout=120_000)
     settled(page)
     text = page.get_by_role("tabpanel").inner_text()
-    assert "Epoch 2: validation mean IoU" in text
+    assert "the model is kept" in text
     assert_no_exception(page)
     screenshot(page, "segmentation_training_run")
+
+
+def test_stopping_a_training_run_keeps_the_model(page, app_url):
+    open_segmentation_page(page, app_url)
+    page.get_by_role("tab", name="Train").click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    field = panel.get_by_label("Epochs")
+    field.fill("100")
+    field.press("Enter")
+    settled(page)
+    panel.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Epoch 1: validation mean IoU").wait_for(timeout=60_000)
+    panel.get_by_role("button", name="Stop (keeps the model so far)").click()
+    stopped = page.get_by_text("Training stopped after")
+    stopped.wait_for(timeout=60_000)
+    steps = int(re.search(r"after (\d+) steps", stopped.inner_text()).group(1))
+    assert 0 < steps < 3 * 38  # it stops within the next two epochs of 38 steps, not at the end
+    settled(page)
+    assert_no_exception(page)
+    screenshot(page, "segmentation_training_stopped")
+    page.get_by_role("tab", name="Segment an image").click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    panel.locator("label").filter(has_text="Trained in this session").click()
+    settled(page)
+    assert "Mean IoU" in page.get_by_role("tabpanel").inner_text()
+    assert_no_exception(page)
