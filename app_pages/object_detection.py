@@ -195,7 +195,10 @@ def nms_section(image: np.ndarray) -> None:
         except weights.ModelUnavailable as error:
             st.error(str(error))
     if model is not None:
-        boxes, scores, classes = detectors.yolo_candidates(model, image, device)
+        cached = st.session_state.get("nms-candidates")
+        if not cached or cached[0] is not image or cached[1] != name:  # the model runs once per image
+            cached = st.session_state["nms-candidates"] = (image, name, detectors.yolo_candidates(model, image, device))
+        boxes, scores, classes = cached[2]
         class_names = model.names
         canvas = image
         st.caption(f"{name}'s candidates on your image before suppression (its NMS switched off; scores ≥ 0.05).")
