@@ -68,3 +68,31 @@ def screenshot(tab, name: str) -> Path:
 def assert_no_exception(tab) -> None:
     exceptions = tab.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def open_tab(tab, name: str):
+    """Click the page tab ``name``; returns its panel once the app has settled."""
+    tab.get_by_role("tab", name=name).click()
+    settled(tab)
+    return tab.get_by_role("tabpanel")
+
+
+def visit_every_tab(tab, names: list[str], expected: dict[str, tuple[str, str]]) -> None:
+    """Open each tab in turn and check that none shows an exception; for a tab in
+    ``expected`` (name -> (text, screenshot name)) its panel must show the text, and a
+    screenshot is saved."""
+    for name in names:
+        panel = open_tab(tab, name)
+        assert_no_exception(tab)
+        if name in expected:
+            text, shot = expected[name]
+            assert text in panel.inner_text()
+            screenshot(tab, shot)
+
+
+def fill_number(tab, panel, label: str, value: str) -> None:
+    """Type ``value`` into the number field ``label`` and let the app rerun."""
+    field = panel.get_by_label(label)
+    field.fill(value)
+    field.press("Enter")
+    settled(tab)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from tests.e2e.conftest import assert_no_exception, screenshot, settled
+from tests.e2e.conftest import assert_no_exception, open_tab, screenshot, settled, visit_every_tab
 from tests.e2e.harness import served_app, yolo_weights_dir
 from tests.images import encode
 from tests.models import save_untrained_yolo
@@ -31,23 +31,15 @@ def test_every_tab_renders_and_yolo_says_how_to_get_its_weights(page, app_url):
     panel = page.get_by_role("tabpanel")
     assert "YOLO11n detection" in panel.inner_text() and "make weights" in panel.inner_text()
     screenshot(page, "detection_yolo_without_weights")
-    for name in TABS:
-        page.get_by_role("tab", name=name).click()
-        settled(page)
-        assert_no_exception(page)
-        if name == "Sliding windows":
-            assert "8×8" in page.get_by_role("tabpanel").inner_text()
-            screenshot(page, "detection_sliding_windows")
-        if name == "Grid & anchors":
-            assert "3 × 3 × 2 × 8" in page.get_by_role("tabpanel").inner_text()
-            screenshot(page, "detection_grid_anchors")
+    visit_every_tab(page, TABS, {
+        "Grid & anchors": ("3 × 3 × 2 × 8", "detection_grid_anchors"),
+        "Sliding windows": ("8×8", "detection_sliding_windows"),
+    })
 
 
 def test_nms_steps_in_the_browser(page, app_url):
     open_detection_page(page, app_url)
-    page.get_by_role("tab", name="Non-max suppression").click()
-    settled(page)
-    panel = page.get_by_role("tabpanel")
+    panel = open_tab(page, "Non-max suppression")
     assert "Step 3:" in panel.inner_text() and "3 of 19" in panel.inner_text()
     assert panel.locator(".js-plotly-plot").count() == 1
     step = panel.get_by_role("slider").last  # the step slider
@@ -67,9 +59,7 @@ def test_an_uploaded_photo_feeds_the_iou_lab(page, app_url, tmp_path):
     settled(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
     settled(page)
-    page.get_by_role("tab", name="IoU").click()
-    settled(page)
-    panel = page.get_by_role("tabpanel")
+    panel = open_tab(page, "IoU")
     assert "Intersection (px²)" in panel.inner_text() and "IoU" in panel.inner_text()
     assert_no_exception(page)
     screenshot(page, "detection_iou_upload")
@@ -95,7 +85,5 @@ def test_the_detection_path_renders_with_weights_in_the_cache(page, untrained_yo
     assert panel.get_by_role("button", name="Boxes CSV").count() == 1
     assert_no_exception(page)
     screenshot(page, "detection_plumbing_untrained_yolo")
-    page.get_by_role("tab", name="Non-max suppression").click()
-    settled(page)
-    assert "candidates on your image before suppression" in page.get_by_role("tabpanel").inner_text()
+    assert "candidates on your image before suppression" in open_tab(page, "Non-max suppression").inner_text()
     assert_no_exception(page)

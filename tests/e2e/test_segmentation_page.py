@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, screenshot, settled
+from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled, visit_every_tab
 
 pytestmark = pytest.mark.e2e
 
@@ -22,23 +22,15 @@ def open_segmentation_page(page, app_url: str) -> None:
 
 def test_every_tab_renders(page, app_url):
     open_segmentation_page(page, app_url)
-    for name in TABS:
-        page.get_by_role("tab", name=name).click()
-        settled(page)
-        assert_no_exception(page)
-        if name == "U-Net":
-            assert "31,036,546" in page.get_by_role("tabpanel").inner_text()
-            screenshot(page, "segmentation_unet_table")
-        if name == "Transposed convolution":
-            assert "PyTorch agrees" in page.get_by_role("tabpanel").inner_text()
-            screenshot(page, "segmentation_transposed_convolution")
+    visit_every_tab(page, TABS, {
+        "U-Net": ("31,036,546", "segmentation_unet_table"),
+        "Transposed convolution": ("PyTorch agrees", "segmentation_transposed_convolution"),
+    })
 
 
 def test_the_shipped_unet_on_a_sample_and_on_a_photo(page, app_url):
     open_segmentation_page(page, app_url)
-    page.get_by_role("tab", name="Segment an image").click()
-    settled(page)
-    panel = page.get_by_role("tabpanel")
+    panel = open_tab(page, "Segment an image")
     assert "Mean IoU" in panel.inner_text() and "Pixels per class:" in panel.inner_text()
     screenshot(page, "segmentation_synthetic_sample")
     panel.locator("label").filter(has_text="Your image").click()
@@ -51,14 +43,9 @@ def test_the_shipped_unet_on_a_sample_and_on_a_photo(page, app_url):
 
 def test_a_short_training_run(page, app_url):
     open_segmentation_page(page, app_url)
-    page.get_by_role("tab", name="Train").click()
-    settled(page)
-    panel = page.get_by_role("tabpanel")
-    for label, value in (("Epochs", "2"), ("Training images", "64")):
-        field = panel.get_by_label(label)
-        field.fill(value)
-        field.press("Enter")
-        settled(page)
+    panel = open_tab(page, "Train")
+    fill_number(page, panel, "Epochs", "2")
+    fill_number(page, panel, "Training images", "64")
     panel.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Training finished after 8 steps").wait_for(timeout=120_000)
     settled(page)
@@ -70,13 +57,8 @@ def test_a_short_training_run(page, app_url):
 
 def test_stopping_a_training_run_keeps_the_model(page, app_url):
     open_segmentation_page(page, app_url)
-    page.get_by_role("tab", name="Train").click()
-    settled(page)
-    panel = page.get_by_role("tabpanel")
-    field = panel.get_by_label("Epochs")
-    field.fill("100")
-    field.press("Enter")
-    settled(page)
+    panel = open_tab(page, "Train")
+    fill_number(page, panel, "Epochs", "100")
     panel.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Epoch 1: validation mean IoU").wait_for(timeout=60_000)
     panel.get_by_role("button", name="Stop (keeps the model so far)").click()
@@ -87,9 +69,7 @@ def test_stopping_a_training_run_keeps_the_model(page, app_url):
     settled(page)
     assert_no_exception(page)
     screenshot(page, "segmentation_training_stopped")
-    page.get_by_role("tab", name="Segment an image").click()
-    settled(page)
-    panel = page.get_by_role("tabpanel")
+    panel = open_tab(page, "Segment an image")
     panel.locator("label").filter(has_text="Trained in this session").click()
     settled(page)
     assert "Mean IoU" in page.get_by_role("tabpanel").inner_text()
