@@ -35,16 +35,18 @@ def boxes_figure(
     source = "data:image/jpeg;base64," + base64.b64encode(display_jpeg(image)).decode()
     figure.add_layout_image(source=source, xref="x", yref="y", x=0, y=0, sizex=image_width, sizey=image_height,
                             sizing="stretch", layer="below")
+    shapes = []  # set in one call: plotly's add_shape revalidates every shape on each call
     for step in range(1, grid or 0):
         x, y = step * image_width / grid, step * image_height / grid
-        figure.add_shape(type="line", x0=x, x1=x, y0=0, y1=image_height, line=dict(color="white", width=1))
-        figure.add_shape(type="line", x0=0, x1=image_width, y0=y, y1=y, line=dict(color="white", width=1))
+        shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=image_height, line=dict(color="white", width=1)))
+        shapes.append(dict(type="line", x0=0, x1=image_width, y0=y, y1=y, line=dict(color="white", width=1)))
     for drawn in boxes:
         x1, y1, x2, y2 = drawn.box
-        figure.add_shape(type="rect", x0=x1, y0=y1, x1=x2, y1=y2, opacity=drawn.opacity,
-                         line=dict(color=drawn.color, width=drawn.width, dash=drawn.dash),
-                         fillcolor=drawn.fill, label=dict(text=drawn.label, textposition="top left",
-                                                          font=dict(color=drawn.color, size=12)))
+        shapes.append(dict(type="rect", x0=x1, y0=y1, x1=x2, y1=y2, opacity=drawn.opacity,
+                           line=dict(color=drawn.color, width=drawn.width, dash=drawn.dash),
+                           fillcolor=drawn.fill, label=dict(text=drawn.label, textposition="top left",
+                                                            font=dict(color=drawn.color, size=12))))
+    figure.update_layout(shapes=shapes)
     if points:
         xs, ys, colors = zip(*points)
         figure.add_trace(go.Scatter(x=xs, y=ys, mode="markers", hoverinfo="skip", showlegend=False,
