@@ -31,13 +31,6 @@ LEGEND = " ".join(
 )
 
 
-def overlay(image: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
-    """The image with class colours blended over every non-background pixel."""
-    colored = shapes.colorize(labels).astype(np.float32)
-    blend = np.where((labels > 0)[..., None], (1 - alpha) * image + alpha * colored, image)
-    return blend.round().astype(np.uint8)
-
-
 def enlarged(pixels: np.ndarray, side: int = 256) -> np.ndarray:
     """Small synthetic images blown up with sharp pixels, for display."""
     factor = max(1, side // max(pixels.shape[:2]))
@@ -342,7 +335,7 @@ def segment_section() -> None:
     labels = seg.predict_labels(model, image, device, side)
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="segment-alpha")
     image_column, mask_column = st.columns(2)
-    image_column.image(for_display(overlay(image, labels, alpha)), caption=f"Overlay, {image.shape[1]}×{image.shape[0]}")
+    image_column.image(for_display(shapes.overlay(image, labels, alpha)), caption=f"Overlay, {image.shape[1]}×{image.shape[0]}")
     mask_column.image(for_display(shapes.colorize(labels)), caption="Predicted labels")
     st.markdown(LEGEND, unsafe_allow_html=True)
     shares = np.bincount(labels.ravel(), minlength=len(shapes.CLASSES)) / labels.size

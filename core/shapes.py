@@ -94,3 +94,12 @@ def make_set(seed: int, count: int, size: int = 64) -> tuple[np.ndarray, np.ndar
 def colorize(labels: np.ndarray) -> np.ndarray:
     """(H, W) class labels -> (H, W, 3) uint8 picture in the legend colours."""
     return np.asarray(COLORS, dtype=np.uint8)[labels]
+
+
+def overlay(image: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
+    """``image`` with the legend colours blended in at opacity ``alpha`` wherever the label
+    is not background; background pixels are left as they are."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"The opacity must be between 0 and 1, not {alpha}.")
+    blend = np.where((labels > 0)[..., None], (1 - alpha) * image + alpha * colorize(labels).astype(np.float32), image)
+    return blend.round().astype(np.uint8)

@@ -124,6 +124,17 @@ def test_labels_match_the_drawn_shapes():
             assert on_top.color in colors or (labels == label).sum() < 4
 
 
+def test_overlay_blends_only_labelled_pixels():
+    image = np.full((2, 2, 3), 100, np.uint8)
+    labels = np.array([[0, 1], [2, 0]], np.uint8)
+    half = shapes.overlay(image, labels, 0.5)
+    np.testing.assert_array_equal(half[0, 0], [100, 100, 100])  # background untouched
+    np.testing.assert_array_equal(half[0, 1], np.round((100 + np.array(shapes.COLORS[1])) / 2))
+    np.testing.assert_array_equal(shapes.overlay(image, labels, 1.0)[1, 0], shapes.COLORS[2])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        shapes.overlay(image, labels, 1.5)
+
+
 def test_too_small_images_are_refused():
     with pytest.raises(ValueError, match="at least 16×16"):
         shapes.make_sample(0, 0, size=8)
