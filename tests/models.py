@@ -52,3 +52,18 @@ def save_untrained_torchvision(name: str) -> dict[str, torch.Tensor]:
     entry.cache_path().parent.mkdir(parents=True, exist_ok=True)
     torch.save(saved, entry.cache_path())
     return saved
+
+
+def save_untrained_facenet(name: str, directory: Path | None = None) -> dict[str, torch.Tensor]:
+    """Write an untrained InceptionResnetV1 (``name`` as in core.weights) to the file
+    facenet-pytorch loads (``$TORCH_HOME/checkpoints``, or ``directory`` standing for
+    ``$TORCH_HOME`` of a test server); returns the state written."""
+    from facenet_pytorch import InceptionResnetV1
+
+    entry = get_weights(name)
+    identities = {"vggface2": 8631, "casia-webface": 10575}[entry.pretrained_tag]
+    saved = InceptionResnetV1(classify=True, num_classes=identities).state_dict()
+    path = directory / "checkpoints" / entry.file_name if directory else entry.cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(saved, path)
+    return saved

@@ -19,7 +19,7 @@ import torch
 
 from core import weights
 from core.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
-from tests.models import save_untrained_torchvision
+from tests.models import save_untrained_facenet, save_untrained_torchvision
 
 TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
 ULTRALYTICS = [name for name, entry in REGISTRY.items() if entry.library == "ultralytics"]
@@ -231,13 +231,7 @@ def test_yolo_weights_load_from_the_ultralytics_weights_dir(name, caches):
 
 @pytest.mark.parametrize("name", FACENET)
 def test_facenet_weights_load_from_torch_home(name, caches):
-    from facenet_pytorch import InceptionResnetV1
-
-    entry = get_weights(name)
-    identities = {"vggface2": 8631, "casia-webface": 10575}[entry.pretrained_tag]
-    saved = InceptionResnetV1(classify=True, num_classes=identities).state_dict()
-    entry.cache_path().parent.mkdir(parents=True)
-    torch.save(saved, entry.cache_path())
+    saved = save_untrained_facenet(name)
     model = load_pretrained(name)
     assert not model.training
     _assert_same_parameters(model, saved)

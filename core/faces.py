@@ -1,0 +1,293 @@
+"""Face recognition (course week 4, "Face recognition"): detect and crop faces with MTCNN,
+encode them with FaceNet, and compare encodings with a distance and a threshold τ.
+
+- Detection: MTCNN (Zhang et al., "Joint Face Detection and Alignment using Multi-task
+  Cascaded Convolutional Networks", 2016) gives a box, a probability and five landmarks
+  per face (eyes, nose, mouth corners) — the landmark detection of week 3.
+- Encoding: InceptionResnetV1 (Schroff et al., "FaceNet", 2015) maps a 160×160 crop to
+  f(x), a 512-d vector of unit length.
+- Verification (1:1): d(img1, img2) = ‖f(img1) − f(img2)‖₂ ≤ τ means "same person".
+- Recognition (1:K): the nearest of K enrolled identities, or "not recognized" beyond τ.
+- Triplet loss: L(A, P, N) = max(‖f(A) − f(P)‖² − ‖f(A) − f(N)‖² + α, 0).
+
+Both networks come from facenet-pytorch; this module passes them in, it never loads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+EMBEDDING_SIZE = 512
+CROP_SIZE = 160  # InceptionResnetV1's input side
+DEFAULT_MARGIN = 20  # pixels of the 160-px crop added around the box
+# Euclidean distance between unit-length encodings. 1.04 is deepface's tuned "euclidean_l2"
+# threshold for Facenet512, the same VGGFace2 network (Sandberg's 20180402-114759) that
+# facenet-pytorch ships; the distance lab suggests a τ from your own labelled pairs.
+DEFAULT_THRESHOLD = 1.04
+DEFAULT_MARGIN_ALPHA = 0.2  # FaceNet's α
+
+TripletKind = Literal["easy", "semi-hard", "hard"]
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """MTCNN's knobs: the smallest face side in pixels, the P-, R- and O-Net score
+    thresholds, and the image-pyramid scale factor."""
+
+    min_face_size: int = 20
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    pyramid_factor: float = 0.709
+
+    def __post_init__(self) -> None:
+        if self.min_face_size < 8:
+            raise ValueError(f"The smallest face must be at least 8 pixels, not {self.min_face_size}.")
+        if not all(0.0 < threshold < 1.0 for threshold in self.thresholds):
+            raise ValueError("Each MTCNN threshold must lie strictly between 0 and 1.")
+        if not 0.1 <= self.pyramid_factor < 1.0:
+            raise ValueError("The pyramid factor must lie in [0.1, 1).")
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face: ``box`` (x1, y1, x2, y2) in pixels, MTCNN's ``probability``, and
+    ``landmarks`` (5, 2) as (x, y): left eye, right eye, nose, left and right mouth corner."""
+
+    box: tuple[float, float, float, float]
+    probability: float
+    landmarks: np.ndarray
+
+    @property
+    def side(self) -> float:
+        """The shorter side of the box, in pixels."""
+        x1, y1, x2, y2 = self.box
+        return min(x2 - x1, y2 - y1)
+
+
+def new_detector(device: torch.device | str = "cpu") -> nn.Module:
+    """facenet-pytorch's MTCNN with its bundled weights, on ``device``."""
+    from facenet_pytorch import MTCNN
+
+    return MTCNN(keep_all=True, device=torch.device(device)).eval()
+
+
+def detect_faces(
+    image: np.ndarray, detector: nn.Module | None = None, settings: DetectionSettings = DetectionSettings()
+) -> list[Face]:
+    """Every face in ``image`` ((H, W, 3) uint8 RGB), most probable first.
+
+    ``detector`` is an MTCNN (a new one when None); its three networks run with
+    ``settings``, so one shared detector serves every user's settings unchanged.
+    """
+    from facenet_pytorch.models.utils.detect_face import detect_face
+
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"Expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}.")
+    detector = detector if detector is not None else new_detector()
+    device = next(detector.parameters()).device
+    with torch.inference_mode():
+        batch_boxes, batch_points = detect_face(
+            image[None], settings.min_face_size, detector.pnet, detector.rnet, detector.onet,
+            list(settings.thresholds), settings.pyramid_factor, device,
+        )
+    boxes, points = np.asarray(batch_boxes[0]), np.asarray(batch_points[0])  # (N, 5): box + score, (N, 5, 2)
+    faces = [
+        Face(tuple(float(v) for v in row[:4]), float(row[4]), landmarks.astype(np.float32))
+        for row, landmarks in zip(boxes, points)
+    ]
+    return sorted(faces, key=lambda face: -face.probability)
+
+
+def align_faces(image: np.ndarray, faces: Sequence[Face], margin: int = DEFAULT_MARGIN) -> np.ndarray:
+    """The (N, 160, 160, 3) uint8 crops FaceNet reads: each box widened by ``margin`` pixels
+    of the output and resized, as facenet-pytorch's MTCNN does. The network was trained on
+    such crops, so they are not rotated upright; the landmarks are shown, not used."""
+    from facenet_pytorch.models.utils.detect_face import extract_face
+
+    if not 0 <= margin < CROP_SIZE:
+        raise ValueError(f"The margin must be between 0 and {CROP_SIZE - 1} pixels.")
+    crops = [extract_face(image, np.asarray(face.box), CROP_SIZE, margin) for face in faces]  # (3, 160, 160) floats
+    if not crops:
+        return np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8)
+    return torch.stack(crops).permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def embed_faces(crops: np.ndarray, encoder: nn.Module, device: torch.device | str = "cpu") -> torch.Tensor:
+    """f(x) for every crop in one batch: (N, 160, 160, 3) uint8 -> (N, 512) float32 on the
+    CPU, each of unit length. The pixels are standardized as facenet-pytorch's MTCNN does,
+    (x − 127.5) / 128."""
+    if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3):
+        raise ValueError(f"Expected (N, {CROP_SIZE}, {CROP_SIZE}, 3) crops, got {crops.shape}.")
+    if len(crops) == 0:
+        return torch.zeros(0, EMBEDDING_SIZE)
+    pixels = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float()  # (N, 3, 160, 160)
+    with torch.inference_mode():
+        encodings = encoder((pixels - 127.5) / 128.0)  # (N, 512)
+    return nn.functional.normalize(encodings.float(), dim=1).cpu()
+
+
+# -- comparing encodings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """d(img1, img2) ≤ τ: the Euclidean distance, the cosine similarity, and the verdict."""
+
+    distance: float
+    cosine_similarity: float
+    threshold: float
+
+    @property
+    def same_person(self) -> bool:
+        return self.distance <= self.threshold
+
+
+def verify(first: torch.Tensor, second: torch.Tensor, threshold: float = DEFAULT_THRESHOLD) -> Verification:
+    """Compare two (512,) encodings. For unit vectors d² = 2 − 2·cos, so either number decides."""
+    distance = torch.linalg.vector_norm(first - second).item()
+    cosine = nn.functional.cosine_similarity(first, second, dim=0).item()
+    return Verification(distance, cosine, threshold)
+
+
+def pairwise_distances(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """(M, D) and (K, D) unit vectors -> (M, K) Euclidean distances, as one matrix product:
+    ‖q − g‖² = 2 − 2 q·g for unit vectors."""
+    squared = (2.0 - 2.0 * first @ second.T).clamp_min(0.0)
+    return squared.sqrt()
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The answer for one query face: the ``k`` nearest identities, nearest first, and the
+    name when the nearest lies within τ (None: "not recognized")."""
+
+    top: list[tuple[str, float]]
+    threshold: float
+
+    @property
+    def name(self) -> str | None:
+        if self.top and self.top[0][1] <= self.threshold:
+            return self.top[0][0]
+        return None
+
+
+def nearest(queries: torch.Tensor, gallery: torch.Tensor, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """1:K search: for (M, D) queries over a (K, D) gallery, the ``k`` smallest distances and
+    their gallery rows, each (M, min(k, K)), nearest first. Vectorized: one matrix product
+    and one top-k, however large the gallery."""
+    k = min(k, len(gallery))
+    scores = queries @ gallery.T  # (M, K) cosine; the largest is the nearest
+    best, rows = scores.topk(k, dim=1)
+    return (2.0 - 2.0 * best).clamp_min(0.0).sqrt(), rows
+
+
+def recognize(
+    queries: torch.Tensor, names: Sequence[str], templates: torch.Tensor, threshold: float = DEFAULT_THRESHOLD, k: int = 3
+) -> list[Recognition]:
+    """Label each query encoding with its nearest identity (``templates`` (K, D), one per
+    name) or "not recognized"; an empty gallery recognizes no one."""
+    if len(names) == 0:
+        return [Recognition([], threshold) for _ in range(len(queries))]
+    distances, rows = nearest(queries, templates, k)
+    return [
+        Recognition([(names[row], float(distance)) for distance, row in zip(face_distances, face_rows.tolist())],
+                    threshold)
+        for face_distances, face_rows in zip(distances, rows)
+    ]
+
+
+def identity_templates(names: Sequence[str], encodings: torch.Tensor) -> tuple[list[str], torch.Tensor]:
+    """One template per identity: the mean of its encodings, scaled back to unit length.
+    ``names[i]`` is the identity of ``encodings[i]``; returns (identities, (K, D))."""
+    identities = list(dict.fromkeys(names))
+    if not identities:
+        return [], torch.zeros(0, encodings.shape[-1] if encodings.ndim == 2 else EMBEDDING_SIZE)
+    rows = torch.tensor([identities.index(name) for name in names])
+    sums = torch.zeros(len(identities), encodings.shape[1]).index_add_(0, rows, encodings)
+    return identities, nn.functional.normalize(sums, dim=1)
+
+
+# -- the triplet loss and choosing τ ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TripletTerms:
+    """Every term of L(A, P, N) = max(‖f(A) − f(P)‖² − ‖f(A) − f(N)‖² + α, 0)."""
+
+    anchor_positive: float  # ‖f(A) − f(P)‖²
+    anchor_negative: float  # ‖f(A) − f(N)‖²
+    alpha: float
+    loss: float
+
+    @property
+    def kind(self) -> TripletKind:
+        """FaceNet's names: "hard" when N is nearer A than P is, "semi-hard" when N is farther
+        but within the margin (the loss is still positive), "easy" when the loss is 0."""
+        if self.anchor_negative < self.anchor_positive:
+            return "hard"
+        return "semi-hard" if self.loss > 0 else "easy"
+
+
+def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
+                 alpha: float = DEFAULT_MARGIN_ALPHA) -> torch.Tensor:
+    """L(A, P, N) per triplet: (..., D) encodings -> (...) losses. Summing over a batch
+    gives the course's J = Σ L(A⁽ⁱ⁾, P⁽ⁱ⁾, N⁽ⁱ⁾)."""
+    anchor_positive = (anchor - positive).pow(2).sum(dim=-1)
+    anchor_negative = (anchor - negative).pow(2).sum(dim=-1)
+    return (anchor_positive - anchor_negative + alpha).clamp_min(0.0)
+
+
+def triplet_terms(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
+                  alpha: float = DEFAULT_MARGIN_ALPHA) -> TripletTerms:
+    """``triplet_loss`` for one triplet of (D,) encodings, with its terms."""
+    return TripletTerms(
+        (anchor - positive).pow(2).sum().item(),
+        (anchor - negative).pow(2).sum().item(),
+        alpha,
+        triplet_loss(anchor, positive, negative, alpha).item(),
+    )
+
+
+@dataclass(frozen=True)
+class ThresholdErrors:
+    """At τ: the false accept rate (different people with d ≤ τ) and the false reject rate
+    (the same person with d > τ); None where there are no pairs of that kind."""
+
+    threshold: float
+    false_accept_rate: float | None
+    false_reject_rate: float | None
+
+
+def threshold_errors(same: Sequence[float], different: Sequence[float], threshold: float) -> ThresholdErrors:
+    same_distances, different_distances = np.asarray(same, float), np.asarray(different, float)
+    far = float(np.mean(different_distances <= threshold)) if different_distances.size else None
+    frr = float(np.mean(same_distances > threshold)) if same_distances.size else None
+    return ThresholdErrors(threshold, far, frr)
+
+
+def suggest_threshold(same: Sequence[float], different: Sequence[float]) -> float | None:
+    """The τ with the fewest errors (FAR + FRR) on these pairs, midway between the two
+    distances it separates; None without pairs of both kinds."""
+    same_distances, different_distances = np.sort(np.asarray(same, float)), np.sort(np.asarray(different, float))
+    if not same_distances.size or not different_distances.size:
+        return None
+    edges = np.unique(np.concatenate([same_distances, different_distances, [0.0, 4.0]]))
+    candidates = (edges[:-1] + edges[1:]) / 2
+    far = np.searchsorted(different_distances, candidates, side="right") / different_distances.size
+    frr = 1.0 - np.searchsorted(same_distances, candidates, side="right") / same_distances.size
+    return float(candidates[np.argmin(far + frr)])
+
+
+def pair_features(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """|f(xᵢ) − f(xⱼ)|, element by element: the input of the course's binary-classification
+    variant ŷ = σ(Σₖ wₖ |f(xᵢ)ₖ − f(xⱼ)ₖ| + b)."""
+    return (first - second).abs()
+
+
+def same_person_probability(features: torch.Tensor, weights: torch.Tensor, bias: float) -> torch.Tensor:
+    """ŷ = σ(Σₖ wₖ featuresₖ + b) for (..., D) features: the probability of "same person"."""
+    return torch.sigmoid(features @ weights + bias)

@@ -1,0 +1,178 @@
+"""The face gallery of one-shot learning (course week 4): K people, each enrolled from one
+photo or a few, kept as the aligned 160×160 crops their encodings are computed from.
+
+A ``Gallery`` lives in memory (a user's session). With a ``GalleryStore`` (a SQLite file
+the operator names) every change is also written there, under an owner key, and a
+gallery is read back only for that owner. Exported galleries are ``.npz`` files of names
+and crops; encodings are recomputed, so they always match the network in use.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from core.faces import CROP_SIZE
+
+MAX_NAME_LENGTH = 60
+EXPORT_FORMAT = "cnn-lab-face-gallery-1"
+
+
+class GalleryError(ValueError):
+    """A gallery change or file that cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """One enrolled photo: a stable id, the person's name and the aligned crop (160, 160, 3) uint8."""
+
+    entry_id: str
+    name: str
+    crop: np.ndarray = field(repr=False)
+
+
+def clean_name(name: str) -> str:
+    """The name with surrounding spaces removed; empty or overlong names are refused."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise GalleryError("Give the person a name.")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise GalleryError(f"Names are at most {MAX_NAME_LENGTH} characters.")
+    return cleaned
+
+
+def _checked_crop(crop: np.ndarray) -> np.ndarray:
+    if crop.shape != (CROP_SIZE, CROP_SIZE, 3) or crop.dtype != np.uint8:
+        raise GalleryError(f"A face crop is ({CROP_SIZE}, {CROP_SIZE}, 3) uint8, not {crop.shape} {crop.dtype}.")
+    return crop
+
+
+class GalleryStore:
+    """Galleries in one SQLite file, one per owner key. Each call opens its own connection,
+    so sessions on different threads can share the store."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        with self._connect() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS faces (entry_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                "name TEXT NOT NULL, crop BLOB NOT NULL, added REAL NOT NULL)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=10)
+
+    def entries(self, owner: str) -> list[Enrolled]:
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT entry_id, name, crop FROM faces WHERE owner = ? ORDER BY added, rowid", (owner,)
+            ).fetchall()
+        return [Enrolled(entry_id, name, np.frombuffer(crop, np.uint8).reshape(CROP_SIZE, CROP_SIZE, 3))
+                for entry_id, name, crop in rows]
+
+    def add(self, owner: str, entry: Enrolled) -> None:
+        with self._connect() as connection:
+            connection.execute("INSERT INTO faces VALUES (?, ?, ?, ?, ?)",
+                               (entry.entry_id, owner, entry.name, entry.crop.tobytes(), time.time()))
+
+    def rename(self, owner: str, old: str, new: str) -> None:
+        with self._connect() as connection:
+            connection.execute("UPDATE faces SET name = ? WHERE owner = ? AND name = ?", (new, owner, old))
+
+    def remove(self, owner: str, entry_ids: Iterable[str]) -> None:
+        with self._connect() as connection:
+            connection.executemany("DELETE FROM faces WHERE owner = ? AND entry_id = ?",
+                                   [(owner, entry_id) for entry_id in entry_ids])
+
+
+class Gallery:
+    """Enrolled photos grouped by name, in enrollment order; written through to ``store``
+    under ``owner`` when both are given."""
+
+    def __init__(self, store: GalleryStore | None = None, owner: str = "") -> None:
+        self.store, self.owner = store, owner
+        self.entries: list[Enrolled] = store.entries(owner) if store else []
+
+    def names(self) -> list[str]:
+        """The identities, each once, in the order they were first enrolled."""
+        return list(dict.fromkeys(entry.name for entry in self.entries))
+
+    def entries_of(self, name: str) -> list[Enrolled]:
+        return [entry for entry in self.entries if entry.name == name]
+
+    def add(self, name: str, crop: np.ndarray) -> Enrolled:
+        """Enroll one more photo of ``name`` (a new identity, or another photo of one)."""
+        entry = Enrolled(uuid.uuid4().hex, clean_name(name), _checked_crop(crop).copy())
+        if self.store:
+            self.store.add(self.owner, entry)
+        self.entries.append(entry)
+        return entry
+
+    def rename(self, old: str, new: str) -> str:
+        new = clean_name(new)
+        if old not in self.names():
+            raise GalleryError(f"There is no {old!r} in the gallery.")
+        if new != old and new in self.names():
+            raise GalleryError(f"{new!r} is already in the gallery; delete one of them or pick another name.")
+        if self.store:
+            self.store.rename(self.owner, old, new)
+        self.entries = [Enrolled(entry.entry_id, new, entry.crop) if entry.name == old else entry
+                        for entry in self.entries]
+        return new
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` and every photo enrolled for it."""
+        self._remove([entry.entry_id for entry in self.entries_of(name)])
+
+    def remove_entry(self, entry_id: str) -> None:
+        self._remove([entry_id])
+
+    def clear(self) -> None:
+        """Forget everyone."""
+        self._remove([entry.entry_id for entry in self.entries])
+
+    def _remove(self, entry_ids: list[str]) -> None:
+        if self.store:
+            self.store.remove(self.owner, entry_ids)
+        gone = set(entry_ids)
+        self.entries = [entry for entry in self.entries if entry.entry_id not in gone]
+
+    def export(self) -> bytes:
+        """The gallery as an ``.npz`` file: names and crops, no encodings."""
+        buffer = io.BytesIO()
+        crops = np.stack([entry.crop for entry in self.entries]) if self.entries else np.zeros(
+            (0, CROP_SIZE, CROP_SIZE, 3), np.uint8)
+        np.savez_compressed(buffer, format=np.array(EXPORT_FORMAT),
+                            names=np.array([entry.name for entry in self.entries], dtype=str), crops=crops)
+        return buffer.getvalue()
+
+    def import_file(self, data: bytes) -> int:
+        """Add every photo of an exported gallery (a name already here gains the photos);
+        returns how many were added. A file that is not such a gallery adds nothing."""
+        names, crops = read_export(data)
+        for name, crop in zip(names, crops):
+            self.add(name, crop)
+        return len(names)
+
+
+def read_export(data: bytes) -> tuple[list[str], np.ndarray]:
+    """The names and (N, 160, 160, 3) crops of an exported gallery file."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            if str(archive["format"]) != EXPORT_FORMAT:
+                raise GalleryError("This file is not a CNN Lab face gallery.")
+            names, crops = [str(name) for name in archive["names"]], archive["crops"]
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        if isinstance(error, GalleryError):
+            raise
+        raise GalleryError("This file is not a CNN Lab face gallery (export one with “Export gallery”).") from None
+    if crops.dtype != np.uint8 or crops.shape != (len(names), CROP_SIZE, CROP_SIZE, 3):
+        raise GalleryError("This gallery file is damaged: its crops do not match its names.")
+    return [clean_name(name) for name in names], crops
