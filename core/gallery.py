@@ -13,6 +13,7 @@ import io
 import sqlite3
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -169,7 +170,7 @@ def read_export(data: bytes) -> tuple[list[str], np.ndarray]:
             if str(archive["format"]) != EXPORT_FORMAT:
                 raise GalleryError("This file is not a CNN Lab face gallery.")
             names, crops = [str(name) for name in archive["names"]], archive["crops"]
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         if isinstance(error, GalleryError):
             raise
         raise GalleryError("This file is not a CNN Lab face gallery (export one with “Export gallery”).") from None

@@ -51,6 +51,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Build, inspect and train a U-Net; transposed convolution step by step; masks on your image.",
     ),
     PageInfo(
+        "app_pages/faces.py",
+        "Face recognition",
+        ":material/face:",
+        "Special applications",
+        "Find faces and landmarks, enroll people from one photo, verify and recognize them; triplet-loss labs.",
+    ),
+    PageInfo(
         "app_pages/weights.py",
         "Models & weights",
         ":material/deployed_code:",

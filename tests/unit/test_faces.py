@@ -253,7 +253,7 @@ def test_export_and_import_round_trip():
     copy = Gallery()
     assert copy.import_file(gallery.export()) == 2
     assert copy.names() == ["Ann", "Ben"] and int(copy.entries_of("Ben")[0].crop[0, 0, 0]) == 6
-    for data in [b"", b"not a gallery", np.eye(2).tobytes()]:
+    for data in [b"", b"not a gallery", b"PK\x03\x04 a damaged zip", np.eye(2).tobytes()]:
         with pytest.raises(GalleryError, match="not a CNN Lab face gallery"):
             read_export(data)
 

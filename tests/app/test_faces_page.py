@@ -1,0 +1,224 @@
+"""The face recognition page through streamlit.testing: detection without any download,
+enrollment and the gallery, privacy between sessions and in the operator's database, and
+verification, recognition and labs with an untrained encoder in the cache (plumbing only:
+an identical crop has distance 0 whatever the weights)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.examples import example_image
+from core.gallery import Gallery
+from tests.app.elements import captions, metrics, texts
+from tests.conftest import ROOT
+from tests.images import encode
+from tests.models import save_untrained_facenet
+
+PAGE = "app_pages/faces.py"
+
+
+def open_page() -> AppTest:
+    st.cache_resource.clear()  # models and stores cached by an earlier test came from other temporary caches
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture()
+def app(caches, monkeypatch) -> AppTest:
+    monkeypatch.delenv("CNNLAB_FACE_DB", raising=False)
+    return open_page()
+
+
+@pytest.fixture()
+def encoder(caches, monkeypatch) -> AppTest:
+    """The page with an untrained VGGFace2 encoder in the temporary cache."""
+    monkeypatch.delenv("CNNLAB_FACE_DB", raising=False)
+    save_untrained_facenet("facenet_vggface2")
+    return open_page()
+
+
+def png(pixels: np.ndarray) -> bytes:
+    return encode(Image.fromarray(pixels), "PNG")
+
+
+def two_astronauts() -> np.ndarray:
+    astronaut = example_image("astronaut")
+    return np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)  # two faces side by side
+
+
+def enroll(app: AppTest, name: str, upload: bytes | None = None) -> AppTest:
+    """Type ``name`` and enroll the face of an upload (default: the astronaut example)."""
+    if upload is not None:
+        app.segmented_control(key="faces-enroll-source").set_value("Upload").run()
+        app.file_uploader(key="faces-enroll-upload").upload("face.png", upload, "image/png").run()
+    app.text_input(key="enroll-name").input(name).run()
+    app.button(key="enroll-add").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def gallery_heading(app: AppTest) -> str:
+    return next(header for header in texts(app, "subheader") if header.startswith("Gallery:"))
+
+
+# -- without the encoder's weights ------------------------------------------------------------------------------
+
+
+def test_detection_and_enrollment_work_and_recognition_says_what_is_missing(app):
+    assert "Face 1" in captions(app)  # the astronaut's crop
+    landmarks = next(frame.value for frame in app.dataframe if "left eye" in frame.value.columns)
+    assert len(landmarks) == 1 and landmarks["probability"].iloc[0] > 0.99
+    warnings = texts(app, "warning")
+    assert sum("InceptionResnetV1 face embeddings (VGGFace2)" in w and "make weights" in w for w in warnings) == 3
+    enroll(app, "Eileen Collins")
+    assert "Enrolled Eileen Collins." in texts(app, "success")
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+
+
+def test_a_photo_without_a_face_says_why_and_how(app):
+    app.pills(key="faces-detect-example").set_value("coffee").run()
+    assert any("No face found" in w and "Smallest face" in w and "20 px" in w for w in texts(app, "warning"))
+    app.pills(key="faces-detect-example").set_value("astronaut")
+    app.slider(key="faces-min-size").set_value(300).run()  # her face is about 90 px
+    assert any("No face found" in w and "300 px" in w for w in texts(app, "warning"))
+    assert not app.exception
+
+
+def test_a_grayscale_upload_is_detected(app):
+    app.segmented_control(key="faces-detect-source").set_value("Upload").run()
+    gray = example_image("camera")[:, :, 0]
+    app.file_uploader(key="faces-detect-upload").upload("gray.png", png(gray), "image/png").run()
+    assert not app.exception and "Face 1" in captions(app)
+
+
+def test_enrollment_asks_which_face_and_about_a_name_in_use(app):
+    app.segmented_control(key="faces-enroll-source").set_value("Upload").run()
+    app.file_uploader(key="faces-enroll-upload").upload("pair.png", png(two_astronauts()), "image/png").run()
+    assert app.radio(key="faces-enroll-face").options == ["Face 1", "Face 2"]
+    app.radio(key="faces-enroll-face").set_value(1)
+    app.text_input(key="enroll-name").input("Eileen").run()
+    app.button(key="enroll-add").click().run()
+    assert "Enrolled Eileen." in texts(app, "success")
+    app.text_input(key="enroll-name").input(" Eileen ").run()
+    assert app.radio(key="enroll-existing").options == ["Add this photo to them", "It is someone else"]
+    app.radio(key="enroll-existing").set_value("It is someone else").run()
+    assert app.button(key="enroll-add").disabled and any("Change the name" in w for w in texts(app, "warning"))
+    app.radio(key="enroll-existing").set_value("Add this photo to them").run()
+    app.button(key="enroll-add").click().run()
+    assert "Enrolled Eileen (photo 2)." in texts(app, "success")
+    assert gallery_heading(app) == "Gallery: 1 person, 2 photos"
+
+
+def test_empty_and_overlong_names_cannot_enroll(app):
+    assert app.button(key="enroll-add").disabled
+    app.text_input(key="enroll-name").input("   ").run()
+    assert app.button(key="enroll-add").disabled and "Type the person's name to enroll this face." in texts(app, "info")
+
+
+def test_rename_delete_and_forget_everything(app):
+    enroll(app, "Ann")
+    app.text_input(key="enroll-name").input("Ben").run()
+    app.button(key="enroll-add").click().run()
+    app.text_input(key="rename-Ann").input("Ben").run()
+    app.button(key="rename-go-Ann").click().run()
+    assert any("'Ben' is already in the gallery" in e for e in texts(app, "error"))
+    app.text_input(key="rename-Ann").input("Anne").run()
+    app.button(key="rename-go-Ann").click().run()
+    assert "Renamed Ann to Anne." in texts(app, "success")
+    app.button(key="delete-Ben").click().run()
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+    app.button(key="faces-forget").click().run()
+    assert gallery_heading(app) == "Gallery: 0 people, 0 photos" and not app.exception
+
+
+def test_import_adds_an_exported_gallery_and_refuses_other_files(app):
+    exported = Gallery()
+    exported.add("Imported Person", np.full((160, 160, 3), 128, np.uint8))
+    app.file_uploader(key="faces-import").upload("gallery.npz", exported.export(), "application/octet-stream").run()
+    app.button(key="faces-import-go").click().run()
+    assert "Imported 1 photos from gallery.npz." in texts(app, "success")
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+    app.file_uploader(key="faces-import").upload("other.npz", b"PK\x03\x04 junk", "application/octet-stream").run()
+    app.button(key="faces-import-go").click().run()
+    assert any("not a CNN Lab face gallery" in e for e in texts(app, "error")) and not app.exception
+
+
+def test_two_sessions_never_see_each_others_gallery(app):
+    enroll(app, "Only Mine")
+    other = open_page()
+    assert gallery_heading(other) == "Gallery: 0 people, 0 photos"
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+
+
+def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNLAB_FACE_DB", str(tmp_path / "faces.sqlite"))
+    monkeypatch.delenv("CNNLAB_FACE_DB_SHARED", raising=False)
+    first = open_page()
+    enroll(first, "First User's Friend")
+    key = first.session_state["faces-key"]
+    second = open_page()
+    assert gallery_heading(second) == "Gallery: 0 people, 0 photos"
+    second.text_input(key="faces-open-key").input(key).run()  # the first user's key opens their gallery
+    assert gallery_heading(second) == "Gallery: 1 person, 1 photos"
+    assert (tmp_path / "faces.sqlite").stat().st_size > 0
+
+
+def test_a_shared_team_gallery_is_seen_by_everyone(caches, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNLAB_FACE_DB", str(tmp_path / "team.sqlite"))
+    monkeypatch.setenv("CNNLAB_FACE_DB_SHARED", "1")
+    enroll(open_page(), "Team Member")
+    assert gallery_heading(open_page()) == "Gallery: 1 person, 1 photos"
+
+
+def test_an_unusable_database_path_falls_back_to_the_session(caches, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNLAB_FACE_DB", str(tmp_path / "missing-directory" / "faces.sqlite"))
+    app = open_page()
+    assert any("cannot be used" in e and "in memory" in e for e in texts(app, "error"))
+    enroll(app, "Still Works")
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+
+
+# -- with an untrained encoder in the cache: plumbing ---------------------------------------------------------
+
+
+def test_verification_of_a_photo_with_itself(encoder):
+    app = encoder
+    app.pills(key="faces-verify-b-example").set_value("astronaut").run()
+    assert metrics(app)["Distance d"] == "0.000" and metrics(app)["Cosine similarity"] == "1.000"
+    assert "Same person: the distance is within τ." in texts(app, "success")
+    assert any(r"\le \tau = 1.04" in latex for latex in texts(app, "latex"))
+    app.slider(key="faces-threshold").set_value(0.0).run()
+    assert any(r"\le \tau = 0.00" in latex for latex in texts(app, "latex"))  # d = 0 ≤ 0: still the same
+    app.button(key="verify-record-True").click().run()
+    assert app.session_state["faces-pairs"] == [("facenet_vggface2", pytest.approx(0.0, abs=1e-3), True)]
+
+
+def test_recognition_after_enrollment_and_the_labs(encoder):
+    app = encoder
+    assert "The gallery is empty: enroll people in the Gallery tab, then recognize them here." in texts(app, "info")
+    enroll(app, "Eileen Collins")
+    recognized = next(frame.value for frame in app.dataframe if "identity" in frame.value.columns)
+    assert recognized["identity"].iloc[0] == "Eileen Collins" and recognized["distance"].iloc[0] < 1e-3
+    assert "**Face 1: Eileen Collins**" in texts(app, "markdown")
+    enroll(app, "Cameraman", png(example_image("camera")))
+    app.segmented_control(key="faces-enroll-source").set_value("Example").run()
+    app.text_input(key="enroll-name").input("Eileen Collins").run()
+    app.button(key="enroll-add").click().run()  # a second photo of her: the labs have a same-person pair
+    assert gallery_heading(app) == "Gallery: 2 people, 3 photos"
+    assert metrics(app)["Pairs (same / different)"] == "1 / 2"
+    assert any(r"L(A, P, N) = \max" in latex for latex in texts(app, "latex"))
+    assert any("All 2 triplets of the gallery" in caption for caption in texts(app, "caption"))
+    assert not app.exception
+
+
+def test_verification_against_an_enrolled_person(encoder):
+    app = enroll(encoder, "Eileen Collins")
+    app.radio(key="verify-mode").set_value("A photo and an enrolled person").run()
+    assert app.selectbox(key="verify-person").value == "Eileen Collins"
+    assert metrics(app)["Distance d"] == "0.000"
