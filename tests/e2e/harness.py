@@ -50,12 +50,14 @@ def yolo_weights_dir(workdir: Path) -> Path:
     return workdir / "yolo-weights"
 
 
-def start_streamlit(port: int, workdir: Path, script: Path | None = None) -> subprocess.Popen:
+def start_streamlit(
+    port: int, workdir: Path, script: Path | None = None, torch_home: Path | None = None
+) -> subprocess.Popen:
     """``streamlit run`` of the app on loopback; the caller terminates it.
 
     Weight caches point into ``workdir`` (empty unless the caller put a file there, so every
-    network shows "not cached"), and outgoing HTTP goes to a closed loopback port, so
-    downloads fail the same way everywhere.
+    network shows "not cached"; ``torch_home`` overrides the torch cache), and outgoing HTTP
+    goes to a closed loopback port, so downloads fail the same way everywhere.
     """
     closed = f"http://127.0.0.1:{free_port()}"
     # ultralytics' weights directory defaults to the git checkout's weights/: point it into workdir
@@ -65,7 +67,7 @@ def start_streamlit(port: int, workdir: Path, script: Path | None = None) -> sub
         settings.write_text(json.dumps({"weights_dir": str(yolo_weights_dir(workdir))}))
     env = {
         **os.environ,
-        "TORCH_HOME": str(workdir / "torch"),
+        "TORCH_HOME": str(torch_home or workdir / "torch"),
         "YOLO_CONFIG_DIR": str(workdir / "ultralytics"),
         "http_proxy": closed, "https_proxy": closed, "HTTP_PROXY": closed, "HTTPS_PROXY": closed,
         "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost",
@@ -91,10 +93,10 @@ def wait_for_app(tab, timeout_ms: int = 90_000) -> None:
 
 
 @contextmanager
-def served_app(workdir: Path) -> Iterator[str]:
+def served_app(workdir: Path, torch_home: Path | None = None) -> Iterator[str]:
     """The app served by ``start_streamlit`` on a free port until the block ends; yields its URL."""
     port = free_port()
-    server = start_streamlit(port, workdir)
+    server = start_streamlit(port, workdir, torch_home=torch_home)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, server)

@@ -1,0 +1,92 @@
+"""The face recognition page in a real browser: detection and landmarks without any download,
+the honest status of the encoder, and enrolling the astronaut then recognizing her in an
+upload — with an untrained encoder only the plumbing (a lossless copy has distance 0),
+with the real VGGFace2 weights her identity in a changed photo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.examples import example_image
+from core.weights import get_weights, torch_home
+from tests.e2e.conftest import assert_no_exception, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.harness import served_app
+from tests.images import encode
+from tests.models import save_untrained_facenet
+
+pytestmark = pytest.mark.e2e
+
+TABS = ["Detect & align", "Gallery", "Verify (1:1)", "Recognize (1:K)", "Labs"]
+
+
+def open_faces_page(page, app_url: str) -> None:
+    page.goto(f"{app_url}/faces")
+    page.get_by_role("heading", name="Face recognition").wait_for(timeout=90_000)
+    settled(page)
+
+
+def enroll_and_recognize(page, app_url: str, query: Path) -> str:
+    """Enroll the astronaut example as Eileen Collins, upload ``query`` on the Recognize tab,
+    and return that tab's text."""
+    open_faces_page(page, app_url)
+    panel = open_tab(page, "Gallery")
+    panel.get_by_label("Name").fill("Eileen Collins")
+    panel.get_by_label("Name").press("Enter")
+    settled(page)
+    panel.get_by_role("button", name="Enroll").click()
+    page.get_by_text("Enrolled Eileen Collins.").wait_for(timeout=60_000)
+    settled(page)
+    panel = open_tab(page, "Recognize (1:K)")
+    panel.get_by_role("radio", name="Upload").click()
+    settled(page)
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(query))
+    settled(page)
+    assert_no_exception(page)
+    return page.get_by_role("tabpanel").inner_text()
+
+
+def test_every_tab_renders_without_the_encoder(page, app_url):
+    open_faces_page(page, app_url)
+    visit_every_tab(page, TABS, {
+        "Detect & align": ("five landmarks", "faces_detect_astronaut"),
+        "Verify (1:1)": ("is not on this machine", "faces_verify_without_weights"),
+    })
+    assert page.locator(".js-plotly-plot").count() >= 1
+
+
+@pytest.fixture(scope="module")
+def untrained_encoder_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose torch cache holds an untrained VGGFace2 encoder: plumbing only."""
+    workdir = tmp_path_factory.mktemp("streamlit-faces")
+    save_untrained_facenet("facenet_vggface2", directory=workdir / "torch")
+    with served_app(workdir) as url:
+        yield url
+
+
+def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp_path):
+    query = tmp_path / "astronaut.png"
+    query.write_bytes(encode(Image.fromarray(example_image("astronaut")), "PNG"))  # lossless: the same pixels
+    text = enroll_and_recognize(page, untrained_encoder_url, query)
+    assert "Face 1: Eileen Collins" in text and "1:K search over 1 identities" in text
+    screenshot(page, "faces_recognize_plumbing")
+    panel = open_tab(page, "Gallery")
+    assert "Gallery: 1 person, 1 photos" in panel.inner_text()
+    screenshot(page, "faces_gallery")
+
+
+@pytest.mark.weights
+@pytest.mark.skipif(not get_weights("facenet_vggface2").is_cached(),
+                    reason="needs the real VGGFace2 weights (python -m core.weights download facenet_vggface2)")
+def test_with_real_weights_she_is_recognized_in_a_changed_photo(page, tmp_path):
+    astronaut = example_image("astronaut")
+    changed = Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1])).resize((400, 400))  # mirrored, smaller
+    query = tmp_path / "astronaut-mirrored.jpg"
+    query.write_bytes(encode(changed, "JPEG", quality=80))
+    with served_app(tmp_path / "server", torch_home=torch_home()) as url:
+        text = enroll_and_recognize(page, url, query)
+    assert "Face 1: Eileen Collins" in text
