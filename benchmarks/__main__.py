@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("startup", "conv_page", "detection", "segmentation")
+BENCHMARKS = ("startup", "conv_page", "detection", "segmentation", "faces")
 
 
 def main(argv: list[str]) -> int:
