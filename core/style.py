@@ -1,0 +1,388 @@
+"""Neural style transfer (course week 4, "Neural Style Transfer"; Gatys, Ecker and Bethge,
+"A Neural Algorithm of Artistic Style", 2015): find an image G whose VGG19 activations
+match a content image C at one layer and whose Gram matrices match a style image S at
+several layers, by gradient descent on the pixels of G.
+
+    J(G) = α J_content(C, G) + β J_style(S, G)  (+ a total-variation term, optional)
+    J_content = ½ ‖a[l](C) − a[l](G)‖²
+    G[l]_kk′ = Σ_i Σ_j a[l]_ijk a[l]_ijk′                              (the "style matrix")
+    J_style[l] = 1 / (2 n_H n_W n_C)² Σ_k Σ_k′ (G[l](S)_kk′ − G[l](G)_kk′)²
+    J_style = Σ_l λ[l] J_style[l]
+
+Also "What are deep ConvNets learning?" (Zeiler and Fergus, 2013): the image patches that
+most activate one unit, found through the unit's receptive field.
+
+VGG19 runs only up to the deepest layer in use; the style targets are computed once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Literal, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+CONTENT_LAYER = "conv4_2"
+
+Initialization = Literal["content", "noise", "style"]
+Optimizer = Literal["adam", "lbfgs"]
+
+
+# -- the network -------------------------------------------------------------------------------------
+
+
+def layer_names(features: nn.Sequential) -> dict[str, int]:
+    """VGG's names for the layers of ``features`` -> the index of the ReLU after each conv.
+    ``conv3_1`` is the first convolution of block 3; its activation is taken after the ReLU,
+    as in Gatys et al. Pooling layers are ``pool1`` …, at their own index."""
+    names, block, conv = {}, 1, 0
+    for index, layer in enumerate(features):
+        if isinstance(layer, nn.Conv2d):
+            conv += 1
+        elif isinstance(layer, nn.ReLU):
+            names[f"conv{block}_{conv}"] = index
+        elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+            names[f"pool{block}"] = index
+            block, conv = block + 1, 0
+    return names
+
+
+class VGGFeatures(nn.Module):
+    """The ImageNet-normalized input through VGG's convolutional layers, truncated after the
+    deepest of ``layers``; ``forward`` returns {layer name: activation (B, C, H, W)}."""
+
+    def __init__(self, features: nn.Sequential, layers: Sequence[str]) -> None:
+        super().__init__()
+        names = layer_names(features)
+        unknown = [name for name in layers if name not in names]
+        if unknown:
+            raise ValueError(f"Unknown layer(s) {', '.join(unknown)}; VGG19 has {', '.join(names)}.")
+        self.taps = {names[name]: name for name in layers}
+        self.features = features[: max(self.taps) + 1]
+        for parameter in self.features.parameters():
+            parameter.requires_grad_(False)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:  # (B, 3, H, W) in [0, 1]
+        x = (image - self.mean) / self.std
+        activations = {}
+        for index, layer in enumerate(self.features):
+            x = layer(x)
+            if index in self.taps:
+                activations[self.taps[index]] = x
+        return activations
+
+
+def vgg19_features(model: nn.Module) -> nn.Sequential:
+    """The convolutional part of a torchvision VGG19, with in-place ReLUs replaced, so that
+    activations kept for the losses are not overwritten."""
+    return nn.Sequential(*[nn.ReLU() if isinstance(layer, nn.ReLU) else layer for layer in model.features]).eval()
+
+
+# -- the costs -------------------------------------------------------------------------------------------
+
+
+def _chw(activation: torch.Tensor) -> torch.Tensor:
+    if activation.dim() == 4:
+        if activation.shape[0] != 1:
+            raise ValueError(f"Expected one image's activations, got a batch of {activation.shape[0]}.")
+        activation = activation[0]
+    if activation.dim() != 3:
+        raise ValueError(f"Expected (C, H, W) or (1, C, H, W) activations, got {tuple(activation.shape)}.")
+    return activation
+
+
+def gram_matrix(activation: torch.Tensor) -> torch.Tensor:
+    """G_kk′ = Σ_i Σ_j a_ijk a_ijk′ for one layer's (C, H, W) or (1, C, H, W) activations:
+    (C, C), unnormalized, in float32."""
+    a = _chw(activation).float()
+    unrolled = a.reshape(a.shape[0], -1)  # (C, H·W)
+    return unrolled @ unrolled.T
+
+
+def style_cost_from_grams(style_gram: torch.Tensor, generated_gram: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """J_style[l] from the two Gram matrices and the layer's (C, H, W)."""
+    channels, height, width = shape[-3:]
+    return (style_gram - generated_gram).pow(2).sum() / (2 * height * width * channels) ** 2
+
+
+def style_cost(a_style: torch.Tensor, a_generated: torch.Tensor) -> torch.Tensor:
+    """J_style[l](S, G) = 1 / (2 n_H n_W n_C)² Σ_kk′ (G(S)_kk′ − G(G)_kk′)², a scalar. The two
+    images may differ in size: the factor uses the generated image's layer size."""
+    return style_cost_from_grams(gram_matrix(a_style), gram_matrix(a_generated), _chw(a_generated).shape)
+
+
+def content_cost(a_content: torch.Tensor, a_generated: torch.Tensor, normalized: bool = False) -> torch.Tensor:
+    """J_content(C, G) = ½ ‖a(C) − a(G)‖², a scalar; ``normalized`` uses the course
+    assignment's 1 / (4 n_H n_W n_C) instead of ½."""
+    difference = (_chw(a_content).float() - _chw(a_generated).float()).pow(2).sum()
+    if normalized:
+        channels, height, width = _chw(a_generated).shape
+        return difference / (4 * height * width * channels)
+    return difference / 2
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Σ of squared differences between neighbouring pixels of (B, 3, H, W): smooths G."""
+    return (image[..., 1:, :] - image[..., :-1, :]).pow(2).sum() + (image[..., :, 1:] - image[..., :, :-1]).pow(2).sum()
+
+
+# -- colours and sizes -----------------------------------------------------------------------------------
+
+_RGB_TO_YUV = torch.tensor([[0.299, 0.587, 0.114], [-0.14713, -0.28886, 0.436], [0.615, -0.51499, -0.10001]])
+
+
+def rgb_to_yuv(image: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] -> Y (luma) and U, V (chroma), BT.601."""
+    return torch.einsum("ij,bjhw->bihw", _RGB_TO_YUV.to(image), image)
+
+
+def yuv_to_rgb(image: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_RGB_TO_YUV).to(image), image)
+
+
+def preserve_colors(generated: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """G's luminance with C's chroma (Gatys et al., "Preserving Color in Neural Artistic
+    Style Transfer", 2016, luminance-only transfer): the style's texture, the content's colours."""
+    yuv = torch.cat([rgb_to_yuv(generated)[:, :1], rgb_to_yuv(content)[:, 1:]], dim=1)
+    return yuv_to_rgb(yuv).clamp(0, 1)
+
+
+def to_tensor(image: np.ndarray, longest_side: int) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (1, 3, h, w) float in [0, 1], the longest side scaled to ``longest_side``."""
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255
+    height, width = tensor.shape[-2:]
+    scale = longest_side / max(height, width)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def to_image(tensor: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) in [0, 1] -> (H, W, 3) uint8."""
+    return (tensor[0].detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+# -- the optimization -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """Everything the optimization needs besides the images.
+
+    ``style_weights`` are the λ[l]; ``content_weight`` and ``style_weight`` are α and β. The
+    default β/α = 10⁶ balances the two costs for torchvision's normalized inputs (Gatys et al.
+    use 10³–10⁴ with Caffe's 0–255 inputs, which scale the style cost by a further ~55²).
+    ``style_scale`` sizes each style image relative to the content (longest sides)."""
+
+    content_layer: str = CONTENT_LAYER
+    style_weights: dict[str, float] = field(default_factory=lambda: {name: 0.2 for name in STYLE_LAYERS})
+    content_weight: float = 1.0
+    style_weight: float = 1e6
+    tv_weight: float = 0.0
+    normalized_content: bool = False
+    iterations: int = 300
+    image_size: int = 256
+    init: Initialization = "content"
+    optimizer: Optimizer = "adam"
+    learning_rate: float = 0.02
+    seed: int = 0
+    style_scale: float = 1.0
+    preserve_colors: bool = False
+    preview_every: int = 10
+
+    def __post_init__(self) -> None:
+        if not any(weight > 0 for weight in self.style_weights.values()):
+            raise ValueError("Every style layer has weight 0, so there is no style to transfer: give at least one "
+                             "layer a weight above 0.")
+        if any(weight < 0 for weight in self.style_weights.values()):
+            raise ValueError("Style layer weights cannot be negative.")
+        if self.iterations < 1 or self.image_size < 16:
+            raise ValueError("Run at least one iteration on an image of at least 16 pixels.")
+        if not 0.1 <= self.style_scale <= 4.0:
+            raise ValueError("The style scale must lie between 0.1 and 4.")
+
+    @property
+    def layers(self) -> list[str]:
+        used = [name for name, weight in self.style_weights.items() if weight > 0]
+        return list(dict.fromkeys([self.content_layer, *used]))
+
+
+@dataclass(frozen=True)
+class StyleProgress:
+    """One step: the costs (total, content, style, tv, and J_style[l] per layer), the elapsed
+    time, a preview of G (every ``preview_every`` steps; the best G at the end; else None),
+    and the best G so far, which is what a stopped run keeps."""
+
+    step: int
+    total_steps: int
+    losses: dict[str, float]
+    elapsed_s: float
+    preview: np.ndarray | None
+    best: torch.Tensor = field(repr=False)  # the G with the lowest J so far, (1, 3, H, W)
+
+
+@dataclass(frozen=True)
+class StyleTargets:
+    """What G is compared with, computed once: a(C) at the content layer and, per style
+    layer, the Gram matrix of S (blended over several style images by their weights)."""
+
+    content: torch.Tensor
+    grams: dict[str, torch.Tensor]
+
+
+def style_targets(extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tuple[torch.Tensor, float]],
+                  config: StyleConfig) -> StyleTargets:
+    """``styles`` are (image, weight) pairs; each style image's Gram matrix is normalized per
+    position (÷ n_H n_W of its own layer) before blending, then scaled to G's size, so a
+    style image of another size contributes as much as one of the content's size."""
+    total = sum(weight for _, weight in styles)
+    if not styles or total <= 0:
+        raise ValueError("Give at least one style image a weight above 0.")
+    with torch.no_grad():
+        content_activations = extractor(content)
+        content_activation = content_activations[config.content_layer]
+        generated_shapes = {name: a.shape for name, a in content_activations.items()}
+        grams: dict[str, torch.Tensor] = {}
+        for image, weight in styles:
+            for name, activation in extractor(image).items():
+                if config.style_weights.get(name, 0) <= 0:
+                    continue
+                per_position = gram_matrix(activation) / (activation.shape[-2] * activation.shape[-1])
+                height, width = generated_shapes[name][-2:]
+                grams[name] = grams.get(name, 0) + (weight / total) * per_position * height * width
+    return StyleTargets(content_activation, grams)
+
+
+def costs(extractor: VGGFeatures, generated: torch.Tensor, targets: StyleTargets,
+          config: StyleConfig) -> dict[str, torch.Tensor]:
+    """J and its parts for the current G; "style conv1_1" … are the unweighted J_style[l]."""
+    activations = extractor(generated)
+    parts = {"content": content_cost(targets.content, activations[config.content_layer], config.normalized_content)}
+    style = generated.new_zeros(())
+    for name, gram in targets.grams.items():
+        layer_cost = style_cost_from_grams(gram, gram_matrix(activations[name]), activations[name].shape)
+        parts[f"style {name}"] = layer_cost
+        style = style + config.style_weights[name] * layer_cost
+    parts["style"] = style
+    parts["tv"] = total_variation(generated)
+    parts["total"] = config.content_weight * parts["content"] + config.style_weight * style + config.tv_weight * parts["tv"]
+    return parts
+
+
+def initial_image(content: torch.Tensor, style: torch.Tensor, config: StyleConfig) -> torch.Tensor:
+    """G at step 0: the content, uniform noise (seeded), or the style resized to the content."""
+    if config.init == "content":
+        return content.clone()
+    if config.init == "style":
+        return F.interpolate(style, size=content.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
+    generator = torch.Generator().manual_seed(config.seed)
+    return torch.rand(content.shape, generator=generator).to(content)
+
+
+def transfer(extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tuple[torch.Tensor, float]],
+             config: StyleConfig) -> Iterator[StyleProgress]:
+    """Minimize J(G) by gradient descent on G's pixels, yielding after every step. The last
+    progress's preview is the best G seen (lowest J), so stopping early keeps the best.
+
+    ``content`` and the style images are (1, 3, H, W) in [0, 1] on the extractor's device.
+    """
+    torch.manual_seed(config.seed)
+    targets = style_targets(extractor, content, styles, config)
+    generated = initial_image(content, styles[0][0], config).requires_grad_(True)
+    if config.optimizer == "adam":
+        optimizer: torch.optim.Optimizer = torch.optim.Adam([generated], lr=config.learning_rate)
+    else:
+        optimizer = torch.optim.LBFGS([generated], lr=1.0, max_iter=1, history_size=20)
+    best_total, best = float("inf"), generated.detach().clone()
+    started = time.perf_counter()
+    for step in range(1, config.iterations + 1):
+        latest: dict[str, torch.Tensor] = {}
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            latest.update(costs(extractor, generated, targets, config))
+            latest["total"].backward()
+            return latest["total"]
+
+        optimizer.step(closure)
+        with torch.no_grad():
+            generated.clamp_(0, 1)
+        losses = {name: float(value.detach()) for name, value in latest.items()}
+        if losses["total"] < best_total:
+            best_total, best = losses["total"], generated.detach().clone()
+        last = step == config.iterations
+        preview = None
+        if last or step % config.preview_every == 0:
+            preview = best_preview(best if last else generated.detach(), content, config)
+        yield StyleProgress(step, config.iterations, losses, time.perf_counter() - started, preview, best)
+
+
+def best_preview(image: torch.Tensor, content: torch.Tensor, config: StyleConfig) -> np.ndarray:
+    """G as the user sees it: with the content's colours when ``preserve_colors``."""
+    return to_image(preserve_colors(image, content) if config.preserve_colors else image)
+
+
+# -- what deep ConvNets learn ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Where one activation of a layer looks in the input: ``size`` pixels square, its
+    top-left at ``stride`` · (i, j) − ``padding``."""
+
+    size: int
+    stride: int
+    padding: int
+
+    def box(self, row: int, column: int) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) in input pixels, before clipping to the image."""
+        top, left = row * self.stride - self.padding, column * self.stride - self.padding
+        return top, left, top + self.size, left + self.size
+
+
+def receptive_field(features: nn.Sequential, layer: str) -> ReceptiveField:
+    """The receptive field of ``layer`` (a name from ``layer_names``), grown layer by layer:
+    r ← r + (k − 1)·j, p ← p + pad·j, j ← j·s."""
+    size, stride, padding = 1, 1, 0
+    for module in features[: layer_names(features)[layer] + 1]:
+        if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            kernel = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+            step = module.stride if isinstance(module.stride, int) else module.stride[0]
+            pad = module.padding if isinstance(module.padding, int) else module.padding[0]
+            size, padding, stride = size + (kernel - 1) * stride, padding + pad * stride, stride * step
+    return ReceptiveField(size, stride, padding)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One of the patches that most activate a unit: which image, where, and how much."""
+
+    image_index: int
+    box: tuple[int, int, int, int]  # (top, left, bottom, right), clipped to the image
+    activation: float
+
+
+def top_patches(extractor: VGGFeatures, images: Sequence[torch.Tensor], layer: str, unit: int,
+                count: int = 9) -> list[Patch]:
+    """The ``count`` image patches (receptive fields) with the largest activation of channel
+    ``unit`` at ``layer`` over all ``images`` ((1, 3, H, W) each), at most one per position."""
+    field_ = receptive_field(extractor.features, layer)
+    candidates: list[Patch] = []
+    with torch.no_grad():
+        for index, image in enumerate(images):
+            activation = extractor(image)[layer][0, unit]  # (h, w)
+            values, positions = activation.flatten().topk(min(count, activation.numel()))
+            height, width = image.shape[-2:]
+            for value, position in zip(values.tolist(), positions.tolist()):
+                top, left, bottom, right = field_.box(*divmod(position, activation.shape[1]))
+                candidates.append(Patch(index, (max(top, 0), max(left, 0), min(bottom, height), min(right, width)),
+                                        value))
+    return sorted(candidates, key=lambda patch: -patch.activation)[:count]
