@@ -158,7 +158,7 @@ def preserve_colors(generated: torch.Tensor, content: torch.Tensor) -> torch.Ten
 
 def to_tensor(image: np.ndarray, longest_side: int) -> torch.Tensor:
     """(H, W, 3) uint8 -> (1, 3, h, w) float in [0, 1], the longest side scaled to ``longest_side``."""
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255
+    tensor = torch.tensor(np.asarray(image)).permute(2, 0, 1)[None].float() / 255  # a copy: examples are read-only
     height, width = tensor.shape[-2:]
     scale = longest_side / max(height, width)
     size = (max(1, round(height * scale)), max(1, round(width * scale)))
@@ -370,19 +370,22 @@ class Patch:
     activation: float
 
 
-def top_patches(extractor: VGGFeatures, images: Sequence[torch.Tensor], layer: str, unit: int,
-                count: int = 9) -> list[Patch]:
-    """The ``count`` image patches (receptive fields) with the largest activation of channel
-    ``unit`` at ``layer`` over all ``images`` ((1, 3, H, W) each), at most one per position."""
-    field_ = receptive_field(extractor.features, layer)
-    candidates: list[Patch] = []
+def layer_activations(extractor: VGGFeatures, images: Sequence[torch.Tensor], layer: str) -> list[torch.Tensor]:
+    """The activations (C, h, w) of ``layer`` for each (1, 3, H, W) image, computed once so
+    that every unit of the layer can be searched without running the network again."""
     with torch.no_grad():
-        for index, image in enumerate(images):
-            activation = extractor(image)[layer][0, unit]  # (h, w)
-            values, positions = activation.flatten().topk(min(count, activation.numel()))
-            height, width = image.shape[-2:]
-            for value, position in zip(values.tolist(), positions.tolist()):
-                top, left, bottom, right = field_.box(*divmod(position, activation.shape[1]))
-                candidates.append(Patch(index, (max(top, 0), max(left, 0), min(bottom, height), min(right, width)),
-                                        value))
+        return [extractor(image)[layer][0] for image in images]
+
+
+def top_patches(activations: Sequence[torch.Tensor], sizes: Sequence[tuple[int, int]], field_: ReceptiveField,
+                unit: int, count: int = 9) -> list[Patch]:
+    """The ``count`` image patches (receptive fields ``field_``) where channel ``unit`` is
+    largest over all images, at most one per position; ``sizes`` are the images' (H, W)."""
+    candidates: list[Patch] = []
+    for index, (activation, (height, width)) in enumerate(zip(activations, sizes)):
+        plane = activation[unit]  # (h, w)
+        values, positions = plane.flatten().topk(min(count, plane.numel()))
+        for value, position in zip(values.tolist(), positions.tolist()):
+            top, left, bottom, right = field_.box(*divmod(position, plane.shape[1]))
+            candidates.append(Patch(index, (max(top, 0), max(left, 0), min(bottom, height), min(right, width)), value))
     return sorted(candidates, key=lambda patch: -patch.activation)[:count]

@@ -58,6 +58,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Find faces and landmarks, enroll people from one photo, verify and recognize them; triplet-loss labs.",
     ),
     PageInfo(
+        "app_pages/style_transfer.py",
+        "Neural style transfer",
+        ":material/brush:",
+        "Special applications",
+        "Paint your photo in another image's style with VGG19; Gram matrices; what each layer responds to.",
+    ),
+    PageInfo(
         "app_pages/weights.py",
         "Models & weights",
         ":material/deployed_code:",

@@ -179,7 +179,9 @@ def test_top_patches_find_the_most_active_positions():
     features = tiny_vgg()
     extractor = style.VGGFeatures(features, ["conv2_1"])
     images = [torch.rand(1, 3, 32, 32), torch.zeros(1, 3, 32, 32)]
-    patches = style.top_patches(extractor, images, "conv2_1", unit=0, count=9)
+    activations = style.layer_activations(extractor, images, "conv2_1")
+    assert activations[0].shape == (8, 16, 16)
+    patches = style.top_patches(activations, [(32, 32)] * 2, style.receptive_field(features, "conv2_1"), unit=0)
     assert len(patches) == 9
     assert [p.activation for p in patches] == sorted([p.activation for p in patches], reverse=True)
     activation = extractor(images[0])["conv2_1"][0, 0]

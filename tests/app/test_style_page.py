@@ -1,0 +1,77 @@
+"""The style transfer page through streamlit.testing: the honest status without VGG19, and
+with an untrained VGG19 in the cache (plumbing only) a short run, a stopped-early result,
+settings that cannot work, the Gram viewer and the layer viewer."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.app.elements import captions, texts
+from tests.conftest import ROOT
+from tests.images import encode, gradient_rgb
+from tests.models import save_untrained_torchvision
+
+
+def open_page() -> AppTest:
+    st.cache_resource.clear()
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240)
+    app.switch_page("app_pages/style_transfer.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture()
+def app(caches) -> AppTest:
+    save_untrained_torchvision("vgg19")
+    return open_page()
+
+
+def test_without_vgg19_every_section_says_how_to_get_it(caches):
+    app = open_page()
+    warnings = texts(app, "warning")
+    assert sum("VGG19 (ImageNet)" in w and "make weights" in w for w in warnings) == 3
+    assert not app.image
+
+
+def test_a_short_run_shows_content_style_result_and_costs(app):
+    app.selectbox(key="style-size").set_value(64)
+    app.number_input(key="style-iterations").set_value(12)
+    app.checkbox(key="style-preserve").check()
+    app.button(key="style-start").click().run()
+    assert not app.exception, app.exception
+    assert any(s.startswith("Finished after 12 of 12 steps") for s in texts(app, "success"))
+    assert {"Content C", "Style S", "Generated G (64×64)"} <= set(captions(app))
+    costs = next(frame.value for frame in app.dataframe if "cost" in frame.value.columns)
+    assert {"total", "content", "style", "style conv1_1", "style conv5_1"} <= set(costs["cost"])
+    assert any("the generated image G" in str(chart.proto.spec) for chart in app.get("plotly_chart"))
+
+
+def test_zero_weight_on_every_style_layer_is_refused(app):
+    for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"):
+        app.number_input(key=f"style-lambda-{name}").set_value(0.0)
+    app.run()
+    assert any("Every style layer has weight 0" in e for e in texts(app, "error"))
+    assert "style-start" not in [button.key for button in app.button]
+
+
+def test_a_tiny_style_image_is_scaled_with_a_note_and_blends_work(app):
+    app.segmented_control(key="style-style-source").set_value("Upload").run()
+    app.file_uploader(key="style-style-upload").upload("tiny.png", encode(gradient_rgb(20, 16), "PNG"), "image/png").run()
+    assert any("Style image 1 (20×16) is much smaller" in i for i in texts(app, "info"))
+    app.toggle(key="style-blend").set_value(True).run()
+    assert app.slider(key="style-share").value == 0.5
+    app.selectbox(key="style-size").set_value(64)
+    app.number_input(key="style-iterations").set_value(3)
+    app.button(key="style-start").click().run()
+    assert any(s.startswith("Finished after 3 of 3 steps") for s in texts(app, "success")) and not app.exception
+
+
+def test_the_layer_viewer_finds_nine_patches_for_a_chosen_unit(app):
+    app.radio(key="learn-layer").set_value("Layer 3").run()
+    assert any("conv3_1: 256 channels; each unit sees a 24×24 px patch" in c for c in texts(app, "caption"))
+    app.number_input(key="learn-unit-conv3_1").set_value(255).run()
+    assert any("unit 255 of conv3_1" in c for c in texts(app, "caption"))
+    patch_captions = [c for c in captions(app) if ": " in c and c.split(": ")[-1].replace(".", "").isdigit()]
+    assert len(patch_captions) == 9
