@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.detection import iou  # boxes as (top, left, bottom, right): IoU is the same
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -380,12 +382,20 @@ def layer_activations(extractor: VGGFeatures, images: Sequence[torch.Tensor], la
 def top_patches(activations: Sequence[torch.Tensor], sizes: Sequence[tuple[int, int]], field_: ReceptiveField,
                 unit: int, count: int = 9) -> list[Patch]:
     """The ``count`` image patches (receptive fields ``field_``) where channel ``unit`` is
-    largest over all images, at most one per position; ``sizes`` are the images' (H, W)."""
+    largest over all images; ``sizes`` are the images' (H, W). A patch overlapping a
+    stronger one of the same image by more than half its area (IoU > 0.5) is skipped, so
+    the nine show nine places rather than one bright spot."""
     candidates: list[Patch] = []
     for index, (activation, (height, width)) in enumerate(zip(activations, sizes)):
         plane = activation[unit]  # (h, w)
-        values, positions = plane.flatten().topk(min(count, plane.numel()))
+        values, positions = plane.flatten().topk(min(count * 16, plane.numel()))
         for value, position in zip(values.tolist(), positions.tolist()):
             top, left, bottom, right = field_.box(*divmod(position, plane.shape[1]))
             candidates.append(Patch(index, (max(top, 0), max(left, 0), min(bottom, height), min(right, width)), value))
-    return sorted(candidates, key=lambda patch: -patch.activation)[:count]
+    chosen: list[Patch] = []
+    for patch in sorted(candidates, key=lambda patch: -patch.activation):
+        if all(other.image_index != patch.image_index or iou(other.box, patch.box) <= 0.5 for other in chosen):
+            chosen.append(patch)
+            if len(chosen) == count:
+                break
+    return chosen

@@ -4,6 +4,8 @@ colour preservation, style blending, and receptive fields against autograd."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -190,3 +192,9 @@ def test_top_patches_find_the_most_active_positions():
     for patch in patches:
         top, left, bottom, right = patch.box
         assert 0 <= top < bottom <= 32 and 0 <= left < right <= 32
+    from torchvision.ops import box_iou
+
+    for first, second in itertools.combinations(patches, 2):
+        if first.image_index == second.image_index:  # (top, left, bottom, right) -> (x1, y1, x2, y2)
+            boxes = torch.tensor([[b[1], b[0], b[3], b[2]] for b in (first.box, second.box)], dtype=torch.float)
+            assert box_iou(boxes[:1], boxes[1:]).item() <= 0.5

@@ -1,0 +1,60 @@
+"""The style transfer page in a real browser: the honest status without VGG19, and with an
+untrained VGG19 in the server's cache a short 64×64 run (plumbing: the images are not art)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled
+from tests.e2e.harness import served_app
+from tests.models import save_untrained_torchvision
+
+pytestmark = pytest.mark.e2e
+
+
+def open_style_page(page, app_url: str) -> None:
+    page.goto(f"{app_url}/style_transfer")
+    page.get_by_role("heading", name="Neural style transfer").wait_for(timeout=90_000)
+    settled(page)
+
+
+def test_without_vgg19_the_page_says_how_to_get_it(page, app_url):
+    open_style_page(page, app_url)
+    assert "VGG19 (ImageNet)" in page.get_by_role("tabpanel").inner_text()
+    assert_no_exception(page)
+    screenshot(page, "style_without_weights")
+
+
+@pytest.fixture(scope="module")
+def untrained_vgg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("streamlit-style")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCH_HOME", str(workdir / "torch"))
+        save_untrained_torchvision("vgg19")
+    with served_app(workdir) as url:
+        yield url
+
+
+def test_a_short_run_at_64_pixels(page, untrained_vgg_url):
+    open_style_page(page, untrained_vgg_url)
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_role("combobox", name="Image size (longest side)").click()
+    page.get_by_role("option", name="64", exact=True).click()
+    settled(page)
+    fill_number(page, panel, "Iterations", "30")
+    panel.get_by_role("button", name="Run style transfer").click()
+    page.get_by_text("Finished after 30 of 30 steps").wait_for(timeout=120_000)
+    settled(page)
+    text = page.get_by_role("tabpanel").inner_text()
+    assert "Generated G (64×64)" in text and "Download G (PNG)" in text
+    assert_no_exception(page)
+    screenshot(page, "style_short_run")
+    panel = open_tab(page, "Gram matrices")
+    assert page.locator(".js-plotly-plot").count() >= 2  # the image's and G's
+    assert_no_exception(page)
+    screenshot(page, "style_gram_matrices")
+    panel = open_tab(page, "What ConvNets learn")
+    assert "The nine patches where unit 0 of conv1_1 is largest" in panel.inner_text()
+    screenshot(page, "style_what_convnets_learn")
