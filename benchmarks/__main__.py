@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("startup", "conv_page", "detection", "segmentation", "faces")
+BENCHMARKS = ("startup", "conv_page", "detection", "segmentation", "faces", "style")
 
 
 def main(argv: list[str]) -> int:
