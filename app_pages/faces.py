@@ -104,8 +104,10 @@ def faces_figure(image: np.ndarray, found: list[faces.Face], labels: list[str] |
     return boxes_figure(image, boxes, points=points)
 
 
-def pick_face(key: str, options: Options, default_example: str, label: str = "Photo") -> np.ndarray | None:
-    """A photo from the user and one face in it (they choose when there are several); its crop."""
+def faces_in(key: str, options: Options, default_example: str,
+             label: str = "Image") -> tuple[np.ndarray, list[faces.Face], np.ndarray] | None:
+    """A photo from the user with its faces and their crops; None when there is no photo,
+    or no face in it (after saying why and what to try)."""
     image = image_input(key, label=label, default_example=default_example)
     if image is None:
         return None
@@ -113,6 +115,15 @@ def pick_face(key: str, options: Options, default_example: str, label: str = "Ph
     if not found:
         st.warning(no_face_message(options), icon=":material/face_retouching_off:")
         return None
+    return image, found, crops
+
+
+def pick_face(key: str, options: Options, default_example: str, label: str = "Photo") -> np.ndarray | None:
+    """One face of a photo from the user (they choose when there are several): its crop."""
+    picked = faces_in(key, options, default_example, label)
+    if picked is None:
+        return None
+    _, found, crops = picked
     index = 0
     if len(found) > 1:
         st.image(list(crops), caption=[f"Face {i + 1}" for i in range(len(found))], width=80)
@@ -289,13 +300,10 @@ def show_gallery(gallery: Gallery) -> None:
 
 @st.fragment
 def detect_section(options: Options) -> None:
-    image = image_input("faces-detect", default_example="astronaut")
-    if image is None:
+    picked = faces_in("faces-detect", options, "astronaut")
+    if picked is None:
         return
-    found, crops = analysed(image, options)
-    if not found:
-        st.warning(no_face_message(options), icon=":material/face_retouching_off:")
-        return
+    image, found, crops = picked
     st.plotly_chart(faces_figure(image, found), key="faces-detect-figure")
     st.caption("Boxes with MTCNN's probability; dots are the five landmarks: eyes (cyan), nose (yellow), mouth "
                "corners (pink) — the landmark detection of week 3.")
@@ -372,13 +380,10 @@ def recognize_section(options: Options) -> None:
     if not gallery.names():
         st.info("The gallery is empty: enroll people in the Gallery tab, then recognize them here.")
         return
-    image = image_input("faces-query", label="Query photo", default_example="astronaut")
-    if image is None:
+    picked = faces_in("faces-query", options, "astronaut", "Query photo")
+    if picked is None:
         return
-    found, crops = analysed(image, options)
-    if not found:
-        st.warning(no_face_message(options), icon=":material/face_retouching_off:")
-        return
+    image, found, crops = picked
     identities, templates = faces.identity_templates([entry.name for entry in gallery.entries],
                                                      gallery_encodings(gallery, model, options))
     answers = faces.recognize(encode(crops, model, options), identities, templates, options.threshold, k=3)

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.report import median_seconds, print_table
+from benchmarks.report import print_table
 from tests.e2e.harness import (
     CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_streamlit, wait_for_app, wait_for_health,
 )

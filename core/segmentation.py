@@ -13,9 +13,9 @@ convolutions; a 1×1 convolution maps to the classes. Batch normalization follow
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Iterator, Literal
 
 import numpy as np
 import torch

@@ -300,7 +300,6 @@ def transfer(extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tup
 
     ``content`` and the style images are (1, 3, H, W) in [0, 1] on the extractor's device.
     """
-    torch.manual_seed(config.seed)
     targets = style_targets(extractor, content, styles, config)
     generated = initial_image(content, styles[0][0], config).requires_grad_(True)
     if config.optimizer == "adam":

@@ -15,7 +15,6 @@ import json
 import platform
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import torch

@@ -1,9 +1,23 @@
-"""Reading what an AppTest page shows."""
+"""Opening a page in AppTest, and reading what it shows."""
 
 from __future__ import annotations
 
 import pandas as pd
+import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+def open_page(script: str, timeout: float = 180) -> AppTest:
+    """A fresh session on the page ``script`` (e.g. "app_pages/faces.py"), run once without
+    an exception. Cached models and stores are cleared first: an earlier test loaded them
+    from other temporary caches."""
+    st.cache_resource.clear()
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    app.switch_page(script).run()
+    assert not app.exception, app.exception
+    return app
 
 
 def texts(app: AppTest, kind: str) -> list[str]:

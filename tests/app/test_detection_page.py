@@ -4,21 +4,16 @@ an untrained YOLO in the cache (plumbing only), good and bad input."""
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.app import elements
 from tests.app.elements import captions, frame, metrics, texts
-from tests.conftest import ROOT
 from tests.images import encode, gradient_rgb
 from tests.models import save_untrained_torchvision, save_untrained_yolo
 
 
 def open_page() -> AppTest:
-    st.cache_resource.clear()  # models cached by an earlier test came from another temporary cache
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    app.switch_page("app_pages/object_detection.py").run()
-    assert not app.exception, app.exception
-    return app
+    return elements.open_page("app_pages/object_detection.py", timeout=180)
 
 
 @pytest.fixture()

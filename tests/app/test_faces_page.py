@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.examples import example_image
 from core.gallery import Gallery
+from tests.app import elements
 from tests.app.elements import captions, metrics, texts
-from tests.conftest import ROOT
 from tests.images import encode
 from tests.models import save_untrained_facenet
 
@@ -22,11 +21,7 @@ PAGE = "app_pages/faces.py"
 
 
 def open_page() -> AppTest:
-    st.cache_resource.clear()  # models and stores cached by an earlier test came from other temporary caches
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    app.switch_page(PAGE).run()
-    assert not app.exception, app.exception
-    return app
+    return elements.open_page("app_pages/faces.py", timeout=180)
 
 
 @pytest.fixture()

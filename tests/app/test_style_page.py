@@ -5,21 +5,16 @@ settings that cannot work, the Gram viewer and the layer viewer."""
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.app import elements
 from tests.app.elements import captions, texts
-from tests.conftest import ROOT
 from tests.images import encode, gradient_rgb
 from tests.models import save_untrained_torchvision
 
 
 def open_page() -> AppTest:
-    st.cache_resource.clear()
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240)
-    app.switch_page("app_pages/style_transfer.py").run()
-    assert not app.exception, app.exception
-    return app
+    return elements.open_page("app_pages/style_transfer.py", timeout=240)
 
 
 @pytest.fixture()
