@@ -147,7 +147,8 @@ def transfer_section() -> None:
     style_tensors = [(style.to_tensor(image, style_side).to(device), weight) for image, weight in styles if weight > 0]
     extractor = style.VGGFeatures(vgg_features(str(device)), config.layers).to(device)
     run = st.session_state["style-run"] = {"history": [], "best": None, "content": content_tensor, "config": config,
-                                           "images": (content, styles[0][0]), "result": None, "elapsed": 0.0}
+                                           "images": (content, styles[0][0]), "result": None, "elapsed": 0.0,
+                                           "previews": {}}
     status, bar = st.empty(), st.progress(0.0)
     preview_column, chart_column = st.columns([1, 2])
     preview, chart = preview_column.empty(), chart_column.empty()
@@ -161,6 +162,7 @@ def transfer_section() -> None:
                          text=f"step {progress.step}/{progress.total_steps}, J = {progress.losses['total']:.4g}, "
                               f"{progress.elapsed_s:.1f} s")
             if progress.preview is not None:
+                run["previews"][progress.step] = progress.preview
                 preview.image(progress.preview, caption=f"G at step {progress.step}")
                 chart.plotly_chart(curves_figure(run["history"]), key=f"style-curves-{progress.step}")
     status.empty()
@@ -210,19 +212,24 @@ def gram_section() -> None:
     if image is None:
         return
     extractor = style.VGGFeatures(vgg_features(str(device)), [layer]).to(device)
+    shown = [("this image", image)]
     run = st.session_state.get("style-run")
-    shown = [("this image", image)] + ([("the generated image G", run["result"])] if run and run["result"] is not None
-                                      else [])
+    if run and run["previews"]:
+        steps = list(run["previews"])
+        step = st.select_slider("Generated image G at step", steps, value=steps[-1], key="gram-step",
+                                help="The previews of the last run (the last one is its best image): watch G's Gram "
+                                     "matrix approach the style's.")
+        shown.append((f"G at step {step}", run["previews"][step]))
     figures = st.columns(len(shown))
-    for column, (title, pixels) in zip(figures, shown):
+    for index, (column, (title, pixels)) in enumerate(zip(figures, shown)):
         with device_lock(device), torch.inference_mode():
             activation = extractor(style.to_tensor(pixels, 256).to(device))[layer]
         gram = (style.gram_matrix(activation) / (activation.shape[-2] * activation.shape[-1]))[:64, :64].cpu()
         figure = px.imshow(gram.numpy(), color_continuous_scale="Magma", labels=dict(x="k′", y="k", color="G / n_H n_W"))
         figure.update_layout(height=380, margin=dict(t=30), title=f"{layer}, {title}")
-        column.plotly_chart(figure, key=f"gram-{title}")
+        column.plotly_chart(figure, key=f"gram-{index}")
     if len(shown) == 1:
-        st.caption("Run a style transfer to compare with the generated image's Gram matrix.")
+        st.caption("Run a style transfer to compare with the generated image's Gram matrix as it converges.")
 
 
 # -- what deep ConvNets learn -------------------------------------------------------------------------------

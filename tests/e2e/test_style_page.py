@@ -3,6 +3,7 @@ untrained VGG19 in the server's cache a short 64×64 run (plumbing: the images a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -58,3 +59,21 @@ def test_a_short_run_at_64_pixels(page, untrained_vgg_url):
     panel = open_tab(page, "What ConvNets learn")
     assert "The nine patches where unit 0 of conv1_1 is largest" in panel.inner_text()
     screenshot(page, "style_what_convnets_learn")
+
+
+def test_stop_keeps_the_best_image_so_far(page, untrained_vgg_url):
+    open_style_page(page, untrained_vgg_url)
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_role("combobox", name="Image size (longest side)").click()
+    page.get_by_role("option", name="64", exact=True).click()
+    settled(page)
+    fill_number(page, panel, "Iterations", "2000")
+    panel.get_by_role("button", name="Run style transfer").click()
+    page.get_by_text("G at step 10").wait_for(timeout=60_000)
+    panel.get_by_role("button", name="Stop (keeps the best image so far)").click()
+    stopped = page.get_by_text(re.compile(r"Stopped after \d+ of 2000 steps"))
+    stopped.wait_for(timeout=60_000)
+    settled(page)
+    assert "Generated G (64×64)" in page.get_by_role("tabpanel").inner_text()
+    assert_no_exception(page)
+    screenshot(page, "style_stopped_run")
