@@ -227,6 +227,7 @@ def gallery_section(options: Options) -> None:
         ready, target = enrollment_target(gallery, name)
         if st.button("Enroll", type="primary", icon=":material/person_add:", disabled=not ready, key="enroll-add"):
             gallery.add(target, crop)
+            del st.session_state["enroll-name"]  # the field starts empty for the next person
             count = len(gallery.entries_of(target))
             changed(f"Enrolled {target}" + (f" (photo {count})." if count > 1 else "."))
     st.divider()
@@ -255,7 +256,9 @@ def enrollment_target(gallery: Gallery, name: str) -> tuple[bool, str]:
 
 def show_gallery(gallery: Gallery) -> None:
     names = gallery.names()
-    st.subheader(f"Gallery: {len(names)} {'person' if len(names) == 1 else 'people'}, {len(gallery.entries)} photos")
+    photos = len(gallery.entries)
+    st.subheader(f"Gallery: {len(names)} {'person' if len(names) == 1 else 'people'}, "
+                 f"{photos} {'photo' if photos == 1 else 'photos'}")
     if os.environ.get(FACE_DB_ENV) and gallery_owner().startswith("key:"):
         key_column, open_column = st.columns(2)
         key_column.markdown(f"Your gallery key: `{st.session_state['faces-key']}` — keep it to open this gallery again.")

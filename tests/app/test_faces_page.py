@@ -73,7 +73,8 @@ def test_detection_and_enrollment_work_and_recognition_says_what_is_missing(app)
     assert sum("InceptionResnetV1 face embeddings (VGGFace2)" in w and "make weights" in w for w in warnings) == 3
     enroll(app, "Eileen Collins")
     assert "Enrolled Eileen Collins." in texts(app, "success")
-    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
+    assert app.text_input(key="enroll-name").value == ""  # ready for the next person
 
 
 def test_a_photo_without_a_face_says_why_and_how(app):
@@ -127,7 +128,7 @@ def test_rename_delete_and_forget_everything(app):
     app.button(key="rename-go-Ann").click().run()
     assert "Renamed Ann to Anne." in texts(app, "success")
     app.button(key="delete-Ben").click().run()
-    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
     app.button(key="faces-forget").click().run()
     assert gallery_heading(app) == "Gallery: 0 people, 0 photos" and not app.exception
 
@@ -138,7 +139,7 @@ def test_import_adds_an_exported_gallery_and_refuses_other_files(app):
     app.file_uploader(key="faces-import").upload("gallery.npz", exported.export(), "application/octet-stream").run()
     app.button(key="faces-import-go").click().run()
     assert "Imported 1 photos from gallery.npz." in texts(app, "success")
-    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
     app.file_uploader(key="faces-import").upload("other.npz", b"PK\x03\x04 junk", "application/octet-stream").run()
     app.button(key="faces-import-go").click().run()
     assert any("not a CNN Lab face gallery" in e for e in texts(app, "error")) and not app.exception
@@ -148,7 +149,7 @@ def test_two_sessions_never_see_each_others_gallery(app):
     enroll(app, "Only Mine")
     other = open_page()
     assert gallery_heading(other) == "Gallery: 0 people, 0 photos"
-    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
 
 
 def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypatch, tmp_path):
@@ -160,7 +161,7 @@ def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypat
     second = open_page()
     assert gallery_heading(second) == "Gallery: 0 people, 0 photos"
     second.text_input(key="faces-open-key").input(key).run()  # the first user's key opens their gallery
-    assert gallery_heading(second) == "Gallery: 1 person, 1 photos"
+    assert gallery_heading(second) == "Gallery: 1 person, 1 photo"
     assert (tmp_path / "faces.sqlite").stat().st_size > 0
 
 
@@ -168,7 +169,7 @@ def test_a_shared_team_gallery_is_seen_by_everyone(caches, monkeypatch, tmp_path
     monkeypatch.setenv("CNNLAB_FACE_DB", str(tmp_path / "team.sqlite"))
     monkeypatch.setenv("CNNLAB_FACE_DB_SHARED", "1")
     enroll(open_page(), "Team Member")
-    assert gallery_heading(open_page()) == "Gallery: 1 person, 1 photos"
+    assert gallery_heading(open_page()) == "Gallery: 1 person, 1 photo"
 
 
 def test_an_unusable_database_path_falls_back_to_the_session(caches, monkeypatch, tmp_path):
@@ -176,7 +177,7 @@ def test_an_unusable_database_path_falls_back_to_the_session(caches, monkeypatch
     app = open_page()
     assert any("cannot be used" in e and "in memory" in e for e in texts(app, "error"))
     enroll(app, "Still Works")
-    assert gallery_heading(app) == "Gallery: 1 person, 1 photos"
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
 
 
 # -- with an untrained encoder in the cache: plumbing ---------------------------------------------------------

@@ -75,7 +75,7 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
     assert "Face 1: Eileen Collins" in text and "1:K search over 1 identities" in text
     screenshot(page, "faces_recognize_plumbing")
     panel = open_tab(page, "Gallery")
-    assert "Gallery: 1 person, 1 photos" in panel.inner_text()
+    assert "Gallery: 1 person, 1 photo" in panel.inner_text()
     screenshot(page, "faces_gallery")
 
 
