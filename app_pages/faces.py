@@ -221,13 +221,15 @@ def gallery_section(options: Options) -> None:
         st.success(flash)
     st.caption(where_faces_live())
     st.subheader("Enroll a person (one-shot)")
+    if st.session_state.pop("faces-clear-name", False):  # after enrolling, the field starts empty for the next
+        st.session_state["enroll-name"] = ""  # person (set before the widget exists, so the browser follows)
     name = st.text_input("Name", key="enroll-name", max_chars=60, placeholder="e.g. Eileen Collins")
     crop = pick_face("faces-enroll", options, default_example="astronaut")
     if crop is not None:
         ready, target = enrollment_target(gallery, name)
         if st.button("Enroll", type="primary", icon=":material/person_add:", disabled=not ready, key="enroll-add"):
             gallery.add(target, crop)
-            del st.session_state["enroll-name"]  # the field starts empty for the next person
+            st.session_state["faces-clear-name"] = True
             count = len(gallery.entries_of(target))
             changed(f"Enrolled {target}" + (f" (photo {count})." if count > 1 else "."))
     st.divider()

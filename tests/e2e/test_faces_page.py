@@ -77,6 +77,19 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
     panel = open_tab(page, "Gallery")
     assert "Gallery: 1 person, 1 photo" in panel.inner_text()
     screenshot(page, "faces_gallery")
+    assert panel.get_by_role("textbox", name="Name", exact=True).input_value() == ""  # ready for the next person
+    panel.get_by_role("textbox", name="Name", exact=True).fill("Cameraman")
+    panel.get_by_role("textbox", name="Name", exact=True).press("Enter")
+    settled(page)
+    panel.get_by_text("Cameraman (grayscale)", exact=True).click()
+    settled(page)
+    page.get_by_role("tabpanel").get_by_role("button", name="Enroll").click()
+    page.get_by_text("Enrolled Cameraman.").wait_for(timeout=60_000)
+    settled(page)
+    text = open_tab(page, "Labs").inner_text()
+    assert "Distance matrix of the gallery" in text and "Verification as binary classification" in text
+    assert_no_exception(page)
+    screenshot(page, "faces_labs_plumbing")
 
 
 @pytest.mark.weights
