@@ -38,14 +38,20 @@ def untrained_vgg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield url
 
 
-def test_a_short_run_at_64_pixels(page, untrained_vgg_url):
-    open_style_page(page, untrained_vgg_url)
+def start_a_64_pixel_run(page, app_url: str, iterations: int):
+    """Open the page, choose 64 px and the number of iterations, press Run; returns the tab panel."""
+    open_style_page(page, app_url)
     panel = page.get_by_role("tabpanel")
     panel.get_by_role("combobox", name="Image size (longest side)").click()
     page.get_by_role("option", name="64", exact=True).click()
     settled(page)
-    fill_number(page, panel, "Iterations", "30")
+    fill_number(page, panel, "Iterations", str(iterations))
     panel.get_by_role("button", name="Run style transfer").click()
+    return panel
+
+
+def test_a_short_run_at_64_pixels(page, untrained_vgg_url):
+    start_a_64_pixel_run(page, untrained_vgg_url, iterations=30)
     page.get_by_text("Finished after 30 of 30 steps").wait_for(timeout=120_000)
     settled(page)
     text = page.get_by_role("tabpanel").inner_text()
@@ -62,13 +68,7 @@ def test_a_short_run_at_64_pixels(page, untrained_vgg_url):
 
 
 def test_stop_keeps_the_best_image_so_far(page, untrained_vgg_url):
-    open_style_page(page, untrained_vgg_url)
-    panel = page.get_by_role("tabpanel")
-    panel.get_by_role("combobox", name="Image size (longest side)").click()
-    page.get_by_role("option", name="64", exact=True).click()
-    settled(page)
-    fill_number(page, panel, "Iterations", "2000")
-    panel.get_by_role("button", name="Run style transfer").click()
+    panel = start_a_64_pixel_run(page, untrained_vgg_url, iterations=2000)
     page.get_by_text("G at step 10").wait_for(timeout=60_000)
     panel.get_by_role("button", name="Stop (keeps the best image so far)").click()
     stopped = page.get_by_text(re.compile(r"Stopped after \d+ of 2000 steps"))
