@@ -473,7 +473,7 @@ def labs_section(options: Options) -> None:
                    f"{len(same) + len(different)} pairs; with few pairs it is a rough guide.")
 
     triplet_lab(gallery, encodings, labels)
-    binary_classification_note(encodings, labels)
+    binary_classification_lab(names, encodings, labels)
 
 
 def triplet_lab(gallery: Gallery, encodings: torch.Tensor, labels: list[str]) -> None:
@@ -509,7 +509,7 @@ def triplet_lab(gallery: Gallery, encodings: torch.Tensor, labels: list[str]) ->
         + f"; J = Σ L = {sum(t.loss for t in every):.3f}.")
 
 
-def binary_classification_note(encodings: torch.Tensor, labels: list[str]) -> None:
+def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels: list[str]) -> None:
     st.subheader("Verification as binary classification")
     st.markdown("Instead of a triplet loss, a Siamese network can end in logistic regression on the element-wise "
                 "difference of two encodings, trained on pairs labelled same (1) or different (0):")
@@ -523,8 +523,22 @@ def binary_classification_note(encodings: torch.Tensor, labels: list[str]) -> No
     figure.update_layout(height=240, xaxis_title="k", yaxis_title="|f(xⁱ)ₖ − f(xʲ)ₖ|", margin=dict(t=10))
     st.plotly_chart(figure, key="faces-binary-features")
     st.caption(f"These 512 numbers are the classifier's input; they sum to {features.sum():.3f} (the L1 distance). "
-               "The weights w and b are learnt like any logistic regression; the encodings of the gallery can be "
-               "precomputed, so only the new photo goes through the network.")
+               "The encodings of the gallery can be precomputed, so only the new photo goes through the network.")
+    pair_first, pair_second = torch.triu_indices(len(names), len(names), offset=1)
+    same = torch.tensor([names[i] == names[j] for i, j in zip(pair_first.tolist(), pair_second.tolist())])
+    if same.all() or not same.any():
+        st.info("Fitting w and b needs labelled pairs of both kinds: enroll two photos of one person and a photo of "
+                "someone else.")
+        return
+    classifier = faces.fit_pair_classifier(encodings[pair_first], encodings[pair_second], same)
+    probability = classifier.same_person_probability(encodings[first], encodings[second]).item()
+    columns = st.columns(3)
+    columns[0].metric("ŷ for this pair", f"{probability:.3f}")
+    columns[1].metric("Verdict (ŷ ≥ 0.5)", "same person" if probability >= 0.5 else "different people")
+    columns[2].metric("b", f"{classifier.bias:.3f}")
+    st.caption(f"w and b were fitted here by logistic regression (L-BFGS, a small L2 penalty on w) on the "
+               f"{len(same)} pairs of your gallery, {int(same.sum())} of them the same person. Fitted and judged on "
+               "the same few pairs, it shows the mechanics, not how well it would do on new people.")
 
 
 SECTIONS = {

@@ -288,6 +288,39 @@ def pair_features(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return (first - second).abs()
 
 
-def same_person_probability(features: torch.Tensor, weights: torch.Tensor, bias: float) -> torch.Tensor:
-    """ŷ = σ(Σₖ wₖ featuresₖ + b) for (..., D) features: the probability of "same person"."""
-    return torch.sigmoid(features @ weights + bias)
+@dataclass(frozen=True)
+class PairClassifier:
+    """The course's binary-classification variant of verification: logistic regression on
+    the element-wise difference of two encodings, ŷ = σ(Σₖ wₖ |f(xᵢ)ₖ − f(xⱼ)ₖ| + b)."""
+
+    weights: torch.Tensor  # (D,)
+    bias: float
+
+    def same_person_probability(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        """ŷ for (..., D) encodings: the probability that the two photos show one person."""
+        return torch.sigmoid(pair_features(first, second) @ self.weights + self.bias)
+
+
+def fit_pair_classifier(first: torch.Tensor, second: torch.Tensor, same: torch.Tensor,
+                        l2_penalty: float = 1e-3) -> PairClassifier:
+    """Fit w and b on labelled pairs ((P, D) encodings each, ``same`` (P,) booleans) by
+    minimizing the mean cross-entropy plus ``l2_penalty``·‖w‖² with L-BFGS from zero; the
+    penalty keeps w finite when the pairs can be separated perfectly."""
+    if len(same) == 0 or bool(same.all()) or not bool(same.any()):
+        raise ValueError("Fitting needs pairs of both kinds: the same person and different people.")
+    features, targets = pair_features(first, second).double(), same.double()
+    weights = torch.zeros(features.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weights, bias], max_iter=500, tolerance_grad=1e-10,
+                                  line_search_fn="strong_wolfe")
+
+    def objective() -> torch.Tensor:
+        optimizer.zero_grad()
+        logits = features @ weights + bias
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, targets) + l2_penalty * weights.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(objective)
+    return PairClassifier(weights.detach().float(), bias.item())

@@ -198,15 +198,44 @@ def test_the_suggested_threshold_separates_separable_pairs():
     assert faces.suggest_threshold([], [1.0]) is None
 
 
-def test_the_binary_classification_variant():
-    a, b = unit_vectors(2, seed=8)
-    features = faces.pair_features(a, b)
-    assert torch.all(features >= 0) and torch.equal(features, faces.pair_features(b, a))
-    weights = -torch.ones(512)
-    probability = faces.same_person_probability(features, weights, bias=2.0)
-    assert probability.item() == pytest.approx(torch.sigmoid(2.0 - (a - b).abs().sum()).item())
-    assert faces.same_person_probability(faces.pair_features(a, a), weights, 2.0).item() == pytest.approx(
-        torch.sigmoid(torch.tensor(2.0)).item())
+def photos_of(identities: torch.Tensor, per_identity: int, seed: int, spread: float = 0.02) -> torch.Tensor:
+    """Encodings of ``per_identity`` photos of each identity: the identity's vector plus noise."""
+    generator = torch.Generator().manual_seed(seed)
+    repeated = identities.repeat_interleave(per_identity, dim=0)
+    return torch.nn.functional.normalize(repeated + spread * torch.randn(repeated.shape, generator=generator), dim=1)
+
+
+def labelled_pairs(encodings: torch.Tensor, per_identity: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    first, second = torch.triu_indices(len(encodings), len(encodings), offset=1)
+    return encodings[first], encodings[second], first // per_identity == second // per_identity
+
+
+def test_the_binary_classification_variant_is_logistic_regression_at_its_optimum():
+    first, second, same = labelled_pairs(photos_of(unit_vectors(6, seed=8), 3, seed=9), 3)
+    classifier = faces.fit_pair_classifier(first, second, same, l2_penalty=1e-3)
+    # The gradient of mean cross-entropy + λ‖w‖², written out, vanishes at the fitted w and b.
+    features = (first - second).abs().double()
+    residual = torch.sigmoid(features @ classifier.weights.double() + classifier.bias) - same.double()
+    assert torch.linalg.vector_norm(features.T @ residual / len(same) + 2e-3 * classifier.weights.double()) < 1e-4
+    assert abs(residual.mean().item()) < 1e-4
+    probability = classifier.same_person_probability(first, second)
+    assert torch.allclose(probability, classifier.same_person_probability(second, first))
+    assert torch.allclose(probability, torch.sigmoid(features.float() @ classifier.weights + classifier.bias))
+
+
+def test_the_pair_classifier_tells_new_people_apart():
+    per_identity = 3
+    classifier = faces.fit_pair_classifier(*labelled_pairs(photos_of(unit_vectors(6, seed=1), per_identity, 2),
+                                                           per_identity))
+    first, second, same = labelled_pairs(photos_of(unit_vectors(4, seed=3), per_identity, 4), per_identity)
+    assert torch.equal(classifier.same_person_probability(first, second) > 0.5, same)
+
+
+def test_the_pair_classifier_needs_pairs_of_both_kinds():
+    a, b = unit_vectors(2, seed=5)
+    for same in (torch.tensor([True]), torch.tensor([False]), torch.zeros(0, dtype=torch.bool)):
+        with pytest.raises(ValueError, match="both kinds"):
+            faces.fit_pair_classifier(a[None].expand(len(same), -1), b[None].expand(len(same), -1), same)
 
 
 # -- the gallery ---------------------------------------------------------------------------------------------
