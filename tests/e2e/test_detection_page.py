@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 from skimage import data
 
 from tests.e2e.conftest import assert_no_exception, open_tab, screenshot, settled, visit_every_tab
@@ -40,13 +41,14 @@ def test_every_tab_renders_and_yolo_says_how_to_get_its_weights(page, app_url):
 def test_nms_steps_in_the_browser(page, app_url):
     open_detection_page(page, app_url)
     panel = open_tab(page, "Non-max suppression")
-    assert "Step 3:" in panel.inner_text() and "3 of 19" in panel.inner_text()
-    assert panel.locator(".js-plotly-plot").count() == 1
+    expect(panel).to_contain_text("Step 3:")  # waits: the metric can paint a moment after the run ends
+    expect(panel).to_contain_text("3 of 19")
+    expect(panel.locator(".js-plotly-plot")).to_have_count(1)
     step = panel.get_by_role("slider").last  # the step slider
     step.focus()
     step.press("Home")
     settled(page)
-    assert "Step 1:" in page.get_by_role("tabpanel").inner_text()
+    expect(page.get_by_role("tabpanel")).to_contain_text("Step 1:")
     assert_no_exception(page)
     screenshot(page, "detection_nms_step_1")
 
