@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from core.examples import example_image
 from core.weights import get_weights, torch_home
@@ -86,8 +87,20 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
     page.get_by_role("tabpanel").get_by_role("button", name="Enroll").click()
     page.get_by_text("Enrolled Cameraman.").wait_for(timeout=60_000)
     settled(page)
-    text = open_tab(page, "Labs").inner_text()
-    assert "Distance matrix of the gallery" in text and "Verification as binary classification" in text
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_role("textbox", name="Name", exact=True).fill("Eileen Collins")  # a second photo of her
+    panel.get_by_role("textbox", name="Name", exact=True).press("Enter")
+    settled(page)
+    panel.get_by_text("Astronaut Eileen Collins (one face)", exact=True).click()
+    settled(page)
+    assert "“Eileen Collins” is already in the gallery." in panel.inner_text()
+    panel.get_by_role("button", name="Enroll").click()
+    page.get_by_text("Enrolled Eileen Collins (photo 2).").wait_for(timeout=60_000)
+    settled(page)
+    panel = open_tab(page, "Labs")
+    expect(panel).to_contain_text("on the 3 pairs of your gallery, 1 of them the same person")
+    text = panel.inner_text()
+    assert "Distance matrix of the gallery" in text and "ŷ for this pair" in text and "This triplet is" in text
     assert_no_exception(page)
     screenshot(page, "faces_labs_plumbing")
 
