@@ -13,7 +13,6 @@ import os
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -412,11 +411,9 @@ def recognize_section(options: Options) -> None:
 
 def gallery_pairs(names: list[str], encodings: torch.Tensor) -> tuple[list[float], list[float]]:
     """Distances of every pair of enrolled photos: (same person, different people)."""
-    distances = faces.pairwise_distances(encodings, encodings)
-    same, different = [], []
-    for i, j in combinations(range(len(names)), 2):
-        (same if names[i] == names[j] else different).append(float(distances[i, j]))
-    return same, different
+    first, second, same = faces.labelled_pairs(names)
+    distances = faces.pairwise_distances(encodings, encodings)[first, second]
+    return distances[same].tolist(), distances[~same].tolist()
 
 
 def use_suggested(threshold: float) -> None:
@@ -500,13 +497,12 @@ def triplet_lab(gallery: Gallery, encodings: torch.Tensor, labels: list[str]) ->
         "semi-hard": "N is farther from A than P, but by less than α: the loss is positive.",
         "hard": "N is nearer to A than P is; these are the triplets FaceNet trains on.",
     }[terms.kind])
-    every = [faces.triplet_terms(encodings[a], encodings[p], encodings[n], alpha)
-             for a in range(len(names)) for p in range(len(names)) for n in range(len(names))
-             if a != p and names[a] == names[p] and names[n] != names[a]]
-    kinds = pd.Series([t.kind for t in every]).value_counts()
-    st.caption(f"All {len(every)} triplets of the gallery at α = {alpha:.2f}: " + ", ".join(
-        f"{kinds.get(kind, 0)} {kind}" for kind in ("hard", "semi-hard", "easy"))
-        + f"; J = Σ L = {sum(t.loss for t in every):.3f}.")
+    census = faces.triplet_census(encodings, names, alpha)
+    st.caption(f"All {census.count} triplets of the gallery at α = {alpha:.2f}: {census.hard} hard, "
+               f"{census.semi_hard} semi-hard, {census.easy} easy; J = Σ L = {census.total_loss:.3f}.")
+
+
+TRAINING_PAIRS = 10_000  # beyond this many photo pairs, the classifier is fitted on a sample (memory, time)
 
 
 def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels: list[str]) -> None:
@@ -524,21 +520,23 @@ def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels:
     st.plotly_chart(figure, key="faces-binary-features")
     st.caption(f"These 512 numbers are the classifier's input; they sum to {features.sum():.3f} (the L1 distance). "
                "The encodings of the gallery can be precomputed, so only the new photo goes through the network.")
-    pair_first, pair_second = torch.triu_indices(len(names), len(names), offset=1)
-    same = torch.tensor([names[i] == names[j] for i, j in zip(pair_first.tolist(), pair_second.tolist())])
-    if same.all() or not same.any():
+    pair_first, pair_second, same = faces.labelled_pairs(names, limit=TRAINING_PAIRS)
+    try:
+        classifier = faces.fit_pair_classifier(encodings[pair_first], encodings[pair_second], same)
+    except ValueError:
         st.info("Fitting w and b needs labelled pairs of both kinds: enroll two photos of one person and a photo of "
                 "someone else.")
         return
-    classifier = faces.fit_pair_classifier(encodings[pair_first], encodings[pair_second], same)
     probability = classifier.same_person_probability(encodings[first], encodings[second]).item()
     columns = st.columns(3)
     columns[0].metric("ŷ for this pair", f"{probability:.3f}")
     columns[1].metric("Verdict (ŷ ≥ 0.5)", "same person" if probability >= 0.5 else "different people")
     columns[2].metric("b", f"{classifier.bias:.3f}")
-    st.caption(f"w and b were fitted here by logistic regression (L-BFGS, a small L2 penalty on w) on the "
-               f"{len(same)} pairs of your gallery, {int(same.sum())} of them the same person. Fitted and judged on "
-               "the same few pairs, it shows the mechanics, not how well it would do on new people.")
+    every_pair = len(names) * (len(names) - 1) // 2
+    sampled = "" if len(same) == every_pair else f" (a seeded sample of all {every_pair})"
+    st.caption(f"w and b were fitted here by logistic regression (L-BFGS, a small L2 penalty on w) on "
+               f"{len(same)} pairs of your gallery{sampled}, {int(same.sum())} of them the same person. Fitted and "
+               "judged on the same photos, it shows the mechanics, not how well it would do on new people.")
 
 
 SECTIONS = {

@@ -200,13 +200,19 @@ def recognize(
     ]
 
 
+def identity_indices(names: Sequence[str]) -> tuple[list[str], torch.Tensor]:
+    """The distinct identities in order of first appearance, and each photo's index among them."""
+    identities = list(dict.fromkeys(names))
+    index = {name: row for row, name in enumerate(identities)}
+    return identities, torch.tensor([index[name] for name in names], dtype=torch.long)
+
+
 def identity_templates(names: Sequence[str], encodings: torch.Tensor) -> tuple[list[str], torch.Tensor]:
     """One template per identity: the mean of its encodings, scaled back to unit length.
     ``names[i]`` is the identity of ``encodings[i]``; returns (identities, (K, D))."""
-    identities = list(dict.fromkeys(names))
+    identities, rows = identity_indices(names)
     if not identities:
         return [], torch.zeros(0, encodings.shape[-1] if encodings.ndim == 2 else EMBEDDING_SIZE)
-    rows = torch.tensor([identities.index(name) for name in names])
     sums = torch.zeros(len(identities), encodings.shape[1]).index_add_(0, rows, encodings)
     return identities, nn.functional.normalize(sums, dim=1)
 
@@ -253,6 +259,42 @@ def triplet_terms(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.
 
 
 @dataclass(frozen=True)
+class TripletCensus:
+    """How every triplet of a gallery splits into FaceNet's kinds at margin α, and the
+    course's cost over all of them, J = Σ L(A, P, N)."""
+
+    hard: int
+    semi_hard: int
+    easy: int
+    total_loss: float
+
+    @property
+    def count(self) -> int:
+        return self.hard + self.semi_hard + self.easy
+
+
+def triplet_census(encodings: torch.Tensor, names: Sequence[str], alpha: float = DEFAULT_MARGIN_ALPHA) -> TripletCensus:
+    """Every (A, P, N) of a gallery, A ≠ P of one person and N of another, classed as in
+    ``TripletTerms.kind``: one anchor at a time, vectorized over every P and N."""
+    _, identity = identity_indices(names)
+    hard = semi_hard = easy = 0
+    total_loss = 0.0
+    for anchor in range(len(names)):
+        squared = (encodings - encodings[anchor]).pow(2).sum(dim=1)  # ‖f(A) − f(X)‖² for every photo X
+        positives = identity == identity[anchor]
+        positives[anchor] = False
+        anchor_positive = squared[positives][:, None]
+        anchor_negative = squared[identity != identity[anchor]][None, :]
+        losses = (anchor_positive - anchor_negative + alpha).clamp_min(0.0)  # (P, N)
+        is_hard = anchor_negative < anchor_positive
+        hard += int(is_hard.sum())
+        semi_hard += int((~is_hard & (losses > 0)).sum())
+        easy += int((~is_hard & (losses == 0)).sum())
+        total_loss += float(losses.sum())
+    return TripletCensus(hard, semi_hard, easy, total_loss)
+
+
+@dataclass(frozen=True)
 class ThresholdErrors:
     """At τ: the false accept rate (different people with d ≤ τ) and the false reject rate
     (the same person with d > τ); None where there are no pairs of that kind."""
@@ -280,6 +322,23 @@ def suggest_threshold(same: Sequence[float], different: Sequence[float]) -> floa
     far = np.searchsorted(different_distances, candidates, side="right") / different_distances.size
     frr = 1.0 - np.searchsorted(same_distances, candidates, side="right") / same_distances.size
     return float(candidates[np.argmin(far + frr)])
+
+
+def labelled_pairs(names: Sequence[str], limit: int | None = None,
+                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every pair i < j of enrolled photos (``names[i]`` is photo i's person): the rows i, the
+    rows j, and whether the two show the same person. Beyond ``limit`` pairs, every
+    same-person pair is kept (up to the limit) and a seeded random choice of the others."""
+    _, identity = identity_indices(names)
+    first, second = torch.triu_indices(len(names), len(names), offset=1)
+    same = identity[first] == identity[second]
+    if limit is None or len(same) <= limit:
+        return first, second, same
+    same_rows = same.nonzero().flatten()[:limit]
+    other_rows = (~same).nonzero().flatten()
+    chosen = torch.randperm(len(other_rows), generator=torch.Generator().manual_seed(seed))[: limit - len(same_rows)]
+    rows = torch.cat([same_rows, other_rows[chosen]]).sort().values
+    return first[rows], second[rows], same[rows]
 
 
 def pair_features(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:

@@ -203,6 +203,7 @@ def test_recognition_after_enrollment_and_the_labs(encoder):
     assert recognized["identity"].iloc[0] == "Eileen Collins" and recognized["distance"].iloc[0] < 1e-3
     assert "**Face 1: Eileen Collins**" in texts(app, "markdown")
     enroll(app, "Cameraman", png(example_image("camera")))
+    assert any(info.startswith("Fitting w and b needs labelled pairs of both kinds") for info in texts(app, "info"))
     app.segmented_control(key="faces-enroll-source").set_value("Example").run()
     app.text_input(key="enroll-name").input("Eileen Collins").run()
     app.button(key="enroll-add").click().run()  # a second photo of her: the labs have a same-person pair
@@ -210,7 +211,7 @@ def test_recognition_after_enrollment_and_the_labs(encoder):
     assert metrics(app)["Pairs (same / different)"] == "1 / 2"
     assert any(r"L(A, P, N) = \max" in latex for latex in texts(app, "latex"))
     assert any("All 2 triplets of the gallery" in caption for caption in texts(app, "caption"))
-    assert any("on the 3 pairs of your gallery, 1 of them the same person" in caption
+    assert any("on 3 pairs of your gallery, 1 of them the same person" in caption
                for caption in texts(app, "caption"))
     for pair_second in (1, 2):  # Eileen Collins #1 with the cameraman, then with her second photo
         app.selectbox(key="binary-j").set_value(pair_second).run()

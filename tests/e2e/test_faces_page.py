@@ -98,7 +98,7 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
     page.get_by_text("Enrolled Eileen Collins (photo 2).").wait_for(timeout=60_000)
     settled(page)
     panel = open_tab(page, "Labs")
-    expect(panel).to_contain_text("on the 3 pairs of your gallery, 1 of them the same person")
+    expect(panel).to_contain_text("on 3 pairs of your gallery, 1 of them the same person")
     text = panel.inner_text()
     assert "Distance matrix of the gallery" in text and "ŷ for this pair" in text and "This triplet is" in text
     assert_no_exception(page)

@@ -198,20 +198,52 @@ def test_the_suggested_threshold_separates_separable_pairs():
     assert faces.suggest_threshold([], [1.0]) is None
 
 
-def photos_of(identities: torch.Tensor, per_identity: int, seed: int, spread: float = 0.02) -> torch.Tensor:
-    """Encodings of ``per_identity`` photos of each identity: the identity's vector plus noise."""
+def photos_of(identities: torch.Tensor, per_identity: int, seed: int,
+              spread: float = 0.02) -> tuple[list[str], torch.Tensor]:
+    """``per_identity`` photos of each identity: their names and their encodings, the
+    identity's vector plus noise."""
     generator = torch.Generator().manual_seed(seed)
     repeated = identities.repeat_interleave(per_identity, dim=0)
-    return torch.nn.functional.normalize(repeated + spread * torch.randn(repeated.shape, generator=generator), dim=1)
+    names = [f"person {row // per_identity}" for row in range(len(repeated))]
+    return names, torch.nn.functional.normalize(repeated + spread * torch.randn(repeated.shape, generator=generator),
+                                                dim=1)
 
 
-def labelled_pairs(encodings: torch.Tensor, per_identity: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    first, second = torch.triu_indices(len(encodings), len(encodings), offset=1)
-    return encodings[first], encodings[second], first // per_identity == second // per_identity
+def encoded_pairs(names: list[str], encodings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    first, second, same = faces.labelled_pairs(names)
+    return encodings[first], encodings[second], same
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.2, 1.0])
+def test_the_triplet_census_counts_every_triplet_as_the_loop_does(alpha):
+    names, encodings = photos_of(unit_vectors(4, seed=6), 3, seed=7, spread=0.12)  # noisy: every kind occurs
+    every = [faces.triplet_terms(encodings[a], encodings[p], encodings[n], alpha)
+             for a in range(len(names)) for p in range(len(names)) for n in range(len(names))
+             if a != p and names[a] == names[p] and names[n] != names[a]]
+    census = faces.triplet_census(encodings, names, alpha)
+    assert (census.hard, census.semi_hard, census.easy) == tuple(
+        sum(terms.kind == kind for terms in every) for kind in ("hard", "semi-hard", "easy"))
+    assert census.count == len(every) == 12 * 2 * 9  # anchors × positives × negatives
+    assert census.total_loss == pytest.approx(sum(terms.loss for terms in every), rel=1e-5)
+    if alpha == 0.2:
+        assert min(census.hard, census.semi_hard, census.easy) > 0
+
+
+def test_labelled_pairs_are_every_pair_and_a_bounded_sample_keeps_every_same_person_pair():
+    names = ["a", "b", "a", "c", "b", "a"]
+    first, second, same = faces.labelled_pairs(names)
+    assert list(zip(first.tolist(), second.tolist())) == [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    assert same.tolist() == [names[i] == names[j] for i, j in zip(first.tolist(), second.tolist())]
+    sample = faces.labelled_pairs(names, limit=7, seed=3)
+    assert len(sample[2]) == 7 and int(sample[2].sum()) == int(same.sum()) == 4
+    assert all(torch.equal(x, y) for x, y in zip(sample, faces.labelled_pairs(names, limit=7, seed=3)))
+    kept = set(zip(sample[0].tolist(), sample[1].tolist()))
+    assert kept <= set(zip(first.tolist(), second.tolist()))
+    assert [len(part) for part in faces.labelled_pairs([])] == [0, 0, 0]
 
 
 def test_the_binary_classification_variant_is_logistic_regression_at_its_optimum():
-    first, second, same = labelled_pairs(photos_of(unit_vectors(6, seed=8), 3, seed=9), 3)
+    first, second, same = encoded_pairs(*photos_of(unit_vectors(6, seed=8), 3, seed=9))
     classifier = faces.fit_pair_classifier(first, second, same, l2_penalty=1e-3)
     # The gradient of mean cross-entropy + λ‖w‖², written out, vanishes at the fitted w and b.
     features = (first - second).abs().double()
@@ -224,10 +256,8 @@ def test_the_binary_classification_variant_is_logistic_regression_at_its_optimum
 
 
 def test_the_pair_classifier_tells_new_people_apart():
-    per_identity = 3
-    classifier = faces.fit_pair_classifier(*labelled_pairs(photos_of(unit_vectors(6, seed=1), per_identity, 2),
-                                                           per_identity))
-    first, second, same = labelled_pairs(photos_of(unit_vectors(4, seed=3), per_identity, 4), per_identity)
+    classifier = faces.fit_pair_classifier(*encoded_pairs(*photos_of(unit_vectors(6, seed=1), 3, seed=2)))
+    first, second, same = encoded_pairs(*photos_of(unit_vectors(4, seed=3), 3, seed=4))
     assert torch.equal(classifier.same_person_probability(first, second) > 0.5, same)
 
 
