@@ -35,6 +35,8 @@ FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file: galleries outlive the session, 
 SHARED_GALLERY_ENV = "CNNLAB_FACE_DB_SHARED"  # "1": everyone shares one team gallery in that file
 LANDMARK_COLORS = ("#00e5ff", "#00e5ff", "#ffd600", "#ff4081", "#ff4081")  # eyes, nose, mouth corners
 _CACHED_IMAGES = 6
+MATRIX_LABELS = 20  # beyond this many photos the distance matrix shows colours only (hover for numbers)
+TRAINING_PAIRS = 10_000  # beyond this many photo pairs, the classifier is fitted on a sample (memory, time)
 # what "Forget everything" deletes besides the gallery; uploads decoded by ui.image_input end in "-decoded"
 SESSION_FACE_DATA = ("faces-gallery", "faces-encodings", "faces-pairs", "faces-analysed", "display-jpeg")
 
@@ -437,7 +439,7 @@ def labs_section(options: Options) -> None:
     st.subheader("Distance matrix of the gallery")
     distances = faces.pairwise_distances(encodings, encodings).numpy()
     figure = px.imshow(distances, x=labels, y=labels, zmin=0, zmax=2, color_continuous_scale="Viridis_r",
-                       text_auto=".2f", labels=dict(color="d"))
+                       text_auto=".2f" if len(labels) <= MATRIX_LABELS else False, labels=dict(color="d"))
     st.plotly_chart(figure, key="faces-matrix")
 
     st.subheader("Same-person and different-person distances")
@@ -453,7 +455,7 @@ def labs_section(options: Options) -> None:
     st.plotly_chart(histogram, key="faces-distances")
     errors = faces.threshold_errors(same, different, options.threshold)
     columns = st.columns(4)
-    columns[0].metric("Pairs (same / different)", f"{len(same)} / {len(different)}")
+    columns[0].metric("Pairs (same / different)", f"{len(same):,} / {len(different):,}")
     columns[1].metric("False accept rate at τ", "–" if errors.false_accept_rate is None
                       else f"{errors.false_accept_rate:.0%}")
     columns[2].metric("False reject rate at τ", "–" if errors.false_reject_rate is None
@@ -467,7 +469,7 @@ def labs_section(options: Options) -> None:
         columns[3].metric("Suggested τ", f"{suggested:.2f}")
         st.button(f"Use τ = {suggested:.2f}", on_click=use_suggested, args=(suggested,), key="faces-use-suggested")
         st.caption(f"The suggested τ makes the fewest errors (false accepts + false rejects) on these "
-                   f"{len(same) + len(different)} pairs; with few pairs it is a rough guide.")
+                   f"{len(same) + len(different):,} pairs; with few pairs it is a rough guide.")
 
     triplet_lab(gallery, encodings, labels)
     binary_classification_lab(names, encodings, labels)
@@ -498,11 +500,8 @@ def triplet_lab(gallery: Gallery, encodings: torch.Tensor, labels: list[str]) ->
         "hard": "N is nearer to A than P is; these are the triplets FaceNet trains on.",
     }[terms.kind])
     census = faces.triplet_census(encodings, names, alpha)
-    st.caption(f"All {census.count} triplets of the gallery at α = {alpha:.2f}: {census.hard} hard, "
-               f"{census.semi_hard} semi-hard, {census.easy} easy; J = Σ L = {census.total_loss:.3f}.")
-
-
-TRAINING_PAIRS = 10_000  # beyond this many photo pairs, the classifier is fitted on a sample (memory, time)
+    st.caption(f"All {census.count:,} triplets of the gallery at α = {alpha:.2f}: {census.hard:,} hard, "
+               f"{census.semi_hard:,} semi-hard, {census.easy:,} easy; J = Σ L = {census.total_loss:.3f}.")
 
 
 def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels: list[str]) -> None:
@@ -533,10 +532,10 @@ def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels:
     columns[1].metric("Verdict (ŷ ≥ 0.5)", "same person" if probability >= 0.5 else "different people")
     columns[2].metric("b", f"{classifier.bias:.3f}")
     every_pair = len(names) * (len(names) - 1) // 2
-    sampled = "" if len(same) == every_pair else f" (a seeded sample of all {every_pair})"
+    sampled = "" if len(same) == every_pair else f" (a seeded sample of all {every_pair:,})"
     st.caption(f"w and b were fitted here by logistic regression (L-BFGS, a small L2 penalty on w) on "
-               f"{len(same)} pairs of your gallery{sampled}, {int(same.sum())} of them the same person. Fitted and "
-               "judged on the same photos, it shows the mechanics, not how well it would do on new people.")
+               f"{len(same):,} pairs of your gallery{sampled}, {int(same.sum()):,} of them the same person. "
+               "Fitted and judged on the same photos, it shows the mechanics, not how well it would do on new people.")
 
 
 SECTIONS = {

@@ -209,6 +209,8 @@ def test_recognition_after_enrollment_and_the_labs(encoder):
     app.button(key="enroll-add").click().run()  # a second photo of her: the labs have a same-person pair
     assert gallery_heading(app) == "Gallery: 2 people, 3 photos"
     assert metrics(app)["Pairs (same / different)"] == "1 / 2"
+    matrix = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("-faces-matrix"))
+    assert '"texttemplate"' in matrix.proto.spec  # three photos: the distances are printed in the cells
     assert any(r"L(A, P, N) = \max" in latex for latex in texts(app, "latex"))
     assert any("All 2 triplets of the gallery" in caption for caption in texts(app, "caption"))
     assert any("on 3 pairs of your gallery, 1 of them the same person" in caption
@@ -226,3 +228,22 @@ def test_verification_against_an_enrolled_person(encoder):
     app.radio(key="verify-mode").set_value("A photo and an enrolled person").run()
     assert app.selectbox(key="verify-person").value == "Eileen Collins"
     assert metrics(app)["Distance d"] == "0.000"
+
+
+def test_a_large_gallery_keeps_the_labs_bounded(encoder):
+    """150 photos of 50 people: 11,175 pairs, so the classifier fits on a seeded sample of
+    them, and the distance matrix drops its 22,500 printed numbers."""
+    app = encoder
+    gallery = Gallery()
+    generator = np.random.default_rng(0)
+    for row in range(150):
+        gallery.add(f"Person {row // 3}", generator.integers(0, 256, (160, 160, 3), dtype=np.uint8))
+    app.session_state["faces-gallery"] = gallery
+    app.run(timeout=300)
+    assert not app.exception
+    assert metrics(app)["Pairs (same / different)"] == "150 / 11,025"
+    assert any("on 10,000 pairs of your gallery (a seeded sample of all 11,175), 150 of them the same person"
+               in caption for caption in texts(app, "caption"))
+    assert any("All 44,100 triplets of the gallery" in caption for caption in texts(app, "caption"))  # 150 × 2 × 147
+    matrix = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("-faces-matrix"))
+    assert '"texttemplate"' not in matrix.proto.spec
