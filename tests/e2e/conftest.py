@@ -14,6 +14,7 @@ import pytest
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SETTLE_CHECKS = 120  # of the main area's text, 250 ms apart after each finished run
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +48,17 @@ def page(browser, app_url: str) -> Iterator[object]:
 
 
 def settled(tab) -> None:
-    """The page's script has finished and the browser has painted."""
-    wait_for_app(tab)
-    tab.wait_for_timeout(300)
+    """The page's script has finished and the main area's text has stopped changing: the
+    browser may paint a run's last elements, or begin a follow-up run, just after a run ends."""
+    previous = None
+    for _ in range(SETTLE_CHECKS):
+        wait_for_app(tab)
+        text = tab.locator('[data-testid="stMain"]').inner_text()
+        if text == previous:
+            return
+        previous = text
+        tab.wait_for_timeout(250)
+    raise AssertionError(f"The page kept changing for {SETTLE_CHECKS} checks.")
 
 
 def screenshot(tab, name: str) -> Path:
