@@ -1,20 +1,36 @@
-"""Neural style transfer: iterations per second of ``core.style.transfer`` against a plain
-fp32 eager implementation of the same algorithm written here, in the same run.
+"""Neural style transfer: time per step and peak memory of ``core.style.transfer`` against
+the PyTorch neural-style tutorial's algorithm ("Neural Transfer Using PyTorch", A. Jacq),
+written here from its description, each path in a fresh process.
 
-The baseline runs torchvision's VGG19 ``features`` as they are (37 layers, contiguous
-memory) on G, C and S at every step and recomputes the content activation and the style
-Gram matrices from them each time; ours truncates VGG19 after the deepest layer in use
-(conv5_1), keeps it in channels-last order and computes the targets once.
-Same configuration (content conv4_2, style conv1_1 … conv5_1, Adam, content init), same
-images, same device. VGG19 is untrained here (its weights cannot be downloaded on this
-machine); the arithmetic is the same as with the ImageNet weights. Target: ≥ 1.5× on the CPU at 256².
+The tutorial's way, which a user would otherwise pick: VGG19's layers rebuilt in an
+``nn.Sequential`` behind a normalization module, with loss modules inserted after the
+chosen layers (each computing its loss as the image passes), the model cut after the last
+loss module, the content activation and the style Gram matrices computed once while
+building, and VGG's weights frozen (``requires_grad_(False)``); float32, contiguous memory.
+Both paths use the same layers (content conv4_2, style conv1_1 … conv5_1, after the
+ReLU, named relu_10 and relu_1, 3, 5, 9, 13 in the tutorial's counting), the same square
+images (the tutorial needs the style image at the content's size), Adam at the same
+learning rate, and the same untrained VGG19 (no weights can be downloaded on the build
+machines; the arithmetic is that of the ImageNet weights). Per step: the median over the
+timed steps after warm-up steps. Peak memory: how far the process's memory rises above
+the loaded network and images while the path builds and runs (CPU: Linux ``VmHWM``;
+CUDA: ``max_memory_allocated``). Targets: ≥ 1.0× the tutorial with at most its peak
+memory on the CPU at 256²; ≥ 3× it at 512² on CUDA.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
 import time
+from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.report import print_table
@@ -22,58 +38,123 @@ from core import style
 from core.device import describe_device, pick_device
 from core.examples import example_image
 
+SIDES = {"cpu": 256, "cuda": 512}
 STEPS = {"cpu": 10, "cuda": 100}
+WARMUP = {"cpu": 2, "cuda": 10}
+TUTORIAL_CONTENT_LAYERS = ("relu_10",)  # conv4_2 after its ReLU
+TUTORIAL_STYLE_LAYERS = ("relu_1", "relu_3", "relu_5", "relu_9", "relu_13")  # conv1_1 … conv5_1
 
 
-def plain_transfer(features: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor,
-                   config: style.StyleConfig, steps: int) -> float:
-    """The textbook loop, timed: seconds per step."""
-    names = style.layer_names(features)
-    taps = {names[name]: name for name in config.layers}
-    mean = torch.tensor(style.IMAGENET_MEAN, device=content.device).view(1, 3, 1, 1)
-    std = torch.tensor(style.IMAGENET_STD, device=content.device).view(1, 3, 1, 1)
+# -- the tutorial's algorithm ------------------------------------------------------------------------------
 
-    def activations(image: torch.Tensor) -> dict[str, torch.Tensor]:
-        x, found = (image - mean) / std, {}
-        for index, layer in enumerate(features):  # every layer, also those after the deepest tap
-            x = layer(x)
-            if index in taps:
-                found[taps[index]] = x
-        return found
 
+class ContentLoss(nn.Module):
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.target = target.detach()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.loss = F.mse_loss(x, self.target)
+        return x
+
+
+def tutorial_gram(x: torch.Tensor) -> torch.Tensor:
+    batch, channels, height, width = x.size()
+    features = x.view(batch * channels, height * width)
+    return torch.mm(features, features.t()).div(batch * channels * height * width)
+
+
+class StyleLoss(nn.Module):
+    def __init__(self, target_feature: torch.Tensor) -> None:
+        super().__init__()
+        self.target = tutorial_gram(target_feature).detach()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.loss = F.mse_loss(tutorial_gram(x), self.target)
+        return x
+
+
+class Normalization(nn.Module):
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(-1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(-1, 1, 1))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return (image - self.mean) / self.std
+
+
+def tutorial_model(cnn: nn.Sequential, style_image: torch.Tensor, content: torch.Tensor
+                   ) -> tuple[nn.Sequential, list[ContentLoss], list[StyleLoss]]:
+    """The tutorial's ``get_style_model_and_losses``."""
+    model = nn.Sequential(Normalization(style.IMAGENET_MEAN, style.IMAGENET_STD).to(content.device))
+    content_losses, style_losses, convs = [], [], 0
+    for layer in cnn.children():
+        if isinstance(layer, nn.Conv2d):
+            convs += 1
+            name = f"conv_{convs}"
+        elif isinstance(layer, nn.ReLU):
+            name, layer = f"relu_{convs}", nn.ReLU(inplace=False)
+        else:
+            name = f"pool_{convs}"
+        model.add_module(name, layer)
+        if name in TUTORIAL_CONTENT_LAYERS:
+            content_loss = ContentLoss(model(content).detach())
+            model.add_module(f"content_loss_{convs}", content_loss)
+            content_losses.append(content_loss)
+        if name in TUTORIAL_STYLE_LAYERS:
+            style_loss = StyleLoss(model(style_image).detach())
+            model.add_module(f"style_loss_{convs}", style_loss)
+            style_losses.append(style_loss)
+    last = max(index for index, layer in enumerate(model) if isinstance(layer, (ContentLoss, StyleLoss)))
+    return model[: last + 1], content_losses, style_losses
+
+
+def tutorial_steps(cnn: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor,
+                   config: style.StyleConfig) -> Callable[[], None]:
+    """The tutorial's set-up and optimization loop, with Adam in place of L-BFGS so that a
+    step is one evaluation of J and its gradient, as in ours."""
+    model, content_losses, style_losses = tutorial_model(cnn, style_image, content)
+    model.eval().requires_grad_(False)
     generated = content.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([generated], lr=config.learning_rate)
 
     def step() -> None:
         optimizer.zero_grad()
-        a_c, a_s, a_g = activations(content), activations(style_image), activations(generated)  # targets every step
-        cost = config.content_weight * style.content_cost(a_c[config.content_layer].detach(), a_g[config.content_layer])
-        for name, weight in config.style_weights.items():
-            cost = cost + config.style_weight * weight * style.style_cost(a_s[name].detach(), a_g[name])
-        cost.backward()
+        model(generated)
+        style_score = sum(loss.loss for loss in style_losses)
+        content_score = sum(loss.loss for loss in content_losses)
+        (config.style_weight * style_score + config.content_weight * content_score).backward()
         optimizer.step()
+        with torch.no_grad():
+            generated.clamp_(0, 1)
 
-    step()  # warm-up
-    _synchronize(content.device)
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _synchronize(content.device)
-    return (time.perf_counter() - started) / steps
+    return step
 
 
-def ours(features: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor, config: style.StyleConfig,
-         steps: int) -> float:
-    """``core.style.transfer``, timed after its first step: seconds per step."""
+def ours_steps(features: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor,
+               config: style.StyleConfig) -> Callable[[], None]:
     extractor = style.VGGFeatures(features, config.layers).to(content.device)
     run = style.transfer(extractor, content, [(style_image, 1.0)], config)
-    next(run)  # warm-up, and the targets
-    _synchronize(content.device)
-    started = time.perf_counter()
-    for _ in range(steps):
-        next(run)
-    _synchronize(content.device)
-    return (time.perf_counter() - started) / steps
+    return lambda: next(run)
+
+
+PATHS = {"core.style.transfer": ours_steps, "tutorial": tutorial_steps}
+
+
+def network(path: str, vgg: nn.Module) -> nn.Sequential:
+    """What each path starts from, loaded before the measurement as the app caches it:
+    ours a frozen copy of the convolutional layers (``core.style.vgg19_features``), the
+    tutorial the model's own ``features``."""
+    return style.vgg19_features(vgg) if path == "core.style.transfer" else vgg.features
+
+
+# -- measuring, one path per process -------------------------------------------------------------------------
+
+
+def _memory_kib(field: str) -> int:
+    line = next(line for line in pathlib.Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1])
 
 
 def _synchronize(device: torch.device) -> None:
@@ -81,28 +162,70 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def main() -> None:
+def measure(path: str) -> dict[str, float]:
+    """Seconds per step (median) and peak bytes of one path, in this process."""
     from torchvision.models import vgg19
 
     device = pick_device()
-    side = 512 if device.type == "cuda" else 256
-    steps = STEPS.get(device.type, 10)
+    side, steps, warmup = SIDES.get(device.type, 256), STEPS.get(device.type, 10), WARMUP.get(device.type, 2)
     torch.manual_seed(0)
-    model = vgg19().eval().to(device)
-    features = style.vgg19_features(model)  # ours: a channels-last copy
+    layers = network(path, vgg19().eval().to(device))
     content = style.to_tensor(example_image("astronaut"), side).to(device)
-    style_image = style.to_tensor(example_image("hubble_deep_field"), side).to(device)
-    config = style.StyleConfig(image_size=side, iterations=steps + 1, preview_every=10_000)
-    ours_s = ours(features, content, style_image, config, steps)
-    plain_s = plain_transfer(model.features, content, style_image, config, steps)  # the same weights, as torchvision has them
+    style_image = F.interpolate(style.to_tensor(example_image("hubble_deep_field"), side).to(device),
+                                size=content.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
+    config = style.StyleConfig(image_size=side, iterations=steps + warmup, preview_every=10 * (steps + warmup))
+    _synchronize(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    else:
+        base = _memory_kib("VmRSS:") * 1024
+        pathlib.Path("/proc/self/clear_refs").write_text("5")  # Linux: reset the peak resident set (VmHWM)
+    step = PATHS[path](layers, content, style_image, config)
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        _synchronize(device)
+        started = time.perf_counter()
+        step()
+        _synchronize(device)
+        times.append(time.perf_counter() - started)
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device) - base
+    else:
+        peak = _memory_kib("VmHWM:") * 1024 - base
+    return {"seconds": statistics.median(times), "peak_bytes": peak, "side": side, "steps": steps}
+
+
+def _measured_in_child(path: str) -> dict[str, float]:
+    command = [sys.executable, "-m", "benchmarks.style", "--measure", path]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+
+
+def main() -> None:
+    device = pick_device()
+    results = {path: _measured_in_child(path) for path in PATHS}
+    tutorial = results["tutorial"]
+    side, steps = tutorial["side"], tutorial["steps"]
+    rows = [
+        (path, f"{result['seconds'] * 1e3:.1f}", f"{result['peak_bytes'] / 2**20:.0f}",
+         f"{tutorial['seconds'] / result['seconds']:.2f}", f"{result['peak_bytes'] / tutorial['peak_bytes']:.2f}")
+        for path, result in results.items()
+    ]
     print_table(
-        f"Style transfer at {side}², conv5_1 configuration, Adam, {describe_device(device)} ({steps} steps after a "
-        "warm-up; baseline: whole VGG19 and targets every step, fp32 eager)",
-        ("path", "ms / step", "iterations / s", "× baseline"),
-        [("core.style.transfer", f"{ours_s * 1e3:.0f}", f"{1 / ours_s:.2f}", f"{plain_s / ours_s:.2f}"),
-         ("plain eager", f"{plain_s * 1e3:.0f}", f"{1 / plain_s:.2f}", "1.00")],
+        f"Style transfer at {side}², content conv4_2, style conv1_1 … conv5_1, Adam, {describe_device(device)} "
+        f"(median of {steps} steps after warm-up; baseline: the PyTorch tutorial's algorithm, fp32)",
+        ("path", "ms / step", "peak MB", "× tutorial speed", "× tutorial memory"),
+        rows,
     )
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--measure", choices=sorted(PATHS))
+    arguments = parser.parse_args()
+    if arguments.measure:
+        print(json.dumps(measure(arguments.measure)))
+    else:
+        main()

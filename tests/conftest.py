@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``gpu`` tests skip without CUDA (checked only when such a test is collected)."""
-    gpu_tests = [item for item in items if "gpu" in item.keywords]
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_tests:
         return
     import torch

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.device import pick_device
 from tests.app.elements import captions, texts
 from tests.conftest import ROOT
 from tests.images import encode, gradient_rgb
@@ -81,11 +82,12 @@ def test_step_image_gives_thirty_and_stride_zero_is_refused(app):
 
 
 def test_edge_detection_on_the_example_photo(app):
+    edge_map = f"Edge map 510×510 (n − f + 1 = n − 2), on {pick_device().type}"
     assert "Input 512×512×3" in captions(app)
-    assert "Edge map 510×510 (n − f + 1 = n − 2), on cpu" in captions(app)
+    assert edge_map in captions(app)
     app.selectbox(key="edge-filter").set_value("Scharr")
     app.radio(key="edge-mode").set_value("RGB (3×3×3 filter)").run()
-    assert not app.exception and "Edge map 510×510 (n − f + 1 = n − 2), on cpu" in captions(app)
+    assert not app.exception and edge_map in captions(app)
     app.selectbox(key="edge-filter").set_value("Custom 3×3").run()
     assert app.radio(key="edge-direction").disabled
 

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import weights
+from core.device import device_badge
 from tests.conftest import ROOT
 from ui.catalog import PAGES
 
@@ -33,7 +34,7 @@ def test_home_shows_a_card_per_page_and_the_device(app):
     links = {link.label for link in app.get("page_link")}
     assert links == {page.title for page in PAGES}
     sidebar = " ".join(str(badge.proto) for badge in app.sidebar.get("markdown"))
-    assert "Computing on CPU" in sidebar
+    assert f"Computing on {device_badge()}" in sidebar
 
 
 def test_home_page_imports_neither_torch_nor_ultralytics():
