@@ -58,7 +58,8 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
     optimizer = columns[3].selectbox("Optimizer", ["adam", "lbfgs"], format_func={"adam": "Adam", "lbfgs": "L-BFGS"}.get,
                                      key="style-optimizer")
     columns = st.columns(4)
-    beta = columns[0].select_slider("Style weight β (α = 1)", STYLE_WEIGHTS, value=1e6, format_func=lambda v: f"{v:.0e}",
+    beta = columns[0].select_slider("Style weight β (α = 1)", STYLE_WEIGHTS, value=style.StyleConfig.style_weight,
+                                    format_func=lambda v: f"{v:.0e}",
                                     key="style-beta")
     tv_weight = columns[1].number_input("Total-variation weight", 0.0, 1e6, 0.0, format="%.3g", key="style-tv")
     scale = columns[2].slider("Style scale", 0.25, 2.0, 1.0, 0.05, key="style-scale",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Literal, Sequence
 
 import numpy as np
@@ -196,15 +196,24 @@ def to_image(tensor: torch.Tensor) -> np.ndarray:
 class StyleConfig:
     """Everything the optimization needs besides the images.
 
-    ``style_weights`` are the λ[l]; ``content_weight`` and ``style_weight`` are α and β. The
-    default β/α = 10⁶ balances the two costs for torchvision's normalized inputs (Gatys et al.
-    use 10³–10⁴ with Caffe's 0–255 inputs, which scale the style cost by a further ~55²).
-    ``style_scale`` sizes each style image relative to the content (longest sides)."""
+    ``style_weights`` are the λ[l]; ``content_weight`` and ``style_weight`` are α and β.
+    ``style_scale`` sizes each style image relative to the content (longest sides).
+
+    The defaults are Gatys et al.'s: their layers, λ[l] = 1/5 and their normalization (the
+    course's), with their α/β = 10⁻³ … 10⁻⁴ moved to torchvision's inputs. Their VGG read
+    Caffe's 0–255 pixels, about s = 255 · 0.226 ≈ 58 times torchvision's normalized ones;
+    activations scale with s, J_content with s² and J_style with s⁴, so the same balance
+    needs β/α larger by s² ≈ 3.3·10³: 3.3·10⁶ … 3.3·10⁷, of which the default β = 10⁷ (α = 1)
+    is the middle. Other published settings normalize differently: the PyTorch tutorial
+    (content 1, style 10⁶) and J. Johnson's neural-style (content 5, style 100 per layer, on
+    Caffe's pixels) take means, J_content = mean((a(C) − a(G))²) and, per layer, the mean
+    of ((G(S) − G(G)) / (n_C n_H n_W))²; ``published_weights`` gives the α, β and λ[l] for
+    which this J equals theirs."""
 
     content_layer: str = CONTENT_LAYER
     style_weights: dict[str, float] = field(default_factory=lambda: {name: 0.2 for name in STYLE_LAYERS})
     content_weight: float = 1.0
-    style_weight: float = 1e6
+    style_weight: float = 1e7
     tv_weight: float = 0.0
     normalized_content: bool = False
     iterations: int = 300
@@ -232,6 +241,22 @@ class StyleConfig:
     def layers(self) -> list[str]:
         used = [name for name, weight in self.style_weights.items() if weight > 0]
         return list(dict.fromkeys([self.content_layer, *used]))
+
+
+def published_weights(config: StyleConfig, channels: dict[str, int], content_weight: float = 1.0,
+                      style_weight: float = 1e6) -> StyleConfig:
+    """``config`` reweighted so that its J(G) equals the PyTorch tutorial's objective for the
+    same layers, w_c · mean((a(C) − a(G))²) + w_s Σ_l mean(((G(S) − G(G)) / (n_C n_H n_W))²),
+    with w_c = ``content_weight`` and w_s = ``style_weight`` (the tutorial's defaults; J.
+    Johnson's neural-style uses the same formulas with 5 and 100). ``channels`` are n_C of
+    each style layer.
+
+    Per layer the tutorial's term is ‖ΔG‖² / (n_C⁴ n_H² n_W²) and ours ‖ΔG‖² / (4 n_C² n_H² n_W²),
+    so β λ[l] = 4 w_s / n_C²; with the course's content normalization 1 / (4 n_H n_W n_C),
+    α = 4 w_c. Deeper layers (512 channels) weigh 64 times less than conv1_1 (64 channels)."""
+    used = [name for name, weight in config.style_weights.items() if weight > 0]
+    return replace(config, content_weight=4 * content_weight, style_weight=4 * style_weight, normalized_content=True,
+                   style_weights={name: 1 / channels[name] ** 2 for name in used})
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import torch.nn.functional as F
 from torch import nn
 
 from core import style
@@ -198,3 +199,30 @@ def test_top_patches_find_the_most_active_positions():
         if first.image_index == second.image_index:  # (top, left, bottom, right) -> (x1, y1, x2, y2)
             boxes = torch.tensor([[b[1], b[0], b[3], b[2]] for b in (first.box, second.box)], dtype=torch.float)
             assert box_iou(boxes[:1], boxes[1:]).item() <= 0.5
+
+
+@torch.no_grad()
+def test_published_weights_make_our_cost_equal_the_tutorials():
+    """The PyTorch tutorial's J, computed with its own formulas (means, Gram ÷ n_C n_H n_W),
+    equals ours under ``published_weights``; with the default weights the two differ."""
+    network = tiny_vgg(width=8)
+    config = style.StyleConfig(content_layer="conv3_1")
+    extractor = style.VGGFeatures(network, config.layers)
+    generator = torch.Generator().manual_seed(1)
+    content, style_image, generated = (torch.rand(1, 3, 32, 32, generator=generator) for _ in range(3))
+    a_c, a_s, a_g = extractor(content), extractor(style_image), extractor(generated)
+
+    def tutorial_gram(a: torch.Tensor) -> torch.Tensor:
+        _, channels, height, width = a.shape
+        flat = a.view(channels, height * width)
+        return flat @ flat.T / (channels * height * width)
+
+    content_weight, style_weight = 5.0, 100.0
+    tutorial = content_weight * F.mse_loss(a_g["conv3_1"], a_c["conv3_1"]) + style_weight * sum(
+        F.mse_loss(tutorial_gram(a_g[name]), tutorial_gram(a_s[name])) for name in style.STYLE_LAYERS)
+    channels = {name: a_g[name].shape[1] for name in style.STYLE_LAYERS}
+    reweighted = style.published_weights(config, channels, content_weight, style_weight)
+    targets = style.style_targets(extractor, content, [(style_image, 1.0)], reweighted)
+    ours = style.costs(extractor, generated, targets, reweighted)["total"]
+    assert float(ours) == pytest.approx(float(tutorial), rel=1e-4)
+    assert float(style.costs(extractor, generated, targets, config)["total"]) != pytest.approx(float(tutorial), rel=0.1)
