@@ -1,6 +1,6 @@
 """Neural style transfer: time per step and peak memory of ``core.style.transfer`` against
 the PyTorch neural-style tutorial's algorithm ("Neural Transfer Using PyTorch", A. Jacq),
-written here from its description, each path in a fresh process.
+written here from its description.
 
 The tutorial's way, which a user would otherwise pick: VGG19's layers rebuilt in an
 ``nn.Sequential`` behind a normalization module, with loss modules inserted after the
@@ -12,8 +12,9 @@ ReLU, named relu_10 and relu_1, 3, 5, 9, 13 in the tutorial's counting), the sam
 images (the tutorial needs the style image at the content's size), Adam at the same
 learning rate, and the same untrained VGG19 (no weights can be downloaded on the build
 machines; the arithmetic is that of the ImageNet weights). Per step: the median over the
-timed steps after warm-up steps. Peak memory: how far the process's memory rises above
-the loaded network and images while the path builds and runs (CPU: Linux ``VmHWM``;
+timed steps after warm-up steps, the two paths' steps alternating in one process. Peak
+memory, in a fresh process per path: how far memory rises above the loaded network and
+images while the path builds and runs (CPU: Linux ``VmHWM``;
 CUDA: ``max_memory_allocated``). Targets: ≥ 1.0× the tutorial with at most its peak
 memory on the CPU at 256²; ≥ 3× it at 512² on CUDA.
 """
@@ -149,7 +150,7 @@ def network(path: str, vgg: nn.Module) -> nn.Sequential:
     return style.vgg19_features(vgg) if path == "core.style.transfer" else vgg.features
 
 
-# -- measuring, one path per process -------------------------------------------------------------------------
+# -- measuring ------------------------------------------------------------------------------------------
 
 
 def _memory_kib(field: str) -> int:
@@ -162,18 +163,47 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(path: str) -> dict[str, float]:
-    """Seconds per step (median) and peak bytes of one path, in this process."""
-    from torchvision.models import vgg19
-
-    device = pick_device()
+def _images(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, style.StyleConfig]:
     side, steps, warmup = SIDES.get(device.type, 256), STEPS.get(device.type, 10), WARMUP.get(device.type, 2)
-    torch.manual_seed(0)
-    layers = network(path, vgg19().eval().to(device))
     content = style.to_tensor(example_image("astronaut"), side).to(device)
     style_image = F.interpolate(style.to_tensor(example_image("hubble_deep_field"), side).to(device),
                                 size=content.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
     config = style.StyleConfig(image_size=side, iterations=steps + warmup, preview_every=10 * (steps + warmup))
+    return content, style_image, config
+
+
+def step_seconds(device: torch.device) -> dict[str, float]:
+    """Median seconds per step of each path, both in this process, their steps alternating
+    so that the machine's noise falls on both alike."""
+    from torchvision.models import vgg19
+
+    content, style_image, config = _images(device)
+    torch.manual_seed(0)
+    steps = {path: make(network(path, vgg19().eval().to(device)), content, style_image, config)
+             for path, make in PATHS.items()}
+    for _ in range(WARMUP.get(device.type, 2)):
+        for step in steps.values():
+            step()
+    times: dict[str, list[float]] = {path: [] for path in PATHS}
+    for _ in range(STEPS.get(device.type, 10)):
+        for path, step in steps.items():
+            _synchronize(device)
+            started = time.perf_counter()
+            step()
+            _synchronize(device)
+            times[path].append(time.perf_counter() - started)
+    return {path: statistics.median(measured) for path, measured in times.items()}
+
+
+def peak_bytes(path: str) -> int:
+    """How far memory rises above the loaded network and images while ``path`` builds and
+    runs its steps; meant for a fresh process."""
+    from torchvision.models import vgg19
+
+    device = pick_device()
+    content, style_image, config = _images(device)
+    torch.manual_seed(0)
+    layers = network(path, vgg19().eval().to(device))
     _synchronize(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -182,40 +212,33 @@ def measure(path: str) -> dict[str, float]:
         base = _memory_kib("VmRSS:") * 1024
         pathlib.Path("/proc/self/clear_refs").write_text("5")  # Linux: reset the peak resident set (VmHWM)
     step = PATHS[path](layers, content, style_image, config)
-    for _ in range(warmup):
+    for _ in range(WARMUP.get(device.type, 2) + STEPS.get(device.type, 10)):
         step()
-    times = []
-    for _ in range(steps):
-        _synchronize(device)
-        started = time.perf_counter()
-        step()
-        _synchronize(device)
-        times.append(time.perf_counter() - started)
+    _synchronize(device)
     if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated(device) - base
-    else:
-        peak = _memory_kib("VmHWM:") * 1024 - base
-    return {"seconds": statistics.median(times), "peak_bytes": peak, "side": side, "steps": steps}
+        return torch.cuda.max_memory_allocated(device) - base
+    return _memory_kib("VmHWM:") * 1024 - base
 
 
-def _measured_in_child(path: str) -> dict[str, float]:
-    command = [sys.executable, "-m", "benchmarks.style", "--measure", path]
+def _peak_in_child(path: str) -> int:
+    command = [sys.executable, "-m", "benchmarks.style", "--peak", path]
     return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
 
 
 def main() -> None:
     device = pick_device()
-    results = {path: _measured_in_child(path) for path in PATHS}
-    tutorial = results["tutorial"]
-    side, steps = tutorial["side"], tutorial["steps"]
+    seconds = step_seconds(device)
+    peaks = {path: _peak_in_child(path) for path in PATHS}
     rows = [
-        (path, f"{result['seconds'] * 1e3:.1f}", f"{result['peak_bytes'] / 2**20:.0f}",
-         f"{tutorial['seconds'] / result['seconds']:.2f}", f"{result['peak_bytes'] / tutorial['peak_bytes']:.2f}")
-        for path, result in results.items()
+        (path, f"{seconds[path] * 1e3:.1f}", f"{peaks[path] / 2**20:.0f}", f"{seconds['tutorial'] / seconds[path]:.2f}",
+         f"{peaks[path] / peaks['tutorial']:.2f}")
+        for path in PATHS
     ]
     print_table(
-        f"Style transfer at {side}², content conv4_2, style conv1_1 … conv5_1, Adam, {describe_device(device)} "
-        f"(median of {steps} steps after warm-up; baseline: the PyTorch tutorial's algorithm, fp32)",
+        f"Style transfer at {SIDES.get(device.type, 256)}², content conv4_2, style conv1_1 … conv5_1, Adam, "
+        f"{describe_device(device)} (median of {STEPS.get(device.type, 10)} steps after warm-up, the two paths "
+        "alternating in one process; peak memory in a fresh process each; baseline: the PyTorch tutorial's "
+        "algorithm, fp32)",
         ("path", "ms / step", "peak MB", "× tutorial speed", "× tutorial memory"),
         rows,
     )
@@ -223,9 +246,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--measure", choices=sorted(PATHS))
+    parser.add_argument("--peak", choices=sorted(PATHS), help="print one path's peak memory, in bytes")
     arguments = parser.parse_args()
-    if arguments.measure:
-        print(json.dumps(measure(arguments.measure)))
+    if arguments.peak:
+        print(json.dumps(peak_bytes(arguments.peak)))
     else:
         main()
