@@ -1,4 +1,4 @@
-# CNN Lab: `make run` serves the app, `make test` runs every test that can run here.
+# CNN Lab: `make run` serves the app, `make test` lints and runs every test that can run here.
 # Installs are skipped while a stamp named after the requirement files' hash exists.
 
 VENV := .venv
@@ -15,6 +15,8 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)
 
 test: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PYTHON) -m pytest
 
 weights: $(RUN_STAMP)

@@ -10,8 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import conv
-from core.device import DeviceError, pick_device
+from core import conv, costs
+from core.device import pick_device
+from core.errors import UserError
 from core.examples import PHOTOS
 from core.images import fit_within
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
@@ -40,16 +41,19 @@ def output_size_section() -> None:
     elif preset == "same":
         try:
             p = conv.same_padding(f)
-        except ValueError as error:
+        except UserError as error:
             st.error(str(error))
             return
         if f % 2 == 0:
-            st.info(f"With an even f = {f}, p = (f − 1)/2 = {(f - 1) / 2} is not whole: p = {p} is used, so 'same' is off by one.")
+            st.info(
+                f"With an even f = {f}, p = (f − 1)/2 = {(f - 1) / 2} is not whole: "
+                f"p = {p} is used, so 'same' is off by one."
+            )
     else:
         p = 0
     try:
         out_h, out_w = conv.output_size(n_h, f, p, s, d), conv.output_size(n_w, f, p, s, d)
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
     f_term = "f" if d == 1 else "d(f-1)-1"
@@ -61,28 +65,44 @@ def output_size_section() -> None:
         )
         dropped = conv.dropped_by_floor(n, f, p, s, d)
         if dropped:
-            st.warning(f"The windows do not tile the {name} side exactly: the floor drops the last {dropped} row(s)/column(s) of the padded input.")
+            st.warning(
+                f"The windows do not tile the {name} side exactly: the floor drops the last {dropped} "
+                "row(s)/column(s) of the padded input."
+            )
     st.success(f"Output: {out_h} × {out_w} (padding p = {p})")
 
     st.markdown("**Transposed convolution** (upsampling, e.g. in U-Net)")
     cols = st.columns(6)
-    values = [whole(label, default, f"tr-{index}", column) for index, (label, default, column) in enumerate(
-        zip(["i (input)", "f", "p", "s", "d", "output padding"], [2, 3, 1, 2, 1, 1], cols)
-    )]
+    values = [
+        whole(label, default, f"tr-{index}", column)
+        for index, (label, default, column) in enumerate(
+            zip(["i (input)", "f", "p", "s", "d", "output padding"], [2, 3, 1, 2, 1, 1], cols)
+        )
+    ]
     i, tf, tp, ts, td, op = values
     try:
         out = conv.transposed_output_size(i, tf, tp, ts, td, op)
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
     st.latex(
-        rf"o = s(i-1) - 2p + d(f-1) + \text{{output\_padding}} + 1 = {ts}({i}-1) - 2\cdot{tp} + {td}({tf}-1) + {op} + 1 = {out}"
+        rf"o = s(i-1) - 2p + d(f-1) + \text{{output\_padding}} + 1"
+        rf" = {ts}({i}-1) - 2\cdot{tp} + {td}({tf}-1) + {op} + 1 = {out}"
     )
 
 
 STEP_PRESETS = {
     "Course 6×6 example, vertical filter": (
-        np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3], [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]]),
+        np.array(
+            [
+                [3, 0, 1, 2, 7, 4],
+                [1, 5, 8, 9, 3, 1],
+                [2, 7, 2, 5, 1, 3],
+                [0, 1, 3, 1, 7, 8],
+                [4, 2, 1, 6, 2, 8],
+                [2, 4, 5, 2, 3, 9],
+            ]
+        ),
         np.array([[1, 0, -1]] * 3),
     ),
     "Step image 10 | 0 (light to dark)": (np.array([[10, 10, 10, 0, 0, 0]] * 6), np.array([[1, 0, -1]] * 3)),
@@ -92,15 +112,32 @@ STEP_PRESETS = {
 
 def window_figure(padded: np.ndarray, top: int, left: int, f: int, padding: int) -> go.Figure:
     figure = go.Figure(
-        go.Heatmap(z=padded, text=[[f"{value:g}" for value in row] for row in padded], texttemplate="%{text}",
-                   colorscale="Blues", showscale=False)
+        go.Heatmap(
+            z=padded,
+            text=[[f"{value:g}" for value in row] for row in padded],
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+        )
     )
-    figure.add_shape(type="rect", x0=left - 0.5, x1=left + f - 0.5, y0=top - 0.5, y1=top + f - 0.5,
-                     line={"color": "#d9480f", "width": 4})
+    figure.add_shape(
+        type="rect",
+        x0=left - 0.5,
+        x1=left + f - 0.5,
+        y0=top - 0.5,
+        y1=top + f - 0.5,
+        line={"color": "#d9480f", "width": 4},
+    )
     if padding:
         size = padded.shape
-        figure.add_shape(type="rect", x0=padding - 0.5, x1=size[1] - padding - 0.5, y0=padding - 0.5,
-                         y1=size[0] - padding - 0.5, line={"color": "#555", "dash": "dot"})
+        figure.add_shape(
+            type="rect",
+            x0=padding - 0.5,
+            x1=size[1] - padding - 0.5,
+            y0=padding - 0.5,
+            y1=size[0] - padding - 0.5,
+            line={"color": "#555", "dash": "dot"},
+        )
     figure.update_xaxes(constrain="domain", dtick=1)
     figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", dtick=1)
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10})
@@ -120,17 +157,22 @@ def step_by_step_section() -> None:
     stride_col, padding_col, flip_col = st.columns(3)
     stride = whole("Stride s", 1, "sb-s", stride_col)
     padding = whole("Padding p", 0, "sb-p", padding_col)
-    flipped = flip_col.toggle("Textbook convolution (flip the filter)", key="sb-flip",
-                              help="Mathematics flips the filter; deep learning's 'convolution' is cross-correlation.")
+    flipped = flip_col.toggle(
+        "Textbook convolution (flip the filter)",
+        key="sb-flip",
+        help="Mathematics flips the filter; deep learning's 'convolution' is cross-correlation.",
+    )
     if x is None or k is None:
         return
     used = np.flip(k, axis=(0, 1)) if flipped else k
     try:
         output = conv.cross_correlate(x, used, stride, padding)
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
-    st.markdown(f"**Output** ({output.shape[0]} × {output.shape[1]}, {'convolution' if flipped else 'cross-correlation'}):")
+    st.markdown(
+        f"**Output** ({output.shape[0]} × {output.shape[1]}, {'convolution' if flipped else 'cross-correlation'}):"
+    )
     show_matrix(output)
     row_col, col_col = st.columns(2)
     row = row_col.number_input("Output row", 0, output.shape[0] - 1, 0, key="sb-row")
@@ -155,8 +197,12 @@ def edge_section() -> None:
         image = fit_within(image, MAX_EDGE_SIDE)
     family_col, direction_col, mode_col = st.columns(3)
     family = family_col.selectbox("Filter", [*conv.VERTICAL_EDGE_FILTERS, "Custom 3×3"], key="edge-filter")
-    horizontal = direction_col.radio("Edges", ["vertical", "horizontal"], horizontal=True, key="edge-direction",
-                                     disabled=family == "Custom 3×3") == "horizontal"
+    horizontal = (
+        direction_col.radio(
+            "Edges", ["vertical", "horizontal"], horizontal=True, key="edge-direction", disabled=family == "Custom 3×3"
+        )
+        == "horizontal"
+    )
     per_channel = mode_col.radio("Input", ["gray", "RGB (3×3×3 filter)"], horizontal=True, key="edge-mode") != "gray"
     absolute = st.toggle("Absolute value (edge strength, either direction)", value=True, key="edge-abs")
     if family == "Custom 3×3":
@@ -171,18 +217,22 @@ def edge_section() -> None:
         show_matrix(kernel, "The filter (per channel when RGB is chosen)")
     try:
         device = pick_device()
-    except DeviceError as error:
+    except UserError as error:
         st.error(str(error))
         return
     try:
         response = conv.edge_map(image, kernel, per_channel, str(device))
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
     original_col, edges_col = st.columns(2)
     original_col.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
-    edges_col.image(fit_within(conv.to_display(response, absolute), DISPLAY_SIDE), width="stretch", output_format="JPEG",
-                    caption=f"Edge map {response.shape[1]}×{response.shape[0]} (n − f + 1 = n − 2), on {device}")
+    edges_col.image(
+        fit_within(conv.to_display(response, absolute), DISPLAY_SIDE),
+        width="stretch",
+        output_format="JPEG",
+        caption=f"Edge map {response.shape[1]}×{response.shape[0]} (n − f + 1 = n − 2), on {device}",
+    )
 
 
 POOL_PRESETS = {
@@ -201,13 +251,14 @@ def pooling_section() -> None:
     f_col, s_col, mode_col = st.columns(3)
     f = whole("f", 2, "pool-f", f_col)
     s = whole("s", 2, "pool-s", s_col)
-    mode = mode_col.radio("Mode", ["max", "avg"], index=["max", "avg"].index(mode_default), horizontal=True,
-                          key=f"pool-mode-{preset}")
+    mode = mode_col.radio(
+        "Mode", ["max", "avg"], index=["max", "avg"].index(mode_default), horizontal=True, key=f"pool-mode-{preset}"
+    )
     if values is None:
         return
     try:
         show_matrix(conv.pool(values, f, s, mode), f"{mode} pooling, f = {f}, s = {s}")
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
     st.markdown("**On a photo** (each colour channel pooled separately)")
@@ -217,72 +268,103 @@ def pooling_section() -> None:
     image = fit_within(image, MAX_EDGE_SIDE)
     try:
         pooled = conv.pool_image(image, f, s, mode, str(pick_device()))
-    except (ValueError, DeviceError) as error:
+    except UserError as error:
         st.error(str(error))
         return
     before, after = st.columns(2)
     before.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
-    after.image(fit_within(pooled, DISPLAY_SIDE), caption=f"Pooled {pooled.shape[1]}×{pooled.shape[0]}×3", width="stretch",
-                     output_format="JPEG")
+    after.image(
+        fit_within(pooled, DISPLAY_SIDE),
+        caption=f"Pooled {pooled.shape[1]}×{pooled.shape[0]}×3",
+        width="stretch",
+        output_format="JPEG",
+    )
 
 
 LAYER_COLUMNS = ["type", "f", "s", "p", "filters", "units", "mode"]
 
 
-def layers_frame(layers: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{column: layer.get(column) for column in LAYER_COLUMNS} for layer in layers], columns=LAYER_COLUMNS)
+def layers_frame(layers: list[costs.Layer]) -> pd.DataFrame:
+    return pd.DataFrame([layer.settings() for layer in layers], columns=LAYER_COLUMNS)
 
 
-def frame_layers(frame: pd.DataFrame) -> list[dict]:
-    """Editor rows -> layer dicts; blank cells are left out, so core names what is missing."""
-    layers = []
+def editor_settings(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Editor rows -> settings; blank cells are left out, so core names what is missing."""
+    rows = []
     for record in frame.to_dict("records"):
-        layer = {key: value for key, value in record.items() if value is not None and not (isinstance(value, float) and np.isnan(value))}
-        layers.append({key: int(value) if isinstance(value, float) and value.is_integer() else value for key, value in layer.items()})
-    return layers
+        filled = {key: value for key, value in record.items() if not pd.isna(value)}
+        rows.append(
+            {
+                key: int(value) if isinstance(value, float) and value.is_integer() else value
+                for key, value in filled.items()
+            }
+        )
+    return rows
 
 
 @st.fragment
 def network_table_section() -> None:
     st.subheader("Network table")
-    preset = st.selectbox("Preset", list(conv.PRESETS), key="net-preset")
-    shape_default, layers_default = conv.PRESETS[preset]
+    preset = st.selectbox("Preset", list(costs.PRESETS), key="net-preset")
+    shape_default, layers_default = costs.PRESETS[preset]
     h_col, w_col, c_col = st.columns(3)
-    shape = (whole("Input H", shape_default[0], f"net-h-{preset}", h_col),
-             whole("Input W", shape_default[1], f"net-w-{preset}", w_col),
-             whole("Input C", shape_default[2], f"net-c-{preset}", c_col))
+    shape = (
+        whole("Input H", shape_default[0], f"net-h-{preset}", h_col),
+        whole("Input W", shape_default[1], f"net-w-{preset}", w_col),
+        whole("Input C", shape_default[2], f"net-c-{preset}", c_col),
+    )
     edited = st.data_editor(
-        layers_frame(layers_default), num_rows="dynamic", key=f"net-layers-{preset}", hide_index=True,
+        layers_frame(layers_default),
+        num_rows="dynamic",
+        key=f"net-layers-{preset}",
+        hide_index=True,
         column_config={
-            "type": st.column_config.SelectboxColumn("type", options=list(conv.LAYER_TYPES), required=True),
+            "type": st.column_config.SelectboxColumn("type", options=list(costs.LAYER_KINDS), required=True),
             "mode": st.column_config.SelectboxColumn("mode", options=["max", "avg"]),
-            **{name: st.column_config.NumberColumn(name, step=1, format="%d") for name in ["f", "s", "p", "filters", "units"]},
+            **{
+                name: st.column_config.NumberColumn(name, step=1, format="%d")
+                for name in ["f", "s", "p", "filters", "units"]
+            },
         },
     )
-    layers = frame_layers(edited)
+    layers = [costs.Layer.from_settings(row) for row in editor_settings(edited)]
     try:
-        rows = conv.layer_table(shape, layers)
-    except conv.LayerError as error:
+        rows = costs.layer_table(shape, layers)
+    except UserError as error:
         st.error(str(error))
         return
     table = pd.DataFrame(
-        [{"layer": r["layer"], "activation shape": " × ".join(map(str, r["shape"])), "activation size": r["size"],
-          "parameters": r["params"], "MACs": r["macs"]} for r in rows]
+        [
+            {
+                "layer": row.label,
+                "activation shape": " × ".join(map(str, row.shape)),
+                "activation size": row.size,
+                "parameters": row.params,
+                "MACs": row.macs,
+            }
+            for row in rows
+        ]
     )
-    totals = {"layer": "Total", "activation shape": "", "activation size": int(table["activation size"].sum()),
-              "parameters": int(table["parameters"].sum()), "MACs": int(table["MACs"].sum())}
+    totals = {
+        "layer": "Total",
+        "activation shape": "",
+        "activation size": int(table["activation size"].sum()),
+        "parameters": int(table["parameters"].sum()),
+        "MACs": int(table["MACs"].sum()),
+    }
     table = pd.concat([table, pd.DataFrame([totals])], ignore_index=True)
     st.dataframe(table.style.format({c: "{:,}" for c in ["activation size", "parameters", "MACs"]}), hide_index=True)
     st.caption("MACs are multiply–accumulates (1 MAC = 2 FLOPs); biases and pooling comparisons are not counted.")
     st.download_button("Download CSV", table.to_csv(index=False), file_name="layer_table.csv", mime="text/csv")
     if layers:
-        measured = conv.measured_with_torch(shape, layers)
-        agree = all((r["shape"], r["params"], r["macs"]) == (m["shape"], m["params"], m["macs"]) for r, m in zip(rows[1:], measured))
-        (st.success if agree else st.error)(
-            "PyTorch agrees: the model below, built and run on a zero input, has these shapes, parameters and MACs "
-            "(FlopCounterMode)." if agree else "PyTorch disagrees with the table; please report this network."
-        )
-        st.code(conv.sequential_code(shape, layers), language="python")
+        if costs.matches_torch(shape, layers):
+            st.success(
+                "PyTorch agrees: the model below, built and run on a zero input, has these shapes, parameters and "
+                "MACs (FlopCounterMode)."
+            )
+        else:
+            st.error("PyTorch disagrees with the table; please report this network.")
+        st.code(costs.sequential_code(shape, layers), language="python")
 
 
 @st.fragment
@@ -291,21 +373,27 @@ def why_convolutions_section() -> None:
     cols = st.columns(7)
     labels = ["H", "W", "C", "f", "filters", "s", "p"]
     defaults = [32, 32, 3, 5, 6, 1, 0]
-    h, w, c, f, filters, s, p = (whole(label, default, f"why-{label}", column) for label, default, column in zip(labels, defaults, cols))
+    h, w, c, f, filters, s, p = (
+        whole(label, default, f"why-{label}", column) for label, default, column in zip(labels, defaults, cols)
+    )
     try:
-        numbers = conv.conv_vs_dense((h, w, c), f, filters, s, p)
-    except ValueError as error:
+        numbers = costs.conv_vs_dense((h, w, c), f, filters, s, p)
+    except UserError as error:
         st.error(str(error))
         return
     out = " × ".join(map(str, numbers.conv.shape))
     conv_col, dense_col = st.columns(2)
     conv_col.metric("Conv layer parameters", f"{numbers.conv.params:,}", help=f"({f}·{f}·{c} + 1) · {filters}")
-    dense_col.metric("Fully connected parameters", f"{numbers.dense_weights + numbers.dense_biases:,}",
-                     help=f"{numbers.inputs:,} × {numbers.outputs:,} weights + {numbers.dense_biases:,} biases")
+    dense_col.metric(
+        "Fully connected parameters",
+        f"{numbers.dense_weights + numbers.dense_biases:,}",
+        help=f"{numbers.inputs:,} × {numbers.outputs:,} weights + {numbers.dense_biases:,} biases",
+    )
     st.markdown(
         f"{h} × {w} × {c} → {out}: the conv layer has **{numbers.conv.params:,}** parameters; a fully connected layer "
-        f"between the same volumes has {numbers.inputs:,} × {numbers.outputs:,} = **{numbers.dense_weights:,}** weights "
-        f"(≈ {numbers.dense_weights / numbers.conv.params:,.0f}× more). Parameter sharing and sparse connections make the difference."
+        f"between the same volumes has {numbers.inputs:,} × {numbers.outputs:,} = "
+        f"**{numbers.dense_weights:,}** weights (≈ {numbers.dense_weights / numbers.conv.params:,.0f}× more). "
+        "Parameter sharing and sparse connections make the difference."
     )
 
 
@@ -321,29 +409,34 @@ def nd_section() -> None:
     st.subheader("1×1, 1D and 3D convolutions")
     preset = st.selectbox("Preset", list(ND_PRESETS), key="nd-preset")
     dims, shape_default, layers_default = ND_PRESETS[preset]
-    text = st.text_input("Input shape (spatial sizes, then channels)", ", ".join(map(str, shape_default)), key=f"nd-shape-{preset}")
+    text = st.text_input(
+        "Input shape (spatial sizes, then channels)", ", ".join(map(str, shape_default)), key=f"nd-shape-{preset}"
+    )
     edited = st.data_editor(
-        pd.DataFrame(layers_default, columns=["f", "filters", "s", "p"]), num_rows="dynamic", key=f"nd-layers-{preset}",
-        hide_index=True, column_config={name: st.column_config.NumberColumn(name, step=1, format="%d") for name in ["f", "filters", "s", "p"]},
+        pd.DataFrame(layers_default, columns=["f", "filters", "s", "p"]),
+        num_rows="dynamic",
+        key=f"nd-layers-{preset}",
+        hide_index=True,
+        column_config={
+            name: st.column_config.NumberColumn(name, step=1, format="%d") for name in ["f", "filters", "s", "p"]
+        },
     )
     try:
-        shape = tuple(int(part) for part in text.replace("×", ",").split(",") if part.strip())
-    except ValueError:
-        st.error("The input shape must be whole numbers separated by commas, e.g. 14, 14, 14, 1.")
-        return
-    if not 2 <= len(shape) <= 4:
-        st.error("Give 1 to 3 spatial sizes followed by the number of channels.")
-        return
-    try:
-        costs = conv.conv_chain(shape, frame_layers(edited))
-    except conv.LayerError as error:
+        shape = costs.parse_shape(text)
+        chain = costs.conv_chain(shape, [costs.ConvSpec.from_settings(row) for row in editor_settings(edited)])
+    except UserError as error:
         st.error(str(error))
         return
-    inputs = [shape] + [cost.shape for cost in costs[:-1]]
+    inputs = [shape] + [cost.shape for cost in chain[:-1]]
     rows = [
-        {"layer": number, "input": " × ".join(map(str, before)), "output": " × ".join(map(str, cost.shape)),
-         "parameters": cost.params, "MACs": cost.macs}
-        for number, (before, cost) in enumerate(zip(inputs, costs), start=1)
+        {
+            "layer": number,
+            "input": " × ".join(map(str, before)),
+            "output": " × ".join(map(str, cost.shape)),
+            "parameters": cost.params,
+            "MACs": cost.macs,
+        }
+        for number, (before, cost) in enumerate(zip(inputs, chain), start=1)
     ]
     if rows:
         st.dataframe(pd.DataFrame(rows).style.format({"parameters": "{:,}", "MACs": "{:,}"}), hide_index=True)
@@ -363,7 +456,9 @@ SECTIONS = {
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
     st.title("Conv calculator")
-    st.caption("Course week 1 — every number below is computed by `core.conv` and checked against PyTorch in the tests.")
+    st.caption(
+        "Course week 1 — every number below is computed by `core.conv` and checked against PyTorch in the tests."
+    )
     for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
         with tab:
             section()

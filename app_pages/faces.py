@@ -9,9 +9,6 @@ options is a fragment; changes to the gallery rerun the whole page so every tab 
 
 from __future__ import annotations
 
-import os
-import secrets
-import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,15 +21,15 @@ from torch import nn
 
 from core import faces, weights
 from core.device import device_lock
-from core.gallery import Gallery, GalleryError, GalleryStore, clean_name
+from core.errors import UserError
+from core.gallery import Gallery, clean_name
 from ui.boxes import DrawnBox, boxes_figure
+from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
 from ui.image_input import image_input
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 
 ENCODERS = ("facenet_vggface2", "facenet_casia")
-FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file: galleries outlive the session, one per user
-SHARED_GALLERY_ENV = "CNNLAB_FACE_DB_SHARED"  # "1": everyone shares one team gallery in that file
 LANDMARK_COLORS = ("#00e5ff", "#00e5ff", "#ffd600", "#ff4081", "#ff4081")  # eyes, nose, mouth corners
 _CACHED_IMAGES = 6
 MATRIX_LABELS = 20  # beyond this many photos the distance matrix shows colours only (hover for numbers)
@@ -54,18 +51,27 @@ class Options:
 
 def options_panel(device: torch.device) -> Options:
     left, right = st.columns(2)
-    encoder = left.selectbox("Face encoder", ENCODERS, format_func=lambda name: weights.get_weights(name).title,
-                             key="faces-encoder")
-    threshold = right.slider("Threshold τ (Euclidean distance)", 0.0, 2.0, faces.DEFAULT_THRESHOLD, 0.01,
-                             key="faces-threshold",
-                             help="d(img1, img2) ≤ τ means “same person”. The default 1.04 is the tuned threshold "
-                                  "for this VGGFace2 network in the deepface library; the Labs tab suggests one "
-                                  "from your own pairs.")
+    encoder = left.selectbox(
+        "Face encoder", ENCODERS, format_func=lambda name: weights.get_weights(name).title, key="faces-encoder"
+    )
+    threshold = right.slider(
+        "Threshold τ (Euclidean distance)",
+        0.0,
+        2.0,
+        faces.DEFAULT_THRESHOLD,
+        0.01,
+        key="faces-threshold",
+        help="d(img1, img2) ≤ τ means “same person”. The default 1.04 is the tuned threshold "
+        "for this VGGFace2 network in the deepface library; the Labs tab suggests one "
+        "from your own pairs.",
+    )
     with st.expander("Detection settings (MTCNN)"):
         columns = st.columns(5)
         min_face = columns[0].slider("Smallest face (px)", 10, 300, 20, key="faces-min-size")
-        stages = [columns[i + 1].slider(f"{net} threshold", 0.05, 0.99, default, 0.01, key=f"faces-threshold-{net}")
-                  for i, (net, default) in enumerate(zip(("P-Net", "R-Net", "O-Net"), (0.6, 0.7, 0.7)))]
+        stages = [
+            columns[i + 1].slider(f"{net} threshold", 0.05, 0.99, default, 0.01, key=f"faces-threshold-{net}")
+            for i, (net, default) in enumerate(zip(("P-Net", "R-Net", "O-Net"), (0.6, 0.7, 0.7)))
+        ]
         margin = columns[4].slider("Crop margin (px of 160)", 0, 80, faces.DEFAULT_MARGIN, key="faces-margin")
     return Options(device, encoder, threshold, faces.DetectionSettings(min_face, tuple(stages)), margin)
 
@@ -90,13 +96,16 @@ def analysed(image: np.ndarray, options: Options) -> tuple[list[faces.Face], np.
 
 
 def no_face_message(options: Options) -> str:
-    return (f"No face found. Faces smaller than {options.detection.min_face_size} px are skipped: lower “Smallest "
-            "face” under Detection settings for small faces. Very dark, blurred, turned-away or covered faces are "
-            "often missed too; try a brighter, frontal photo.")
+    return (
+        f"No face found. Faces smaller than {options.detection.min_face_size} px are skipped: lower “Smallest "
+        "face” under Detection settings for small faces. Very dark, blurred, turned-away or covered faces are "
+        "often missed too; try a brighter, frontal photo."
+    )
 
 
-def faces_figure(image: np.ndarray, found: list[faces.Face], labels: list[str] | None = None,
-                 colors: list[str] | None = None) -> go.Figure:
+def faces_figure(
+    image: np.ndarray, found: list[faces.Face], labels: list[str] | None = None, colors: list[str] | None = None
+) -> go.Figure:
     """Each face's box with its label, and its five landmarks as dots."""
     labels = labels or [f"{index + 1}: p = {face.probability:.3f}" for index, face in enumerate(found)]
     colors = colors or ["#00c853"] * len(found)
@@ -105,8 +114,9 @@ def faces_figure(image: np.ndarray, found: list[faces.Face], labels: list[str] |
     return boxes_figure(image, boxes, points=points)
 
 
-def faces_in(key: str, options: Options, default_example: str,
-             label: str = "Image") -> tuple[np.ndarray, list[faces.Face], np.ndarray] | None:
+def faces_in(
+    key: str, options: Options, default_example: str, label: str = "Image"
+) -> tuple[np.ndarray, list[faces.Face], np.ndarray] | None:
     """A photo from the user with its faces and their crops; None when there is no photo,
     or no face in it (after saying why and what to try)."""
     image = image_input(key, label=label, default_example=default_example)
@@ -128,8 +138,13 @@ def pick_face(key: str, options: Options, default_example: str, label: str = "Ph
     index = 0
     if len(found) > 1:
         st.image(list(crops), caption=[f"Face {i + 1}" for i in range(len(found))], width=80)
-        index = st.radio(f"{len(found)} faces: which one?", range(len(found)), format_func=lambda i: f"Face {i + 1}",
-                         horizontal=True, key=f"{key}-face")
+        index = st.radio(
+            f"{len(found)} faces: which one?",
+            range(len(found)),
+            format_func=lambda i: f"Face {i + 1}",
+            horizontal=True,
+            key=f"{key}-face",
+        )
     st.image(crops[index], caption=f"Face {index + 1} of {len(found)}, as the encoder sees it", width=160)
     return crops[index]
 
@@ -139,8 +154,9 @@ def pick_face(key: str, options: Options, default_example: str, label: str = "Ph
 
 def encoder_model(options: Options, where: str) -> nn.Module | None:
     """The chosen encoder, or None after saying what is missing and how to get it."""
-    if not weights_ready(options.encoder, "face encodings (verification, recognition and the labs)",
-                         key=f"faces-download-{where}"):
+    if not weights_ready(
+        options.encoder, "face encodings (verification, recognition and the labs)", key=f"faces-download-{where}"
+    ):
         return None
     return pretrained(options.encoder, str(options.device))
 
@@ -163,41 +179,6 @@ def gallery_encodings(gallery: Gallery, model: nn.Module, options: Options) -> t
 
 
 # -- the gallery ------------------------------------------------------------------------------------------------
-
-
-@st.cache_resource(show_spinner=False)
-def face_store(path: str) -> GalleryStore:
-    return GalleryStore(path)
-
-
-def gallery_owner() -> str:
-    """Whose gallery this session sees in the operator's database: the team's when shared,
-    the signed-in user's, or the one opened with this session's private key."""
-    if os.environ.get(SHARED_GALLERY_ENV) == "1":
-        return "team"
-    if getattr(st.user, "is_logged_in", False) and st.user.get("email"):
-        return f"user:{st.user.email}"
-    return "key:" + st.session_state.setdefault("faces-key", secrets.token_urlsafe(12))
-
-
-def current_gallery() -> Gallery:
-    """The session's gallery; with ``CNNLAB_FACE_DB`` set, the owner's gallery in that file."""
-    path = os.environ.get(FACE_DB_ENV)
-    if path:
-        try:
-            return Gallery(face_store(path), gallery_owner())
-        except sqlite3.Error as error:
-            st.error(f"The face database {path} cannot be used ({error}); this session keeps its gallery in memory.")
-    return st.session_state.setdefault("faces-gallery", Gallery())
-
-
-def where_faces_live() -> str:
-    path = os.environ.get(FACE_DB_ENV)
-    if not path:
-        return "Your gallery lives in this browser session only: nothing about faces is written to disk."
-    if os.environ.get(SHARED_GALLERY_ENV) == "1":
-        return f"This instance keeps one gallery shared by the whole team, in {path}."
-    return f"This instance keeps galleries in {path}; you see only yours."
 
 
 def changed(message: str) -> None:
@@ -245,12 +226,16 @@ def enrollment_target(gallery: Gallery, name: str) -> tuple[bool, str]:
         return False, ""
     try:
         cleaned = clean_name(name)
-    except GalleryError as error:
+    except UserError as error:
         st.error(str(error))
         return False, ""
     if cleaned in gallery.names():
-        choice = st.radio(f"“{cleaned}” is already in the gallery.", ["Add this photo to them", "It is someone else"],
-                          key="enroll-existing", horizontal=True)
+        choice = st.radio(
+            f"“{cleaned}” is already in the gallery.",
+            ["Add this photo to them", "It is someone else"],
+            key="enroll-existing",
+            horizontal=True,
+        )
         if choice != "Add this photo to them":
             st.warning("Change the name above to enroll someone new.")
             return False, cleaned
@@ -260,11 +245,15 @@ def enrollment_target(gallery: Gallery, name: str) -> tuple[bool, str]:
 def show_gallery(gallery: Gallery) -> None:
     names = gallery.names()
     photos = len(gallery.entries)
-    st.subheader(f"Gallery: {len(names)} {'person' if len(names) == 1 else 'people'}, "
-                 f"{photos} {'photo' if photos == 1 else 'photos'}")
-    if os.environ.get(FACE_DB_ENV) and gallery_owner().startswith("key:"):
+    st.subheader(
+        f"Gallery: {len(names)} {'person' if len(names) == 1 else 'people'}, "
+        f"{photos} {'photo' if photos == 1 else 'photos'}"
+    )
+    if stored() and gallery_owner().startswith("key:"):
         key_column, open_column = st.columns(2)
-        key_column.markdown(f"Your gallery key: `{st.session_state['faces-key']}` — keep it to open this gallery again.")
+        key_column.markdown(
+            f"Your gallery key: `{st.session_state['faces-key']}` — keep it to open this gallery again."
+        )
         other = open_column.text_input("Open the gallery of another key", key="faces-open-key", type="password")
         if other and other != st.session_state["faces-key"]:
             st.session_state["faces-key"] = other.strip()
@@ -280,24 +269,33 @@ def show_gallery(gallery: Gallery) -> None:
             if rename.button("Rename", key=f"rename-go-{person}", disabled=new_name == person):
                 try:
                     changed(f"Renamed {person} to {gallery.rename(person, new_name)}.")
-                except GalleryError as error:
+                except UserError as error:
                     actions.error(str(error))
             if delete.button("Delete", key=f"delete-{person}", icon=":material/delete:"):
                 gallery.remove(person)
                 changed(f"Deleted {person} and their photos.")
     export_column, import_column = st.columns(2)
-    export_column.download_button("Export gallery (.npz)", gallery.export() if names else b"",
-                                  file_name="cnn-lab-face-gallery.npz", disabled=not names, icon=":material/download:",
-                                  key="faces-export")
+    export_column.download_button(
+        "Export gallery (.npz)",
+        gallery.export() if names else b"",
+        file_name="cnn-lab-face-gallery.npz",
+        disabled=not names,
+        icon=":material/download:",
+        key="faces-export",
+    )
     upload = import_column.file_uploader("Import a gallery file", type=["npz"], key="faces-import")
     if upload is not None and import_column.button("Import", key="faces-import-go"):
         try:
             changed(f"Imported {gallery.import_file(upload.getvalue())} photos from {upload.name}.")
-        except GalleryError as error:
+        except UserError as error:
             import_column.error(str(error))
-    if st.button("Forget everything", icon=":material/delete_forever:", key="faces-forget",
-                 help="Deletes the gallery (also from the operator's database), every encoding, recorded pair "
-                      "and detected face of this session."):
+    if st.button(
+        "Forget everything",
+        icon=":material/delete_forever:",
+        key="faces-forget",
+        help="Deletes the gallery (also from the operator's database), every encoding, recorded pair "
+        "and detected face of this session.",
+    ):
         forget_everything(gallery)
 
 
@@ -311,19 +309,35 @@ def detect_section(options: Options) -> None:
         return
     image, found, crops = picked
     st.plotly_chart(faces_figure(image, found), key="faces-detect-figure")
-    st.caption("Boxes with MTCNN's probability; dots are the five landmarks: eyes (cyan), nose (yellow), mouth "
-               "corners (pink) — the landmark detection of week 3.")
-    st.dataframe(pd.DataFrame([
-        {"face": index + 1, "probability": round(face.probability, 4),
-         **{name: round(value, 1) for name, value in zip(("x1", "y1", "x2", "y2"), face.box)},
-         "side (px)": round(face.side, 1),
-         **{part: f"({x:.0f}, {y:.0f})" for part, (x, y) in
-            zip(("left eye", "right eye", "nose", "mouth left", "mouth right"), face.landmarks)}}
-        for index, face in enumerate(found)
-    ]), hide_index=True)
+    st.caption(
+        "Boxes with MTCNN's probability; dots are the five landmarks: eyes (cyan), nose (yellow), mouth "
+        "corners (pink) — the landmark detection of week 3."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "face": index + 1,
+                    "probability": round(face.probability, 4),
+                    **{name: round(value, 1) for name, value in zip(("x1", "y1", "x2", "y2"), face.box)},
+                    "side (px)": round(face.side, 1),
+                    **{
+                        part: f"({x:.0f}, {y:.0f})"
+                        for part, (x, y) in zip(
+                            ("left eye", "right eye", "nose", "mouth left", "mouth right"), face.landmarks
+                        )
+                    },
+                }
+                for index, face in enumerate(found)
+            ]
+        ),
+        hide_index=True,
+    )
     st.image(list(crops), caption=[f"Face {index + 1}" for index in range(len(found))], width=120)
-    st.caption(f"The crops FaceNet reads: each box plus a margin of {options.margin} px, resized to 160×160. The "
-               "network was trained on such crops, so they are not rotated upright.")
+    st.caption(
+        f"The crops FaceNet reads: each box plus a margin of {options.margin} px, resized to 160×160. The "
+        "network was trained on such crops, so they are not rotated upright."
+    )
 
 
 # -- verification and recognition -------------------------------------------------------------------------------
@@ -349,20 +363,26 @@ def verify_section(options: Options) -> None:
         else:
             person = st.selectbox("Enrolled person", gallery.names(), key="verify-person")
             identities, templates = faces.identity_templates(
-                [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options))
+                [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options)
+            )
             second = templates[identities.index(person)]
-            st.image([entry.crop for entry in gallery.entries_of(person)], width=80,
-                     caption=f"{person}: the mean of {len(gallery.entries_of(person))} encoding(s)")
+            st.image(
+                [entry.crop for entry in gallery.entries_of(person)],
+                width=80,
+                caption=f"{person}: the mean of {len(gallery.entries_of(person))} encoding(s)",
+            )
     if first is None or second is None:
         return
     result = faces.verify(encode(first[None], model, options)[0], second, options.threshold)
     relation = r"\le" if result.same_person else ">"
-    st.latex(rf"d(\mathrm{{img1}}, \mathrm{{img2}}) = \lVert f(\mathrm{{img1}}) - f(\mathrm{{img2}}) \rVert_2 "
-             rf"= {result.distance:.3f} {relation} \tau = {options.threshold:.2f}")
+    st.latex(
+        rf"d(\mathrm{{img1}}, \mathrm{{img2}}) = \lVert f(\mathrm{{img1}}) - f(\mathrm{{img2}}) \rVert_2 "
+        rf"= {result.distance:.3f} {relation} \tau = {options.threshold:.2f}"
+    )
     columns = st.columns(3)
     columns[0].metric("Distance d", f"{result.distance:.3f}")
     columns[1].metric("Cosine similarity", f"{result.cosine_similarity:.3f}")
-    columns[2].metric("Squared distance = 2 − 2·cos", f"{result.distance ** 2:.3f}")
+    columns[2].metric("Squared distance = 2 − 2·cos", f"{result.distance**2:.3f}")
     if result.same_person:
         st.success("Same person: the distance is within τ.", icon=":material/how_to_reg:")
     else:
@@ -370,8 +390,10 @@ def verify_section(options: Options) -> None:
     if mode == "Two photos":
         st.caption("Tell the lab whether these two are the same person, to build the distance distributions:")
         same, different = st.columns(2)
-        for column, truth, label in ((same, True, "Record as the same person"),
-                                     (different, False, "Record as different people")):
+        for column, truth, label in (
+            (same, True, "Record as the same person"),
+            (different, False, "Record as different people"),
+        ):
             if column.button(label, key=f"verify-record-{truth}"):
                 st.session_state.setdefault("faces-pairs", []).append((options.encoder, result.distance, truth))
                 column.success(f"Recorded ({len(st.session_state['faces-pairs'])} pairs).")
@@ -390,22 +412,38 @@ def recognize_section(options: Options) -> None:
     if picked is None:
         return
     image, found, crops = picked
-    identities, templates = faces.identity_templates([entry.name for entry in gallery.entries],
-                                                     gallery_encodings(gallery, model, options))
+    identities, templates = faces.identity_templates(
+        [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options)
+    )
     answers = faces.recognize(encode(crops, model, options), identities, templates, options.threshold, k=3)
-    labels = [f"{index + 1}: {answer.name or 'not recognized'} (d = {answer.top[0][1]:.2f})"
-              for index, answer in enumerate(answers)]
+    labels = [
+        f"{index + 1}: {answer.name or 'not recognized'} (d = {answer.top[0][1]:.2f})"
+        for index, answer in enumerate(answers)
+    ]
     colors = ["#00c853" if answer.name else "#ff1744" for answer in answers]
     st.plotly_chart(faces_figure(image, found, labels, colors), key="faces-recognize-figure")
-    st.caption(f"1:K search over {len(identities)} identities (the mean encoding of each person's photos); "
-               f"“not recognized” when the nearest is farther than τ = {options.threshold:.2f}.")
+    st.caption(
+        f"1:K search over {len(identities)} identities (the mean encoding of each person's photos); "
+        f"“not recognized” when the nearest is farther than τ = {options.threshold:.2f}."
+    )
     for index, (answer, crop) in enumerate(zip(answers, crops)):
         picture, table = st.columns([1, 4])
         picture.image(crop, width=96, caption=f"Face {index + 1}")
         table.markdown(f"**Face {index + 1}: {answer.name or 'not recognized'}**")
-        table.dataframe(pd.DataFrame([{"rank": rank + 1, "identity": name, "distance": round(distance, 4),
-                                       "within τ": distance <= options.threshold}
-                                      for rank, (name, distance) in enumerate(answer.top)]), hide_index=True)
+        table.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "rank": rank + 1,
+                        "identity": name,
+                        "distance": round(distance, 4),
+                        "within τ": distance <= options.threshold,
+                    }
+                    for rank, (name, distance) in enumerate(answer.top)
+                ]
+            ),
+            hide_index=True,
+        )
 
 
 # -- labs -------------------------------------------------------------------------------------------------------
@@ -429,8 +467,10 @@ def labs_section(options: Options) -> None:
         return
     gallery = current_gallery()
     if len(gallery.entries) < 2:
-        st.info("The labs compare enrolled photos: enroll at least two in the Gallery tab (two people, or two "
-                "photos of one person).")
+        st.info(
+            "The labs compare enrolled photos: enroll at least two in the Gallery tab (two people, or two "
+            "photos of one person)."
+        )
         return
     encodings = gallery_encodings(gallery, model, options)
     names = [entry.name for entry in gallery.entries]
@@ -438,38 +478,59 @@ def labs_section(options: Options) -> None:
 
     st.subheader("Distance matrix of the gallery")
     distances = faces.pairwise_distances(encodings, encodings).numpy()
-    figure = px.imshow(distances, x=labels, y=labels, zmin=0, zmax=2, color_continuous_scale="Viridis_r",
-                       text_auto=".2f" if len(labels) <= MATRIX_LABELS else False, labels=dict(color="d"))
+    figure = px.imshow(
+        distances,
+        x=labels,
+        y=labels,
+        zmin=0,
+        zmax=2,
+        color_continuous_scale="Viridis_r",
+        text_auto=".2f" if len(labels) <= MATRIX_LABELS else False,
+        labels=dict(color="d"),
+    )
     st.plotly_chart(figure, key="faces-matrix")
 
     st.subheader("Same-person and different-person distances")
     same, different = gallery_pairs(names, encodings)
-    recorded = [(distance, truth) for encoder, distance, truth in st.session_state.get("faces-pairs", [])
-                if encoder == options.encoder]
+    recorded = [
+        (distance, truth)
+        for encoder, distance, truth in st.session_state.get("faces-pairs", [])
+        if encoder == options.encoder
+    ]
     same += [distance for distance, truth in recorded if truth]
     different += [distance for distance, truth in recorded if not truth]
-    histogram = go.Figure([go.Histogram(x=same, name="same person", opacity=0.7, xbins=dict(size=0.05)),
-                           go.Histogram(x=different, name="different people", opacity=0.7, xbins=dict(size=0.05))])
+    histogram = go.Figure(
+        [
+            go.Histogram(x=same, name="same person", opacity=0.7, xbins=dict(size=0.05)),
+            go.Histogram(x=different, name="different people", opacity=0.7, xbins=dict(size=0.05)),
+        ]
+    )
     histogram.add_vline(options.threshold, line_dash="dash", annotation_text=f"τ = {options.threshold:.2f}")
     histogram.update_layout(barmode="overlay", xaxis_title="d", yaxis_title="pairs", height=320)
     st.plotly_chart(histogram, key="faces-distances")
     errors = faces.threshold_errors(same, different, options.threshold)
     columns = st.columns(4)
     columns[0].metric("Pairs (same / different)", f"{len(same):,} / {len(different):,}")
-    columns[1].metric("False accept rate at τ", "–" if errors.false_accept_rate is None
-                      else f"{errors.false_accept_rate:.0%}")
-    columns[2].metric("False reject rate at τ", "–" if errors.false_reject_rate is None
-                      else f"{errors.false_reject_rate:.0%}")
+    columns[1].metric(
+        "False accept rate at τ", "–" if errors.false_accept_rate is None else f"{errors.false_accept_rate:.0%}"
+    )
+    columns[2].metric(
+        "False reject rate at τ", "–" if errors.false_reject_rate is None else f"{errors.false_reject_rate:.0%}"
+    )
     suggested = faces.suggest_threshold(same, different)
     if suggested is None:
         columns[3].metric("Suggested τ", "–")
-        st.caption("A suggested τ needs pairs of both kinds: enroll two photos of one person, or record pairs in "
-                   "the Verify tab.")
+        st.caption(
+            "A suggested τ needs pairs of both kinds: enroll two photos of one person, or record pairs in "
+            "the Verify tab."
+        )
     else:
         columns[3].metric("Suggested τ", f"{suggested:.2f}")
         st.button(f"Use τ = {suggested:.2f}", on_click=use_suggested, args=(suggested,), key="faces-use-suggested")
-        st.caption(f"The suggested τ makes the fewest errors (false accepts + false rejects) on these "
-                   f"{len(same) + len(different):,} pairs; with few pairs it is a rough guide.")
+        st.caption(
+            f"The suggested τ makes the fewest errors (false accepts + false rejects) on these "
+            f"{len(same) + len(different):,} pairs; with few pairs it is a rough guide."
+        )
 
     triplet_lab(gallery, encodings, labels)
     binary_classification_lab(names, encodings, labels)
@@ -480,51 +541,70 @@ def triplet_lab(gallery: Gallery, encodings: torch.Tensor, labels: list[str]) ->
     names = [entry.name for entry in gallery.entries]
     anchors = [i for i in range(len(names)) if names.count(names[i]) > 1]
     if not anchors or len(set(names)) < 2:
-        st.info("A triplet needs an anchor and a positive of one person and a negative of another: enroll two "
-                "photos of someone and one of someone else.")
+        st.info(
+            "A triplet needs an anchor and a positive of one person and a negative of another: enroll two "
+            "photos of someone and one of someone else."
+        )
         return
     columns = st.columns(4)
     anchor = columns[0].selectbox("Anchor A", anchors, format_func=labels.__getitem__, key="triplet-a")
-    positive = columns[1].selectbox("Positive P", [i for i in range(len(names)) if names[i] == names[anchor]
-                                                   and i != anchor], format_func=labels.__getitem__, key="triplet-p")
-    negative = columns[2].selectbox("Negative N", [i for i in range(len(names)) if names[i] != names[anchor]],
-                                    format_func=labels.__getitem__, key="triplet-n")
+    positive = columns[1].selectbox(
+        "Positive P",
+        [i for i in range(len(names)) if names[i] == names[anchor] and i != anchor],
+        format_func=labels.__getitem__,
+        key="triplet-p",
+    )
+    negative = columns[2].selectbox(
+        "Negative N",
+        [i for i in range(len(names)) if names[i] != names[anchor]],
+        format_func=labels.__getitem__,
+        key="triplet-n",
+    )
     alpha = columns[3].slider("Margin α", 0.0, 2.0, faces.DEFAULT_MARGIN_ALPHA, 0.05, key="triplet-alpha")
     terms = faces.triplet_terms(encodings[anchor], encodings[positive], encodings[negative], alpha)
-    st.latex(rf"L(A, P, N) = \max(\underbrace{{\lVert f(A) - f(P)\rVert^2}}_{{{terms.anchor_positive:.3f}}} - "
-             rf"\underbrace{{\lVert f(A) - f(N)\rVert^2}}_{{{terms.anchor_negative:.3f}}} + "
-             rf"\underbrace{{\alpha}}_{{{alpha:.2f}}}, 0) = {terms.loss:.3f}")
-    st.markdown(f"This triplet is **{terms.kind}**: " + {
-        "easy": "N is farther from A than P by more than α, so the loss is 0 and it teaches nothing.",
-        "semi-hard": "N is farther from A than P, but by less than α: the loss is positive.",
-        "hard": "N is nearer to A than P is; these are the triplets FaceNet trains on.",
-    }[terms.kind])
+    st.latex(
+        rf"L(A, P, N) = \max(\underbrace{{\lVert f(A) - f(P)\rVert^2}}_{{{terms.anchor_positive:.3f}}} - "
+        rf"\underbrace{{\lVert f(A) - f(N)\rVert^2}}_{{{terms.anchor_negative:.3f}}} + "
+        rf"\underbrace{{\alpha}}_{{{alpha:.2f}}}, 0) = {terms.loss:.3f}"
+    )
+    st.markdown(
+        f"This triplet is **{terms.kind}**: "
+        + {
+            "easy": "N is farther from A than P by more than α, so the loss is 0 and it teaches nothing.",
+            "semi-hard": "N is farther from A than P, but by less than α: the loss is positive.",
+            "hard": "N is nearer to A than P is; these are the triplets FaceNet trains on.",
+        }[terms.kind]
+    )
     census = faces.triplet_census(encodings, names, alpha)
-    st.caption(f"All {census.count:,} triplets of the gallery at α = {alpha:.2f}: {census.hard:,} hard, "
-               f"{census.semi_hard:,} semi-hard, {census.easy:,} easy; J = Σ L = {census.total_loss:.3f}.")
+    st.caption(
+        f"All {census.count:,} triplets of the gallery at α = {alpha:.2f}: {census.hard:,} hard, "
+        f"{census.semi_hard:,} semi-hard, {census.easy:,} easy; J = Σ L = {census.total_loss:.3f}."
+    )
 
 
 def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels: list[str]) -> None:
     st.subheader("Verification as binary classification")
-    st.markdown("Instead of a triplet loss, a Siamese network can end in logistic regression on the element-wise "
-                "difference of two encodings, trained on pairs labelled same (1) or different (0):")
+    st.markdown(
+        "Instead of a triplet loss, a Siamese network can end in logistic regression on the element-wise "
+        "difference of two encodings, trained on pairs labelled same (1) or different (0):"
+    )
     st.latex(r"\hat y = \sigma\Big(\sum_{k=1}^{512} w_k \,\lvert f(x^{(i)})_k - f(x^{(j)})_k\rvert + b\Big)")
     columns = st.columns(2)
     first = columns[0].selectbox("x⁽ⁱ⁾", range(len(labels)), format_func=labels.__getitem__, key="binary-i")
-    second = columns[1].selectbox("x⁽ʲ⁾", range(len(labels)), index=1, format_func=labels.__getitem__,
-                                  key="binary-j")
+    second = columns[1].selectbox("x⁽ʲ⁾", range(len(labels)), index=1, format_func=labels.__getitem__, key="binary-j")
     features = faces.pair_features(encodings[first], encodings[second])
     figure = go.Figure(go.Bar(y=features.numpy(), marker_color="#5c6bc0"))
     figure.update_layout(height=240, xaxis_title="k", yaxis_title="|f(xⁱ)ₖ − f(xʲ)ₖ|", margin=dict(t=10))
     st.plotly_chart(figure, key="faces-binary-features")
-    st.caption(f"These 512 numbers are the classifier's input; they sum to {features.sum():.3f} (the L1 distance). "
-               "The encodings of the gallery can be precomputed, so only the new photo goes through the network.")
+    st.caption(
+        f"These 512 numbers are the classifier's input; they sum to {features.sum():.3f} (the L1 distance). "
+        "The encodings of the gallery can be precomputed, so only the new photo goes through the network."
+    )
     pair_first, pair_second, same = faces.labelled_pairs(names, limit=TRAINING_PAIRS)
     try:
         classifier = faces.fit_pair_classifier(encodings[pair_first], encodings[pair_second], same)
-    except ValueError:
-        st.info("Fitting w and b needs labelled pairs of both kinds: enroll two photos of one person and a photo of "
-                "someone else.")
+    except UserError as error:
+        st.info(str(error))
         return
     probability = classifier.same_person_probability(encodings[first], encodings[second]).item()
     columns = st.columns(3)
@@ -533,9 +613,11 @@ def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels:
     columns[2].metric("b", f"{classifier.bias:.3f}")
     every_pair = len(names) * (len(names) - 1) // 2
     sampled = "" if len(same) == every_pair else f" (a seeded sample of all {every_pair:,})"
-    st.caption(f"w and b were fitted here by logistic regression (L-BFGS, a small L2 penalty on w) on "
-               f"{len(same):,} pairs of your gallery{sampled}, {int(same.sum()):,} of them the same person. "
-               "Fitted and judged on the same photos, it shows the mechanics, not how well it would do on new people.")
+    st.caption(
+        f"w and b were fitted here by logistic regression (L-BFGS, a small L2 penalty on w) on "
+        f"{len(same):,} pairs of your gallery{sampled}, {int(same.sum()):,} of them the same person. "
+        "Fitted and judged on the same photos, it shows the mechanics, not how well it would do on new people."
+    )
 
 
 SECTIONS = {
@@ -548,8 +630,10 @@ SECTIONS = {
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__
     st.title("Face recognition")
-    st.caption("Course week 4 — MTCNN finds faces and landmarks, FaceNet (InceptionResnetV1) encodes them; "
-               "the distances, search and triplet loss live in `core.faces`.")
+    st.caption(
+        "Course week 4 — MTCNN finds faces and landmarks, FaceNet (InceptionResnetV1) encodes them; "
+        "the distances, search and triplet loss live in `core.faces`."
+    )
     page_device = compute_device()
     if page_device is not None:
         page_options = options_panel(page_device)

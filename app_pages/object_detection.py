@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from core import detection, detectors, sliding_windows, weights
+from core.errors import UserError
 from core.examples import PHOTOS
 from core.images import fit_within
 from ui.boxes import DrawnBox, boxes_figure
@@ -40,12 +41,14 @@ def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, 
     """Four number fields for an (x1, y1, x2, y2) pixel box; None, with a message, when it is not a box."""
     columns = st.columns(4)
     values = [
-        column.number_input(f"{label} {name}", 0.0, float(limit), float(value), 1.0, key=f"{key}-{name}-{width}x{height}")
+        column.number_input(
+            f"{label} {name}", 0.0, float(limit), float(value), 1.0, key=f"{key}-{name}-{width}x{height}"
+        )
         for column, name, value, limit in zip(columns, ("x1", "y1", "x2", "y2"), default, (width, height) * 2)
     ]
     try:
         return detection.check_box(values, label)
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return None
 
@@ -58,12 +61,19 @@ def yolo_section(image: np.ndarray) -> None:
     st.subheader("YOLO11 on your image")
     size_column, masks_column, imgsz_column, max_column = st.columns(4)
     size = size_column.selectbox(
-        "Model", detectors.YOLO_SIZES, key="det-size",
+        "Model",
+        detectors.YOLO_SIZES,
+        key="det-size",
         format_func=lambda s: f"YOLO11{s} ({weights.get_weights(detectors.yolo_weights_name(s)).size_mb:.0f} MB)",
     )
     segment = masks_column.toggle("Instance masks (-seg)", key="det-seg")
-    imgsz = imgsz_column.selectbox("Image size (pixels)", detectors.YOLO_IMAGE_SIZES, index=2, key="det-imgsz",
-                                   help="The longer side is resized to this (letterbox), then padded to a multiple of 32.")
+    imgsz = imgsz_column.selectbox(
+        "Image size (pixels)",
+        detectors.YOLO_IMAGE_SIZES,
+        index=2,
+        key="det-imgsz",
+        help="The longer side is resized to this (letterbox), then padded to a multiple of 32.",
+    )
     max_det = int(max_column.number_input("Max detections", 1, 300, 100, key="det-max"))
     conf_column, iou_column = st.columns(2)
     conf = conf_column.slider("Confidence threshold", 0.01, 1.0, 0.25, 0.01, key="det-conf")
@@ -77,19 +87,27 @@ def yolo_section(image: np.ndarray) -> None:
         return
     try:
         model = pretrained(name, str(device))
-    except weights.ModelUnavailable as error:
+    except UserError as error:
         st.error(str(error))
         return
-    chosen = st.multiselect("Only these classes", list(model.names.values()), key="det-classes",
-                            placeholder=f"All {len(model.names)} COCO classes")
+    chosen = st.multiselect(
+        "Only these classes",
+        list(model.names.values()),
+        key="det-classes",
+        placeholder=f"All {len(model.names)} COCO classes",
+    )
     classes = [index for index, class_name in model.names.items() if class_name in chosen] or None
-    result = detectors.detect_yolo(model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz,
-                                   max_det=max_det)
+    result = detectors.detect_yolo(
+        model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det
+    )
     st.session_state["det-latest"] = (image, result.detections)
     original_column, annotated_column = st.columns(2)
     original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
-    annotated_column.image(fit_within(result.annotated(), DISPLAY_SIDE), output_format="JPEG",
-                           caption=f"{name} at {imgsz} px on {device}" + (", masks drawn" if result.has_masks else ""))
+    annotated_column.image(
+        fit_within(result.annotated(), DISPLAY_SIDE),
+        output_format="JPEG",
+        caption=f"{name} at {imgsz} px on {device}" + (", masks drawn" if result.has_masks else ""),
+    )
     stages = st.columns(3)
     for column, (stage, ms) in zip(stages, result.speed_ms.items()):
         column.metric(stage.replace("process", "-process").capitalize(), f"{ms:.1f} ms")
@@ -97,16 +115,28 @@ def yolo_section(image: np.ndarray) -> None:
         among = " among the chosen classes" if classes else ""
         st.info(f"No detections above confidence {conf:.2f}{among}. Lower the threshold or choose other classes.")
         return
-    st.markdown("**Detections** — bx, by: the box's midpoint; bh, bw: its height and width; all as fractions of the image.")
+    st.markdown(
+        "**Detections** — bx, by: the box's midpoint; bh, bw: its height and width; all as fractions of the image."
+    )
     st.dataframe(pd.DataFrame(result.rows()), hide_index=True)
-    st.markdown("**Per class:** " + ", ".join(f"{count} × {class_name}" for class_name, count in result.counts().items()))
+    st.markdown(
+        "**Per class:** " + ", ".join(f"{count} × {class_name}" for class_name, count in result.counts().items())
+    )
     downloads = st.columns(3)
-    downloads[0].download_button("Annotated PNG", lambda: png_bytes(result.annotated()), f"{name}.png", "image/png",
-                                 on_click="ignore", key="det-png")
-    downloads[1].download_button("Boxes CSV", result.to_csv(), f"{name}-boxes.csv", "text/csv", on_click="ignore",
-                                 key="det-csv")
-    downloads[2].download_button("Boxes JSON", result.to_json(), f"{name}-boxes.json", "application/json",
-                                 on_click="ignore", key="det-json")
+    downloads[0].download_button(
+        "Annotated PNG",
+        lambda: png_bytes(result.annotated()),
+        f"{name}.png",
+        "image/png",
+        on_click="ignore",
+        key="det-png",
+    )
+    downloads[1].download_button(
+        "Boxes CSV", result.to_csv(), f"{name}-boxes.csv", "text/csv", on_click="ignore", key="det-csv"
+    )
+    downloads[2].download_button(
+        "Boxes JSON", result.to_json(), f"{name}-boxes.json", "application/json", on_click="ignore", key="det-json"
+    )
 
 
 # -- Localization target --------------------------------------------------------------------------
@@ -118,30 +148,40 @@ def localization_section(image: np.ndarray) -> None:
     height, width = image.shape[:2]
     found = latest_detections(image)
     options = ["A box you enter", *(f"YOLO: {d.class_name} {d.confidence:.2f}" for d in found)]
-    source = st.selectbox("Box", options, key="loc-source",
-                          help="YOLO's detections appear here once the first tab has run on this image.")
+    source = st.selectbox(
+        "Box", options, key="loc-source", help="YOLO's detections appear here once the first tab has run on this image."
+    )
     if source == options[0]:
         box = box_inputs("Box", (0.25 * width, 0.25 * height, 0.75 * width, 0.75 * height), width, height, "loc")
     else:
         box = found[options.index(source) - 1].box
-    labels = [*(f"{name} (c{index + 1})" for index, name in enumerate(detection.COURSE_CLASSES)), "background (no object)"]
+    labels = [
+        *(f"{name} (c{index + 1})" for index, name in enumerate(detection.COURSE_CLASSES)),
+        "background (no object)",
+    ]
     label = st.radio("Class", labels, index=1, horizontal=True, key="loc-class")
     if box is None:
         return
     class_index = labels.index(label)
     has_object = class_index < len(detection.COURSE_CLASSES)
-    target = detection.localization_target(box if has_object else None, class_index if has_object else None,
-                                           width, height)
+    target = detection.localization_target(
+        box if has_object else None, class_index if has_object else None, width, height
+    )
     figure_column, vector_column = st.columns([3, 2])
     drawn = [DrawnBox(box, PALETTE[1], label.split(" (")[0], width=3)] if has_object else []
     figure_column.plotly_chart(boxes_figure(image, drawn, height=380), key="loc-figure")
     names = ["pc", "bx", "by", "bh", "bw", *(f"c{index + 1}" for index in range(len(detection.COURSE_CLASSES)))]
-    vector_column.latex(r"y = \begin{bmatrix}" + r"\\".join(
-        "?" if np.isnan(value) else f"{value:.3g}" for value in target) + r"\end{bmatrix}")
+    vector_column.latex(
+        r"y = \begin{bmatrix}"
+        + r"\\".join("?" if np.isnan(value) else f"{value:.3g}" for value in target)
+        + r"\end{bmatrix}"
+    )
     vector_column.caption("? = don't care: with no object, the other entries are not used.")
     st.markdown("**Loss for a prediction ŷ** (edit it):")
     guess = np.where(np.isnan(target), 0.5, 0.9 * target + 0.05)  # a close but imperfect prediction
-    edited = st.data_editor(pd.DataFrame([guess], columns=names), hide_index=True, key=f"loc-guess-{target.tobytes().hex()}")
+    edited = st.data_editor(
+        pd.DataFrame([guess], columns=names), hide_index=True, key=f"loc-guess-{target.tobytes().hex()}"
+    )
     predicted = edited.to_numpy(dtype=float, na_value=np.nan)[0]
     if not np.isfinite(predicted).all():
         st.error("Every component of ŷ needs a number.")
@@ -176,7 +216,7 @@ def iou_section(image: np.ndarray) -> None:
     numbers_column.metric("Union (px²)", f"{parts.union:,.0f}")
     numbers_column.latex(rf"\text{{IoU}} = \frac{{{parts.intersection:,.0f}}}{{{parts.union:,.0f}}} = {parts.iou:.3f}")
     if parts.iou >= detection.COURSE_IOU_THRESHOLD:
-        numbers_column.success(f"IoU {parts.iou:.3f} ≥ 0.5: \"correct\" by the course's convention.")
+        numbers_column.success(f'IoU {parts.iou:.3f} ≥ 0.5: "correct" by the course\'s convention.')
     else:
         numbers_column.warning(f"IoU {parts.iou:.3f} < 0.5: not counted as a correct localization.")
 
@@ -192,7 +232,7 @@ def nms_section(image: np.ndarray) -> None:
     if weights.get_weights(name).is_cached() and (device := compute_device()) is not None:
         try:
             model = pretrained(name, str(device))
-        except weights.ModelUnavailable as error:
+        except UserError as error:
             st.error(str(error))
     if model is not None:
         cached = st.session_state.get("nms-candidates")
@@ -206,21 +246,28 @@ def nms_section(image: np.ndarray) -> None:
         boxes, scores, classes = detection.synthetic_candidates()
         class_names = dict(enumerate(detection.COURSE_CLASSES))
         canvas = np.full((480, 640, 3), 236, np.uint8)
-        st.caption(f"A made-up scene: {len(scores)} candidate boxes for three objects. With {name}'s weights cached, "
-                   "the model's own candidates on your image are used instead.")
+        st.caption(
+            f"A made-up scene: {len(scores)} candidate boxes for three objects. With {name}'s weights cached, "
+            "the model's own candidates on your image are used instead."
+        )
     if len(scores) == 0:
         st.info("The model proposed no candidate boxes with a score of at least 0.05 on this image.")
         return
     score_column, iou_column, class_column = st.columns(3)
     score_threshold = score_column.slider("Discard boxes with pc ≤", 0.0, 0.99, 0.6, 0.01, key="nms-score")
     iou_threshold = iou_column.slider("Suppress IoU ≥", 0.05, 1.0, 0.5, 0.05, key="nms-iou")
-    per_class = class_column.toggle("Per class", value=True, key="nms-per-class",
-                                    help="Off: one box can suppress a box of another class.")
+    per_class = class_column.toggle(
+        "Per class", value=True, key="nms-per-class", help="Off: one box can suppress a box of another class."
+    )
     run = detection.nms_steps(boxes, scores, classes if per_class else None, score_threshold, iou_threshold)
     if not run.steps:
         st.warning(f"Every box has pc ≤ {score_threshold:.2f}, so nothing is left to pick. Lower the threshold.")
         return
-    step = st.slider("Step", 1, len(run.steps), len(run.steps), key=f"nms-step-{len(run.steps)}") if len(run.steps) > 1 else 1
+    step = (
+        st.slider("Step", 1, len(run.steps), len(run.steps), key=f"nms-step-{len(run.steps)}")
+        if len(run.steps) > 1
+        else 1
+    )
     current = run.steps[step - 1]
     done = run.steps[: step - 1]
     suppressed_before = {index for past in done for index in past.suppressed}
@@ -250,11 +297,13 @@ def nms_section(image: np.ndarray) -> None:
         f"Kept so far: green. Suppressed earlier: grey. Still in play: thin blue."
     )
     text_column.metric("Kept after all steps", f"{len(run.kept)} of {len(scores)}")
-    table = pd.DataFrame({
-        "step": range(1, len(run.steps) + 1),
-        "picked": [f"{class_names[int(classes[s.pick])]} {scores[s.pick]:.2f}" for s in run.steps],
-        "suppressed": [len(s.suppressed) for s in run.steps],
-    })
+    table = pd.DataFrame(
+        {
+            "step": range(1, len(run.steps) + 1),
+            "picked": [f"{class_names[int(classes[s.pick])]} {scores[s.pick]:.2f}" for s in run.steps],
+            "suppressed": [len(s.suppressed) for s in run.steps],
+        }
+    )
     text_column.dataframe(table, hide_index=True, height=min(300, 38 + 35 * len(table)))
 
 
@@ -277,22 +326,32 @@ def anchors_section(image: np.ndarray) -> None:
         objects = [(d.box, d.class_id) for d in found]
     else:
         st.markdown("**Objects** (pixels; edit, add or delete rows):")
-        default = pd.DataFrame({
-            "class": ["pedestrian", "car"],
-            "x1": [0.44 * width, 0.2 * width], "y1": [0.2 * height, 0.4 * height],
-            "x2": [0.56 * width, 0.8 * width], "y2": [0.8 * height, 0.62 * height],
-        }).round()
+        default = pd.DataFrame(
+            {
+                "class": ["pedestrian", "car"],
+                "x1": [0.44 * width, 0.2 * width],
+                "y1": [0.2 * height, 0.4 * height],
+                "x2": [0.56 * width, 0.8 * width],
+                "y2": [0.8 * height, 0.62 * height],
+            }
+        ).round()
         table = st.data_editor(
-            default, num_rows="dynamic", hide_index=True, key=f"grid-objects-{width}x{height}",
-            column_config={"class": st.column_config.SelectboxColumn("class", options=list(detection.COURSE_CLASSES),
-                                                                     required=True)},
+            default,
+            num_rows="dynamic",
+            hide_index=True,
+            key=f"grid-objects-{width}x{height}",
+            column_config={
+                "class": st.column_config.SelectboxColumn(
+                    "class", options=list(detection.COURSE_CLASSES), required=True
+                )
+            },
         )
         objects = []
         for number, row in enumerate(table.itertuples(index=False), start=1):
             try:
                 box = detection.check_box((row.x1, row.y1, row.x2, row.y2), f"Object {number}")
-            except (TypeError, ValueError) as error:
-                st.error(str(error) if isinstance(error, ValueError) else f"Object {number} needs four numbers.")
+            except UserError as error:
+                st.error(str(error))
                 return
             if row[0] not in detection.COURSE_CLASSES:
                 st.error(f"Object {number} needs a class.")
@@ -306,7 +365,9 @@ def anchors_section(image: np.ndarray) -> None:
     grid_column, anchor_column = st.columns([1, 2])
     grid = int(grid_column.number_input("Grid S (S×S cells)", 1, 64, grid_default, key=f"grid-s-{preset}"))
     needed = max(class_index for _, class_index in objects) + 1
-    num_classes = int(grid_column.number_input("Classes C", 1, 1000, max(classes_default, needed), key=f"grid-c-{preset}"))
+    num_classes = int(
+        grid_column.number_input("Classes C", 1, 1000, max(classes_default, needed), key=f"grid-c-{preset}")
+    )
     if num_classes < needed:
         st.error(f"The objects use {needed} classes, so C must be at least {needed}.")
         return
@@ -315,13 +376,15 @@ def anchors_section(image: np.ndarray) -> None:
     if fit:
         k = int(grid_column.number_input("k anchors", 1, len(objects), min(2, len(objects)), key="grid-k"))
         anchors = detection.kmeans_anchors(sizes, k)
-        anchor_column.dataframe(pd.DataFrame(anchors / [width, height], columns=["w", "h"]).round(3),
-                                hide_index=False)
+        anchor_column.dataframe(pd.DataFrame(anchors / [width, height], columns=["w", "h"]).round(3), hide_index=False)
     else:
         edited = anchor_column.data_editor(
-            pd.DataFrame(anchors_default, columns=["w", "h"]).round(3), num_rows="dynamic", key=f"grid-anchors-{preset}",
-            column_config={name: st.column_config.NumberColumn(name, min_value=0.001, format="%.3f")
-                           for name in ("w", "h")},
+            pd.DataFrame(anchors_default, columns=["w", "h"]).round(3),
+            num_rows="dynamic",
+            key=f"grid-anchors-{preset}",
+            column_config={
+                name: st.column_config.NumberColumn(name, min_value=0.001, format="%.3f") for name in ("w", "h")
+            },
         )
         fractions = edited.to_numpy(dtype=float, na_value=np.nan)
         if len(fractions) == 0 or not np.isfinite(fractions).all() or (fractions <= 0).any():
@@ -332,24 +395,48 @@ def anchors_section(image: np.ndarray) -> None:
     assignments = detection.assign_to_grid([box for box, _ in objects], width, height, grid, anchors)
     volume, lost = detection.target_volume(assignments, [c for _, c in objects], grid, len(anchors), num_classes)
     cell_width, cell_height = width / grid, height / grid
-    drawn = [DrawnBox((a.column * cell_width, a.row * cell_height, (a.column + 1) * cell_width, (a.row + 1) * cell_height),
-                      PALETTE[a.anchor % len(PALETTE)], width=0, fill=PALETTE[a.anchor % len(PALETTE)], opacity=0.3)
-             for a in assignments]
-    drawn += [DrawnBox(box, PALETTE[a.anchor % len(PALETTE)], f"object {a.object_index + 1} → anchor {a.anchor + 1}", 3)
-              for (box, _), a in zip(objects, assignments)]
+    drawn = [
+        DrawnBox(
+            (a.column * cell_width, a.row * cell_height, (a.column + 1) * cell_width, (a.row + 1) * cell_height),
+            PALETTE[a.anchor % len(PALETTE)],
+            width=0,
+            fill=PALETTE[a.anchor % len(PALETTE)],
+            opacity=0.3,
+        )
+        for a in assignments
+    ]
+    drawn += [
+        DrawnBox(box, PALETTE[a.anchor % len(PALETTE)], f"object {a.object_index + 1} → anchor {a.anchor + 1}", 3)
+        for (box, _), a in zip(objects, assignments)
+    ]
     for (box, _), a in zip(objects, assignments):  # the chosen anchor's shape, centred on the object
         x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         w, h = anchors[a.anchor]
         drawn.append(DrawnBox((x - w / 2, y - h / 2, x + w / 2, y + h / 2), "white", width=2, dash="dot"))
     points = [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "white") for box, _ in objects]
     st.plotly_chart(boxes_figure(image, drawn, grid=grid, height=460, points=points), key="grid-figure")
-    st.caption("Shaded: the cell holding each object's midpoint (dot). Dotted white: the anchor shape that fits the "
-               "object best, centred on it.")
-    st.dataframe(pd.DataFrame([{
-        "object": a.object_index + 1, "cell (row, col)": f"({a.row}, {a.column})", "anchor": a.anchor + 1,
-        "IoU with anchor": round(a.anchor_iou, 3), "bx": round(a.bx, 3), "by": round(a.by, 3),
-        "bh": round(a.bh, 3), "bw": round(a.bw, 3),
-    } for a in assignments]), hide_index=True)
+    st.caption(
+        "Shaded: the cell holding each object's midpoint (dot). Dotted white: the anchor shape that fits the "
+        "object best, centred on it."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "object": a.object_index + 1,
+                    "cell (row, col)": f"({a.row}, {a.column})",
+                    "anchor": a.anchor + 1,
+                    "IoU with anchor": round(a.anchor_iou, 3),
+                    "bx": round(a.bx, 3),
+                    "by": round(a.by, 3),
+                    "bh": round(a.bh, 3),
+                    "bw": round(a.bw, 3),
+                }
+                for a in assignments
+            ]
+        ),
+        hide_index=True,
+    )
     s, b, depth = grid, len(anchors), 5 + num_classes
     st.markdown(
         f"Target volume **{s} × {s} × {b} × {depth}** = {volume.size:,} numbers ({s}×{s}×{b * depth} as the network "
@@ -357,8 +444,10 @@ def anchors_section(image: np.ndarray) -> None:
         "slot has pc = 0. bx, by are the midpoint inside its cell (0–1); bh, bw are in cell units and can exceed 1."
     )
     for a in lost:
-        st.warning(f"Object {a.object_index + 1} lands on cell ({a.row}, {a.column}), anchor {a.anchor + 1}, which "
-                   "another object already holds: anchor boxes cannot represent both (a finer grid or more anchors help).")
+        st.warning(
+            f"Object {a.object_index + 1} lands on cell ({a.row}, {a.column}), anchor {a.anchor + 1}, which "
+            "another object already holds: anchor boxes cannot represent both (a finer grid or more anchors help)."
+        )
     st.info(
         "YOLO11 is anchor-free: at each position of three feature maps (strides 8, 16, 32) it predicts the "
         "distances from that point to the four sides of the box (as distributions, the DFL head), and training "
@@ -384,25 +473,32 @@ def sliding_windows_section() -> None:
     for side in dict.fromkeys((16, 28, extra)):
         try:
             result = sliding_windows.compare(classifier, side, side)
-        except ValueError as error:
+        except UserError as error:
             st.error(str(error))
             continue
         windows = result.grid[0] * result.grid[1]
         st.markdown(
-            f"**{side}×{side}×3:** the twin outputs a {result.grid[0]}×{result.grid[1]}×4 volume, one softmax for each of "
+            f"**{side}×{side}×3:** the twin outputs a {result.grid[0]}×{result.grid[1]}×4 volume, "
+            "one softmax for each of "
             f"the {windows} windows; the largest difference from running the classifier {windows} times is "
             f"{result.max_abs_difference:.1e}, with {result.window_macs / result.convolutional_macs:.1f}× fewer MACs."
         )
-        rows.append({
-            "input": f"{side}×{side}×3", "windows": f"{result.grid[0]}×{result.grid[1]}",
-            "max |difference|": f"{result.max_abs_difference:.1e}",
-            "MACs, window by window": f"{result.window_macs:,}", "MACs, convolutional": f"{result.convolutional_macs:,}",
-            "ms, window by window": round(result.window_ms, 2), "ms, convolutional": round(result.convolutional_ms, 2),
-        })
+        rows.append(
+            {
+                "input": f"{side}×{side}×3",
+                "windows": f"{result.grid[0]}×{result.grid[1]}",
+                "max |difference|": f"{result.max_abs_difference:.1e}",
+                "MACs, window by window": f"{result.window_macs:,}",
+                "MACs, convolutional": f"{result.convolutional_macs:,}",
+                "ms, window by window": round(result.window_ms, 2),
+                "ms, convolutional": round(result.convolutional_ms, 2),
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption(
         "Weights are random (seed 0): this shows that the two computations give the same numbers, not a trained "
-        "classifier. MACs = FLOPs / 2 from torch's FlopCounterMode; times are the best of 5 runs on the CPU. The windows "
+        "classifier. MACs = FLOPs / 2 from torch's FlopCounterMode; times are the best of 5 runs on the CPU. "
+        "The windows "
         "overlap, so the convolutional version shares their common work instead of repeating it."
     )
 
@@ -419,8 +515,10 @@ def region_proposals_section(image: np.ndarray) -> None:
     )
     threshold = st.slider("Score threshold (both)", 0.05, 1.0, 0.5, 0.05, key="rp-threshold")
     yolo_name = selected_yolo()
-    ready = [weights_ready("fasterrcnn_resnet50_fpn", "Faster R-CNN", key="rp-download-rcnn"),
-             weights_ready(yolo_name, "YOLO", key="rp-download-yolo")]
+    ready = [
+        weights_ready("fasterrcnn_resnet50_fpn", "Faster R-CNN", key="rp-download-rcnn"),
+        weights_ready(yolo_name, "YOLO", key="rp-download-yolo"),
+    ]
     if not any(ready) or not st.button("Run both on the image", key="rp-run", icon=":material/play_arrow:"):
         return
     device = compute_device()
@@ -429,14 +527,25 @@ def region_proposals_section(image: np.ndarray) -> None:
     columns = st.columns(2)
     if ready[0]:
         entry = weights.get_weights("fasterrcnn_resnet50_fpn")
-        result = detectors.detect_faster_rcnn(pretrained(entry.name, str(device)),
-                                              detectors.coco_categories(entry.pretrained_tag), image, device, threshold)
-        columns[0].image(fit_within(result.annotated(), DISPLAY_SIDE), output_format="JPEG",
-                         caption=f"Faster R-CNN: {len(result.detections)} boxes, {result.speed_ms['total']:.0f} ms")
+        result = detectors.detect_faster_rcnn(
+            pretrained(entry.name, str(device)),
+            detectors.coco_categories(entry.pretrained_tag),
+            image,
+            device,
+            threshold,
+        )
+        columns[0].image(
+            fit_within(result.annotated(), DISPLAY_SIDE),
+            output_format="JPEG",
+            caption=f"Faster R-CNN: {len(result.detections)} boxes, {result.speed_ms['total']:.0f} ms",
+        )
     if ready[1]:
         result = detectors.detect_yolo(pretrained(yolo_name, str(device)), image, device, conf=threshold)
-        columns[1].image(fit_within(result.annotated(), DISPLAY_SIDE), output_format="JPEG",
-                         caption=f"{yolo_name}: {len(result.detections)} boxes, {sum(result.speed_ms.values()):.0f} ms")
+        columns[1].image(
+            fit_within(result.annotated(), DISPLAY_SIDE),
+            output_format="JPEG",
+            caption=f"{yolo_name}: {len(result.detections)} boxes, {sum(result.speed_ms.values()):.0f} ms",
+        )
 
 
 SECTIONS = {
@@ -451,7 +560,9 @@ SECTIONS = {
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
     st.title("Object detection")
-    st.caption("Course week 3 — the labs below compute with `core.detection`; tests check them against torchvision.ops.")
+    st.caption(
+        "Course week 3 — the labs below compute with `core.detection`; tests check them against torchvision.ops."
+    )
     picture = image_input("det", examples=PHOTOS, default_example="astronaut")
     for tab, (title, section) in zip(st.tabs(list(SECTIONS)), SECTIONS.items()):
         with tab:

@@ -14,9 +14,9 @@ import torch
 
 from core import segmentation as seg
 from core import shapes, weights
-from core.conv import transposed_output_size
 from core.detectors import detect_yolo
 from core.device import job_queue
+from core.errors import UserError
 from core.examples import PHOTOS
 from core.images import fit_within
 from ui.image_input import DISPLAY_SIDE, image_input, png_bytes
@@ -63,18 +63,50 @@ def unet_figure(table: list[seg.Stage]) -> go.Figure:
             level -= 1
         positions.append((index, -level))
         height = 0.25 + 0.08 * np.log2(stage.output_shape[0])
-        figure.add_shape(type="rect", x0=index - 0.35, x1=index + 0.35, y0=-level - height / 2, y1=-level + height / 2,
-                         fillcolor={"contracting": "#1f77b4", "bottleneck": "#9467bd", "expanding": "#2ca02c",
-                                    "output": "#d62728"}[stage.path], opacity=0.8, line=dict(width=0))
-        figure.add_annotation(x=index, y=-level - height / 2 - 0.12, showarrow=False, font=dict(size=10),
-                              text="×".join(map(str, stage.output_shape)))
+        figure.add_shape(
+            type="rect",
+            x0=index - 0.35,
+            x1=index + 0.35,
+            y0=-level - height / 2,
+            y1=-level + height / 2,
+            fillcolor={"contracting": "#1f77b4", "bottleneck": "#9467bd", "expanding": "#2ca02c", "output": "#d62728"}[
+                stage.path
+            ],
+            opacity=0.8,
+            line=dict(width=0),
+        )
+        figure.add_annotation(
+            x=index,
+            y=-level - height / 2 - 0.12,
+            showarrow=False,
+            font=dict(size=10),
+            text="×".join(map(str, stage.output_shape)),
+        )
     for index, stage in enumerate(table):
         if stage.skip_shape is not None:
-            source = next(i for i in range(len(table)) if table[i].path == "contracting" and positions[i][1] == positions[index][1])
-            figure.add_shape(type="line", x0=source + 0.35, x1=index - 0.35, y0=positions[index][1], y1=positions[index][1],
-                             line=dict(dash="dash", color="#7f7f7f"))
-    figure.add_trace(go.Scatter(x=[p[0] for p in positions], y=[p[1] for p in positions], mode="lines",
-                                line=dict(color="#bbbbbb"), hoverinfo="skip", showlegend=False))
+            source = next(
+                i
+                for i in range(len(table))
+                if table[i].path == "contracting" and positions[i][1] == positions[index][1]
+            )
+            figure.add_shape(
+                type="line",
+                x0=source + 0.35,
+                x1=index - 0.35,
+                y0=positions[index][1],
+                y1=positions[index][1],
+                line=dict(dash="dash", color="#7f7f7f"),
+            )
+    figure.add_trace(
+        go.Scatter(
+            x=[p[0] for p in positions],
+            y=[p[1] for p in positions],
+            mode="lines",
+            line=dict(color="#bbbbbb"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10))
@@ -92,28 +124,61 @@ def unet_section() -> None:
     base = int(columns[2].number_input("Base channels", 1, 256, base, key=f"unet-base-{preset}"))
     depth = int(columns[3].number_input("Depth (poolings)", 1, 7, depth, key=f"unet-depth-{preset}"))
     columns = st.columns(4)
-    padding = columns[0].radio("Padding", ["same", "valid"], index=["same", "valid"].index(padding), horizontal=True,
-                               key=f"unet-padding-{preset}")
-    bilinear = columns[1].radio("Upsampling", ["transposed conv", "bilinear + 1×1"], index=int(bilinear),
-                                horizontal=True, key=f"unet-up-{preset}") != "transposed conv"
+    padding = columns[0].radio(
+        "Padding",
+        ["same", "valid"],
+        index=["same", "valid"].index(padding),
+        horizontal=True,
+        key=f"unet-padding-{preset}",
+    )
+    bilinear = (
+        columns[1].radio(
+            "Upsampling",
+            ["transposed conv", "bilinear + 1×1"],
+            index=int(bilinear),
+            horizontal=True,
+            key=f"unet-up-{preset}",
+        )
+        != "transposed conv"
+    )
     height = int(columns[2].number_input("Input height", 1, 4096, side, key=f"unet-h-{preset}"))
     width = int(columns[3].number_input("Input width", 1, 4096, side, key=f"unet-w-{preset}"))
     try:
-        table = seg.shape_table(height, width, in_channels=channels, num_classes=classes, base_channels=base,
-                                depth=depth, padding=padding, bilinear=bilinear)
-    except ValueError as error:
+        table = seg.shape_table(
+            height,
+            width,
+            in_channels=channels,
+            num_classes=classes,
+            base_channels=base,
+            depth=depth,
+            padding=padding,
+            bilinear=bilinear,
+        )
+    except UserError as error:
         st.error(str(error))
         return
     total = sum(stage.params for stage in table)
     st.metric("Parameters", f"{total:,}")
     st.plotly_chart(unet_figure(table), key="unet-figure")
-    st.dataframe(pd.DataFrame([{
-        "stage": stage.name, "path": stage.path, "output C×H×W": " × ".join(map(str, stage.output_shape)),
-        "skip concatenated": " × ".join(map(str, stage.skip_shape)) if stage.skip_shape else "",
-        "parameters": f"{stage.params:,}",
-    } for stage in table]), hide_index=True)
-    st.caption("Counted from the module's parameters; shapes from running it on PyTorch's meta device. Each 3×3 "
-               "convolution is followed by batch norm and ReLU (batch norm is not in the paper: 2 parameters per channel).")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "stage": stage.name,
+                    "path": stage.path,
+                    "output C×H×W": " × ".join(map(str, stage.output_shape)),
+                    "skip concatenated": " × ".join(map(str, stage.skip_shape)) if stage.skip_shape else "",
+                    "parameters": f"{stage.params:,}",
+                }
+                for stage in table
+            ]
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        "Counted from the module's parameters; shapes from running it on PyTorch's meta device. Each 3×3 "
+        "convolution is followed by batch norm and ReLU (batch norm is not in the paper: 2 parameters per channel)."
+    )
 
 
 # -- transposed convolution ---------------------------------------------------------------------------
@@ -130,52 +195,69 @@ def transposed_section() -> None:
     columns = st.columns(3)
     stride = int(columns[0].number_input("Stride s", 1, 8, 2, key="tc-stride"))
     padding = int(columns[1].number_input("Padding p", 0, 16, 1, key="tc-padding"))
-    output_padding = int(columns[2].number_input("Output padding", 0, 7, 1, key="tc-output-padding",
-                                                 help="Must be smaller than the stride."))
+    output_padding = int(
+        columns[2].number_input(
+            "Output padding", 0, 7, 1, key="tc-output-padding", help="Must be smaller than the stride."
+        )
+    )
     if x is None or kernel is None:
         return
     try:
-        if kernel.shape[0] != kernel.shape[1]:
-            raise ValueError("The filter must be square (f × f).")
-        size = [transposed_output_size(n, kernel.shape[0], padding, stride, 1, output_padding) for n in x.shape]
         result = seg.transposed_convolution(x, kernel, stride, padding, output_padding)
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
-    f = kernel.shape[0]
-    st.latex(rf"o = s(i-1) - 2p + f + \text{{output\_padding}} = {stride}({x.shape[0]}-1) - 2\cdot{padding} + {f} + "
-             rf"{output_padding} = {size[0]}" + (rf"\ \ (\times {size[1]})" if size[1] != size[0] else ""))
+    f, size = kernel.shape[0], result.output.shape
+    st.latex(
+        rf"o = s(i-1) - 2p + f + \text{{output\_padding}} = {stride}({x.shape[0]}-1) - 2\cdot{padding} + {f} + "
+        rf"{output_padding} = {size[0]}" + (rf"\ \ (\times {size[1]})" if size[1] != size[0] else "")
+    )
     count = len(result.placements)
     step = st.slider("Placement", 1, count, count, key=f"tc-step-{count}") if count > 1 else 1
     placement = result.placements[step - 1]
-    canvas = np.zeros_like(result.canvas)
-    for done in result.placements[:step]:
-        canvas[done.top : done.top + f, done.left : done.left + f] += done.contribution
+    canvas = result.canvas_after(step)
     labels = [[f"{value:g}" for value in row] for row in canvas]
-    figure = go.Figure(go.Heatmap(z=canvas, colorscale="RdBu", zmid=0, text=labels, texttemplate="%{text}",
-                                  showscale=False))
-    figure.add_shape(type="rect", x0=placement.left - 0.5, x1=placement.left + f - 0.5, y0=placement.top - 0.5,
-                     y1=placement.top + f - 0.5, line=dict(color="#ff7f0e", width=4))
+    figure = go.Figure(
+        go.Heatmap(z=canvas, colorscale="RdBu", zmid=0, text=labels, texttemplate="%{text}", showscale=False)
+    )
+    figure.add_shape(
+        type="rect",
+        x0=placement.left - 0.5,
+        x1=placement.left + f - 0.5,
+        y0=placement.top - 0.5,
+        y1=placement.top + f - 0.5,
+        line=dict(color="#ff7f0e", width=4),
+    )
     rows, columns_ = result.output.shape
-    figure.add_shape(type="rect", x0=padding - 0.5, x1=padding + columns_ - 0.5, y0=padding - 0.5,
-                     y1=padding + rows - 0.5, line=dict(color="black", width=2, dash="dash"))
+    figure.add_shape(
+        type="rect",
+        x0=padding - 0.5,
+        x1=padding + columns_ - 0.5,
+        y0=padding - 0.5,
+        y1=padding + rows - 0.5,
+        line=dict(color="black", width=2, dash="dash"),
+    )
     figure.update_yaxes(autorange="reversed", scaleanchor="x")
     figure.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10))
     figure_column, text_column = st.columns([3, 2])
     figure_column.plotly_chart(figure, key="tc-figure")
     text_column.markdown(
         f"**Placement {step} of {count}:** input ({placement.row}, {placement.column}) = {placement.value:g} times the "
-        f"filter, added at rows {placement.top}–{placement.top + f - 1}, columns {placement.left}–{placement.left + f - 1} "
+        f"filter, added at rows {placement.top}–{placement.top + f - 1}, "
+        f"columns {placement.left}–{placement.left + f - 1} "
         f"(orange). Overlapping placements add up. The dashed square is what is left after cropping p = {padding} "
-        f"from each side" + (f" (output padding {output_padding} keeps {output_padding} more at the end)." if output_padding else ".")
+        f"from each side"
+        + (f" (output padding {output_padding} keeps {output_padding} more at the end)." if output_padding else ".")
     )
     text_column.markdown("**Output**")
     with text_column:
         show_matrix(result.output)
     reference = seg.conv_transpose2d_reference(x, kernel, stride, padding, output_padding)
     if np.allclose(reference, result.output):
-        text_column.success(f"PyTorch agrees: F.conv_transpose2d(x, w, stride={stride}, padding={padding}, "
-                            f"output_padding={output_padding}) gives the same {rows}×{columns_} matrix.")
+        text_column.success(
+            f"PyTorch agrees: F.conv_transpose2d(x, w, stride={stride}, padding={padding}, "
+            f"output_padding={output_padding}) gives the same {rows}×{columns_} matrix."
+        )
     else:
         text_column.error("PyTorch's conv_transpose2d gives a different result.")
 
@@ -186,8 +268,11 @@ def transposed_section() -> None:
 @st.fragment
 def data_section() -> None:
     st.subheader("The synthetic shapes set")
-    st.markdown("Circles, squares and triangles of random size, rotation, colour and texture, overlapping, on flat, "
-                "gradient or striped backgrounds with noise. Every pixel is labelled: " + LEGEND, unsafe_allow_html=True)
+    st.markdown(
+        "Circles, squares and triangles of random size, rotation, colour and texture, overlapping, on flat, "
+        "gradient or striped backgrounds with noise. Every pixel is labelled: " + LEGEND,
+        unsafe_allow_html=True,
+    )
     columns = st.columns(3)
     seed = int(columns[0].number_input("Seed", 0, 2**31 - 1, 0, key="data-seed"))
     size = columns[1].selectbox("Size", [48, 64, 96, 128], index=1, key="data-size")
@@ -195,14 +280,28 @@ def data_section() -> None:
     samples = [shapes.make_sample(seed, index, size) for index in range(count)]
     grid = st.columns(4)
     for index, (image, labels, _) in enumerate(samples):
-        grid[index % 4].image(np.concatenate([enlarged(image, 192), enlarged(shapes.colorize(labels), 192)], axis=1),
-                              caption=f"sample {index}: image | labels")
+        grid[index % 4].image(
+            np.concatenate([enlarged(image, 192), enlarged(shapes.colorize(labels), 192)], axis=1),
+            caption=f"sample {index}: image | labels",
+        )
     first_image, first_labels, _ = samples[0]
     downloads = st.columns(2)
-    downloads[0].download_button("Sample 0 image (PNG)", lambda: png_bytes(first_image), f"shapes-{seed}-0.png", "image/png",
-                                 on_click="ignore", key="data-image")
-    downloads[1].download_button("Sample 0 mask (PNG, class numbers)", lambda: png_bytes(first_labels),
-                                 f"shapes-{seed}-0-mask.png", "image/png", on_click="ignore", key="data-mask")
+    downloads[0].download_button(
+        "Sample 0 image (PNG)",
+        lambda: png_bytes(first_image),
+        f"shapes-{seed}-0.png",
+        "image/png",
+        on_click="ignore",
+        key="data-image",
+    )
+    downloads[1].download_button(
+        "Sample 0 mask (PNG, class numbers)",
+        lambda: png_bytes(first_labels),
+        f"shapes-{seed}-0-mask.png",
+        "image/png",
+        on_click="ignore",
+        key="data-mask",
+    )
 
 
 # -- training ------------------------------------------------------------------------------------------------
@@ -212,13 +311,32 @@ def curves_figure(history: list[seg.Progress]) -> go.Figure:
     figure = go.Figure()
     figure.add_trace(go.Scatter(x=[p.step for p in history], y=[p.loss for p in history], name="loss", yaxis="y"))
     epochs = [p for p in history if p.validation is not None]
-    figure.add_trace(go.Scatter(x=[p.step for p in epochs], y=[p.validation.pixel_accuracy for p in epochs],
-                                name="pixel accuracy (validation)", yaxis="y2", mode="lines+markers"))
-    figure.add_trace(go.Scatter(x=[p.step for p in epochs], y=[p.validation.mean_iou for p in epochs],
-                                name="mean IoU (validation)", yaxis="y2", mode="lines+markers"))
-    figure.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="step",
-                         yaxis=dict(title="loss"), yaxis2=dict(title="score", overlaying="y", side="right", range=[0, 1]),
-                         legend=dict(orientation="h", y=1.15))
+    figure.add_trace(
+        go.Scatter(
+            x=[p.step for p in epochs],
+            y=[p.validation.pixel_accuracy for p in epochs],
+            name="pixel accuracy (validation)",
+            yaxis="y2",
+            mode="lines+markers",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[p.step for p in epochs],
+            y=[p.validation.mean_iou for p in epochs],
+            name="mean IoU (validation)",
+            yaxis="y2",
+            mode="lines+markers",
+        )
+    )
+    figure.update_layout(
+        height=320,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_title="step",
+        yaxis=dict(title="loss"),
+        yaxis2=dict(title="score", overlaying="y", side="right", range=[0, 1]),
+        legend=dict(orientation="h", y=1.15),
+    )
     return figure
 
 
@@ -228,8 +346,11 @@ def sample_predictions(model: seg.UNet, data: seg.TrainingData, device: torch.de
     for index in range(count):
         image = (data.validation_images[index].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
         predicted = seg.predict_labels(model, image, device)
-        rows.append(np.concatenate([image, shapes.colorize(data.validation_labels[index].numpy()),
-                                    shapes.colorize(predicted)], axis=1))
+        rows.append(
+            np.concatenate(
+                [image, shapes.colorize(data.validation_labels[index].numpy()), shapes.colorize(predicted)], axis=1
+            )
+        )
     return enlarged(np.concatenate(rows, axis=0), 480)
 
 
@@ -240,20 +361,28 @@ def train_section() -> None:
     defaults = seg.TrainingConfig()
     columns = st.columns(5)
     epochs = int(columns[0].number_input("Epochs", 1, 200, defaults.epochs, key="train-epochs"))
-    learning_rate = float(columns[1].number_input("Learning rate", 1e-5, 1.0, defaults.learning_rate, format="%.4f",
-                                                  key="train-lr"))
+    learning_rate = float(
+        columns[1].number_input("Learning rate", 1e-5, 1.0, defaults.learning_rate, format="%.4f", key="train-lr")
+    )
     batch_size = int(columns[2].number_input("Batch size", 1, 256, defaults.batch_size, key="train-batch"))
     image_size = int(columns[3].selectbox("Image size", [32, 48, 64, 96, 128], index=1, key="train-size"))
     train_images = int(columns[4].number_input("Training images", 8, 20_000, defaults.train_images, key="train-count"))
-    config = seg.TrainingConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, image_size=image_size,
-                                train_images=train_images)
+    config = seg.TrainingConfig(
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        image_size=image_size,
+        train_images=train_images,
+    )
     try:
         seg.check_input_size(image_size, image_size, config.depth, "same")
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
-    st.caption(f"A U-Net with {config.base_channels} base channels and depth {config.depth}, Adam with a one-cycle "
-               "learning rate, cross-entropy plus soft Dice loss; validation on 64 images of another seed.")
+    st.caption(
+        f"A U-Net with {config.base_channels} base channels and depth {config.depth}, Adam with a one-cycle "
+        "learning rate, cross-entropy plus soft Dice loss; validation on 64 images of another seed."
+    )
     run = st.session_state.get("train-run")
     start_column, stop_column = st.columns(2)
     start = start_column.button("Train", type="primary", icon=":material/play_arrow:", key="train-start")
@@ -265,8 +394,11 @@ def train_section() -> None:
                 st.rerun(scope="app")
             last = run["history"][-1] if run["history"] else None
             finished = last is not None and last.step == last.total_steps
-            st.info(f"Training {'finished' if finished else 'stopped'} after {last.step if last else 0} steps"
-                    + (f" ({last.elapsed_s:.0f} s)" if last else "") + "; the model is kept for “Segment an image”.")
+            st.info(
+                f"Training {'finished' if finished else 'stopped'} after {last.step if last else 0} steps"
+                + (f" ({last.elapsed_s:.0f} s)" if last else "")
+                + "; the model is kept for “Segment an image”."
+            )
             st.plotly_chart(curves_figure(run["history"]), key="train-curves-kept")
             if run["samples"] is not None:
                 st.image(run["samples"], caption="validation images | true labels | the model's labels (last epoch)")
@@ -275,25 +407,35 @@ def train_section() -> None:
     if device is None:
         return
     model = seg.new_model(config)
-    run = st.session_state["train-run"] = {"model": model, "config": config, "history": [], "published": False,
-                                                "samples": None}
+    run = st.session_state["train-run"] = {
+        "model": model,
+        "config": config,
+        "history": [],
+        "published": False,
+        "samples": None,
+    }
     status = st.empty()
     bar = st.progress(0.0)
     chart, samples = st.empty(), st.empty()
-    with job_queue(device).turn(on_wait=lambda ahead: status.info(f"Waiting: {ahead} training job(s) ahead of yours "
-                                                                  f"on {device}.")):
+    with job_queue(device).turn(
+        on_wait=lambda ahead: status.info(f"Waiting: {ahead} training job(s) ahead of yours on {device}.")
+    ):
         status.info(f"Making {train_images} training images…")
         data = seg.TrainingData.make(config)
         for progress in seg.train(model, data, config, device):
             run["history"].append(progress)
-            bar.progress(progress.step / progress.total_steps,
-                         text=f"epoch {progress.epoch}/{epochs}, step {progress.step}/{progress.total_steps}, "
-                              f"{progress.elapsed_s:.0f} s")
+            bar.progress(
+                progress.step / progress.total_steps,
+                text=f"epoch {progress.epoch}/{epochs}, step {progress.step}/{progress.total_steps}, "
+                f"{progress.elapsed_s:.0f} s",
+            )
             if progress.validation is not None or progress.step % 20 == 0:
                 chart.plotly_chart(curves_figure(run["history"]), key=f"train-curves-{progress.step}")
             if progress.validation is not None:
-                status.info(f"Epoch {progress.epoch}: validation mean IoU {progress.validation.mean_iou:.3f}, "
-                            f"pixel accuracy {progress.validation.pixel_accuracy:.3f}.")
+                status.info(
+                    f"Epoch {progress.epoch}: validation mean IoU {progress.validation.mean_iou:.3f}, "
+                    f"pixel accuracy {progress.validation.pixel_accuracy:.3f}."
+                )
                 run["samples"] = sample_predictions(model, data, device)
                 samples.image(run["samples"], caption="validation images | true labels | the model's labels")
     run["published"] = True
@@ -330,38 +472,57 @@ def segment_section() -> None:
         image = image_input("segment", examples=PHOTOS, default_example="coffee")
         if image is None:
             return
-        st.caption(f"The network was trained on {side}×{side} synthetic shapes: the image is scaled to {side} px on its "
-                   "longer side for it, and the labels scaled back. On a photo it marks shape-like regions, not objects.")
+        st.caption(
+            f"The network was trained on {side}×{side} synthetic shapes: the image is scaled to {side} px on its "
+            "longer side for it, and the labels scaled back. On a photo it marks shape-like regions, not objects."
+        )
     labels = seg.predict_labels(model, image, device, side)
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="segment-alpha")
     image_column, mask_column = st.columns(2)
-    image_column.image(for_display(shapes.overlay(image, labels, alpha)), caption=f"Overlay, {image.shape[1]}×{image.shape[0]}")
+    image_column.image(
+        for_display(shapes.overlay(image, labels, alpha)), caption=f"Overlay, {image.shape[1]}×{image.shape[0]}"
+    )
     mask_column.image(for_display(shapes.colorize(labels)), caption="Predicted labels")
     st.markdown(LEGEND, unsafe_allow_html=True)
     shares = np.bincount(labels.ravel(), minlength=len(shapes.CLASSES)) / labels.size
-    st.markdown("**Pixels per class:** " + ", ".join(f"{name} {share:.1%}" for name, share in zip(shapes.CLASSES, shares)))
-    st.download_button("Predicted mask (PNG, class numbers)", lambda: png_bytes(labels), "predicted-mask.png", "image/png",
-                       on_click="ignore", key="segment-mask-download")
-    upload = st.file_uploader("Ground-truth mask to score against (PNG: class numbers, or legend colours)",
-                              type=["png"], key="segment-truth")
+    st.markdown(
+        "**Pixels per class:** " + ", ".join(f"{name} {share:.1%}" for name, share in zip(shapes.CLASSES, shares))
+    )
+    st.download_button(
+        "Predicted mask (PNG, class numbers)",
+        lambda: png_bytes(labels),
+        "predicted-mask.png",
+        "image/png",
+        on_click="ignore",
+        key="segment-mask-download",
+    )
+    upload = st.file_uploader(
+        "Ground-truth mask to score against (PNG: class numbers, or legend colours)", type=["png"], key="segment-truth"
+    )
     if upload is not None:
         try:
             truth = seg.load_mask(upload.getvalue(), len(shapes.CLASSES), shapes.COLORS)
-        except ValueError as error:
+        except UserError as error:
             st.error(str(error))
             return
     if truth is None:
         return
     try:
         scores = seg.segmentation_scores(labels, truth, len(shapes.CLASSES))
-    except ValueError as error:
+    except UserError as error:
         st.error(str(error))
         return
-    st.metric("Mean IoU", f"{scores.mean_iou:.3f}", help="Mean over the classes present in the truth or the prediction.")
-    st.dataframe(pd.DataFrame({"class": shapes.CLASSES, "IoU": scores.iou.round(3), "Dice": scores.dice.round(3)}),
-                 hide_index=True)
-    st.caption(f"Pixel accuracy {scores.pixel_accuracy:.3f}. "
-               + ("Scored against the sample's own labels." if upload is None else "Scored against your mask."))
+    st.metric(
+        "Mean IoU", f"{scores.mean_iou:.3f}", help="Mean over the classes present in the truth or the prediction."
+    )
+    st.dataframe(
+        pd.DataFrame({"class": shapes.CLASSES, "IoU": scores.iou.round(3), "Dice": scores.dice.round(3)}),
+        hide_index=True,
+    )
+    st.caption(
+        f"Pixel accuracy {scores.pixel_accuracy:.3f}. "
+        + ("Scored against the sample's own labels." if upload is None else "Scored against your mask.")
+    )
 
 
 # -- real photos -------------------------------------------------------------------------------------------------
@@ -370,12 +531,20 @@ def segment_section() -> None:
 @st.fragment
 def real_photos_section() -> None:
     st.subheader("Real photos: pretrained segmenters")
-    st.markdown("DeepLabV3 (MobileNetV3, 20 Pascal VOC classes) labels every pixel; YOLO11n-seg draws a mask per "
-                "object instance. Both need their pretrained weights.")
+    st.markdown(
+        "DeepLabV3 (MobileNetV3, 20 Pascal VOC classes) labels every pixel; YOLO11n-seg draws a mask per "
+        "object instance. Both need their pretrained weights."
+    )
     image = image_input("segment-photo", examples=PHOTOS, default_example="motorcycle")
-    ready = [weights_ready("deeplabv3_mobilenet_v3_large", "DeepLabV3", key="photo-download-deeplab"),
-             weights_ready("yolo11n-seg", "YOLO11n-seg", key="photo-download-yolo")]
-    if image is None or not any(ready) or not st.button("Segment the photo", key="photo-run", icon=":material/play_arrow:"):
+    ready = [
+        weights_ready("deeplabv3_mobilenet_v3_large", "DeepLabV3", key="photo-download-deeplab"),
+        weights_ready("yolo11n-seg", "YOLO11n-seg", key="photo-download-yolo"),
+    ]
+    if (
+        image is None
+        or not any(ready)
+        or not st.button("Segment the photo", key="photo-run", icon=":material/play_arrow:")
+    ):
         return
     device = compute_device()
     if device is None:
@@ -384,11 +553,15 @@ def real_photos_section() -> None:
     if ready[0]:
         entry = weights.get_weights("deeplabv3_mobilenet_v3_large")
         result = seg.segment_with_torchvision(pretrained(entry.name, str(device)), entry.pretrained_tag, image, device)
-        columns[0].image(fit_within(result.overlay, DISPLAY_SIDE),
-                         caption="DeepLabV3: " + ", ".join(f"{name} {share:.0%}" for name, share in result.shares.items()))
+        columns[0].image(
+            fit_within(result.overlay, DISPLAY_SIDE),
+            caption="DeepLabV3: " + ", ".join(f"{name} {share:.0%}" for name, share in result.shares.items()),
+        )
     if ready[1]:
         found = detect_yolo(pretrained("yolo11n-seg", str(device)), image, device)
-        columns[1].image(fit_within(found.annotated(), DISPLAY_SIDE), caption=f"YOLO11n-seg: {len(found.detections)} instances")
+        columns[1].image(
+            fit_within(found.annotated(), DISPLAY_SIDE), caption=f"YOLO11n-seg: {len(found.detections)} instances"
+        )
 
 
 SECTIONS = {
@@ -402,8 +575,10 @@ SECTIONS = {
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
     st.title("U-Net segmentation")
-    st.caption("Course week 3 — the network, the transposed convolution and the metrics live in `core.segmentation`; "
-               "tests check them against PyTorch.")
+    st.caption(
+        "Course week 3 — the network, the transposed convolution and the metrics live in `core.segmentation`; "
+        "tests check them against PyTorch."
+    )
     for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
         with tab:
             section()

@@ -18,6 +18,7 @@ from torch import nn
 
 from core import style
 from core.device import device_lock, job_queue
+from core.errors import UserError
 from core.examples import PHOTOS, STYLES, example_image
 from ui.image_input import image_input, png_bytes
 from ui.model_status import weights_ready
@@ -28,8 +29,9 @@ LARGEST_SIDE = {"cpu": 512, "cuda": 1024, "mps": 768}  # bounds the memory a run
 STYLE_WEIGHTS = (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9)
 LEARN_LAYERS = {f"Layer {block}": f"conv{block}_1" for block in range(1, 6)}
 LEARN_SIDE = 224
-LAYER_CHOICES = [f"conv{block}_{conv}" for block, convs in enumerate((2, 2, 4, 4, 4), start=1)
-                 for conv in range(1, convs + 1)]  # VGG19's convolutions, for the content layer
+LAYER_CHOICES = [
+    f"conv{block}_{conv}" for block, convs in enumerate((2, 2, 4, 4, 4), start=1) for conv in range(1, convs + 1)
+]  # VGG19's convolutions, for the content layer
 
 
 @st.cache_resource(show_spinner="Preparing VGG19…")
@@ -51,37 +53,69 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
     sizes = [size for size in SIZES if size <= largest]
     default_size = 512 if device.type == "cuda" else 256
     columns = st.columns(4)
-    size = columns[0].selectbox("Image size (longest side)", sizes, index=sizes.index(default_size), key="style-size",
-                                help=f"Up to {largest} px on {device.type}, which bounds the memory a run takes.")
+    size = columns[0].selectbox(
+        "Image size (longest side)",
+        sizes,
+        index=sizes.index(default_size),
+        key="style-size",
+        help=f"Up to {largest} px on {device.type}, which bounds the memory a run takes.",
+    )
     iterations = int(columns[1].number_input("Iterations", 1, 2000, 150, key="style-iterations"))
     init = columns[2].selectbox("Start from", ["content", "noise", "style"], key="style-init")
-    optimizer = columns[3].selectbox("Optimizer", ["adam", "lbfgs"], format_func={"adam": "Adam", "lbfgs": "L-BFGS"}.get,
-                                     key="style-optimizer")
+    optimizer = columns[3].selectbox(
+        "Optimizer", ["adam", "lbfgs"], format_func={"adam": "Adam", "lbfgs": "L-BFGS"}.get, key="style-optimizer"
+    )
     columns = st.columns(4)
-    beta = columns[0].select_slider("Style weight β (α = 1)", STYLE_WEIGHTS, value=style.StyleConfig.style_weight,
-                                    format_func=lambda v: f"{v:.0e}",
-                                    key="style-beta")
+    beta = columns[0].select_slider(
+        "Style weight β (α = 1)",
+        STYLE_WEIGHTS,
+        value=style.StyleConfig.style_weight,
+        format_func=lambda v: f"{v:.0e}",
+        key="style-beta",
+    )
     tv_weight = columns[1].number_input("Total-variation weight", 0.0, 1e6, 0.0, format="%.3g", key="style-tv")
-    scale = columns[2].slider("Style scale", 0.25, 2.0, 1.0, 0.05, key="style-scale",
-                              help="The style image's size relative to the generated image: larger strokes above 1.")
+    scale = columns[2].slider(
+        "Style scale",
+        0.25,
+        2.0,
+        1.0,
+        0.05,
+        key="style-scale",
+        help="The style image's size relative to the generated image: larger strokes above 1.",
+    )
     preserve = columns[3].checkbox("Preserve the content's colours", key="style-preserve")
     with st.expander("Layers, learning rate, seed"):
         columns = st.columns(6)
-        content_layer = columns[0].selectbox("Content layer", LAYER_CHOICES, index=LAYER_CHOICES.index(style.CONTENT_LAYER),
-                                             key="style-content-layer")
-        weights = {name: columns[index + 1].number_input(f"λ {name}", 0.0, 10.0, 0.2, 0.05, key=f"style-lambda-{name}")
-                   for index, name in enumerate(style.STYLE_LAYERS)}
+        content_layer = columns[0].selectbox(
+            "Content layer", LAYER_CHOICES, index=LAYER_CHOICES.index(style.CONTENT_LAYER), key="style-content-layer"
+        )
+        weights = {
+            name: columns[index + 1].number_input(f"λ {name}", 0.0, 10.0, 0.2, 0.05, key=f"style-lambda-{name}")
+            for index, name in enumerate(style.STYLE_LAYERS)
+        }
         columns = st.columns(4)
         learning_rate = columns[0].number_input("Adam learning rate", 1e-4, 1.0, 0.02, format="%.4f", key="style-lr")
         seed = int(columns[1].number_input("Seed", 0, 2**31 - 1, 0, key="style-seed"))
         preview_every = int(columns[2].number_input("Preview every N steps", 1, 500, 10, key="style-preview"))
         normalized = columns[3].checkbox("Course normalization of J_content (1 / 4 n_H n_W n_C)", key="style-norm")
     try:
-        return style.StyleConfig(content_layer=content_layer, style_weights=weights, style_weight=beta,
-                                 tv_weight=tv_weight, normalized_content=normalized, iterations=iterations,
-                                 image_size=size, init=init, optimizer=optimizer, learning_rate=learning_rate, seed=seed,
-                                 style_scale=scale, preserve_colors=preserve, preview_every=preview_every)
-    except ValueError as error:
+        return style.StyleConfig(
+            content_layer=content_layer,
+            style_weights=weights,
+            style_weight=beta,
+            tv_weight=tv_weight,
+            normalized_content=normalized,
+            iterations=iterations,
+            image_size=size,
+            init=init,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            seed=seed,
+            style_scale=scale,
+            preserve_colors=preserve,
+            preview_every=preview_every,
+        )
+    except UserError as error:
         st.error(str(error))
         return None
 
@@ -89,14 +123,18 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
 def size_notes(content: np.ndarray, styles: list[np.ndarray], config: style.StyleConfig) -> None:
     """Say when an image is scaled down to the chosen size, or a style image up."""
     if max(content.shape[:2]) > config.image_size:
-        st.caption(f"The content image ({content.shape[1]}×{content.shape[0]}) is scaled to {config.image_size} px "
-                   "on its longest side.")
+        st.caption(
+            f"The content image ({content.shape[1]}×{content.shape[0]}) is scaled to {config.image_size} px "
+            "on its longest side."
+        )
     target = round(config.image_size * config.style_scale)
     for index, image in enumerate(styles, start=1):
         if max(image.shape[:2]) < target / 2:
-            st.info(f"Style image {index} ({image.shape[1]}×{image.shape[0]}) is much smaller than the {target} px "
-                    "it is used at; it is scaled up, which blurs its strokes. A larger style image, or a smaller "
-                    "style scale, keeps them sharp.")
+            st.info(
+                f"Style image {index} ({image.shape[1]}×{image.shape[0]}) is much smaller than the {target} px "
+                "it is used at; it is scaled up, which blurs its strokes. A larger style image, or a smaller "
+                "style scale, keeps them sharp."
+            )
 
 
 def curves_figure(history: list[dict[str, float]]) -> go.Figure:
@@ -105,10 +143,17 @@ def curves_figure(history: list[dict[str, float]]) -> go.Figure:
     for name in history[0]:
         if name == "tv" and not any(losses["tv"] for losses in history):
             continue
-        figure.add_trace(go.Scatter(x=steps, y=[losses[name] for losses in history], name=name,
-                                    line=dict(dash="dot" if name.startswith("style ") else "solid")))
-    figure.update_layout(height=320, yaxis_type="log", xaxis_title="step", yaxis_title="cost (unweighted parts)",
-                         margin=dict(t=10))
+        figure.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[losses[name] for losses in history],
+                name=name,
+                line=dict(dash="dot" if name.startswith("style ") else "solid"),
+            )
+        )
+    figure.update_layout(
+        height=320, yaxis_type="log", xaxis_title="step", yaxis_title="cost (unweighted parts)", margin=dict(t=10)
+    )
     return figure
 
 
@@ -121,12 +166,17 @@ def transfer_section() -> None:
     with content_column:
         content = image_input("style-content", label="Content image C", default_example="astronaut")
     with style_column:
-        style_image = image_input("style-style", label="Style image S", examples=STYLES + PHOTOS,
-                                  default_example="hubble_deep_field")
+        style_image = image_input(
+            "style-style", label="Style image S", examples=STYLES + PHOTOS, default_example="hubble_deep_field"
+        )
         second = None
         if st.toggle("Blend a second style", key="style-blend"):
-            second = image_input("style-second", label="Second style image", examples=STYLES + PHOTOS,
-                                 default_example="immunohistochemistry")
+            second = image_input(
+                "style-second",
+                label="Second style image",
+                examples=STYLES + PHOTOS,
+                default_example="immunohistochemistry",
+            )
             share = st.slider("Weight of the second style", 0.0, 1.0, 0.5, 0.05, key="style-share")
     config = settings_panel(device)
     blending = st.session_state.get("style-blend", False)
@@ -147,21 +197,31 @@ def transfer_section() -> None:
     style_side = max(16, round(config.image_size * config.style_scale))
     style_tensors = [(style.to_tensor(image, style_side).to(device), weight) for image, weight in styles if weight > 0]
     extractor = style.VGGFeatures(vgg_features(str(device)), config.layers).to(device)
-    run = st.session_state["style-run"] = {"history": [], "best": None, "content": content_tensor, "config": config,
-                                           "images": (content, styles[0][0]), "result": None, "elapsed": 0.0,
-                                           "previews": {}}
+    run = st.session_state["style-run"] = {
+        "history": [],
+        "best": None,
+        "content": content_tensor,
+        "config": config,
+        "images": (content, styles[0][0]),
+        "result": None,
+        "elapsed": 0.0,
+        "previews": {},
+    }
     status, bar = st.empty(), st.progress(0.0)
     preview_column, chart_column = st.columns([1, 2])
     preview, chart = preview_column.empty(), chart_column.empty()
-    with job_queue(device).turn(on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead of yours on "
-                                                                  f"{device}.")):
+    with job_queue(device).turn(
+        on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead of yours on {device}.")
+    ):
         status.info(f"Optimizing G on {device}…")
         for progress in style.transfer(extractor, content_tensor, style_tensors, config):
             run["history"].append(progress.losses)
             run["best"], run["elapsed"] = progress.best, progress.elapsed_s
-            bar.progress(progress.step / progress.total_steps,
-                         text=f"step {progress.step}/{progress.total_steps}, J = {progress.losses['total']:.4g}, "
-                              f"{progress.elapsed_s:.1f} s")
+            bar.progress(
+                progress.step / progress.total_steps,
+                text=f"step {progress.step}/{progress.total_steps}, J = {progress.losses['total']:.4g}, "
+                f"{progress.elapsed_s:.1f} s",
+            )
             if progress.preview is not None:
                 run["previews"][progress.step] = progress.preview
                 preview.image(progress.preview, caption=f"G at step {progress.step}")
@@ -181,19 +241,28 @@ def show_result(run: dict) -> None:
         return
     verb = "Finished" if steps == config.iterations else "Stopped"
     best = min(losses["total"] for losses in run["history"])
-    st.success(f"{verb} after {steps} of {config.iterations} steps ({run['elapsed']:.1f} s); the lowest J was "
-               f"{best:.4g}. Shown: the best image.")
+    st.success(
+        f"{verb} after {steps} of {config.iterations} steps ({run['elapsed']:.1f} s); the lowest J was "
+        f"{best:.4g}. Shown: the best image."
+    )
     columns = st.columns(3)
     content, style_image = run["images"]
     columns[0].image(content, caption="Content C")
     columns[1].image(style_image, caption="Style S")
     columns[2].image(run["result"], caption=f"Generated G ({run['result'].shape[1]}×{run['result'].shape[0]})")
-    st.download_button("Download G (PNG)", png_bytes(run["result"]), file_name="style-transfer.png",
-                       mime="image/png", icon=":material/download:", key="style-download-png")
+    st.download_button(
+        "Download G (PNG)",
+        png_bytes(run["result"]),
+        file_name="style-transfer.png",
+        mime="image/png",
+        icon=":material/download:",
+        key="style-download-png",
+    )
     st.plotly_chart(curves_figure(run["history"]), key="style-curves-final")
     last = run["history"][-1]
-    st.dataframe(pd.DataFrame([{"cost": name, "value": f"{value:.5g}"} for name, value in last.items()]),
-                 hide_index=True)
+    st.dataframe(
+        pd.DataFrame([{"cost": name, "value": f"{value:.5g}"} for name, value in last.items()]), hide_index=True
+    )
 
 
 # -- Gram matrices ----------------------------------------------------------------------------------------
@@ -204,8 +273,10 @@ def gram_section() -> None:
     device = compute_device()
     if device is None or not ready("gram"):
         return
-    st.markdown("The style matrix of layer l: $G_{kk'} = \\sum_i \\sum_j a_{ijk}\\, a_{ijk'}$, how strongly "
-                "channels k and k′ fire together. Shown per position (÷ n_H n_W) for the first 64 channels.")
+    st.markdown(
+        "The style matrix of layer l: $G_{kk'} = \\sum_i \\sum_j a_{ijk}\\, a_{ijk'}$, how strongly "
+        "channels k and k′ fire together. Shown per position (÷ n_H n_W) for the first 64 channels."
+    )
     columns = st.columns(2)
     with columns[0]:
         image = image_input("gram-image", label="Image", examples=STYLES + PHOTOS, default_example="hubble_deep_field")
@@ -217,16 +288,23 @@ def gram_section() -> None:
     run = st.session_state.get("style-run")
     if run and run["previews"]:
         steps = list(run["previews"])
-        step = st.select_slider("Generated image G at step", steps, value=steps[-1], key="gram-step",
-                                help="The previews of the last run (the last one is its best image): watch G's Gram "
-                                     "matrix approach the style's.")
+        step = st.select_slider(
+            "Generated image G at step",
+            steps,
+            value=steps[-1],
+            key="gram-step",
+            help="The previews of the last run (the last one is its best image): watch G's Gram "
+            "matrix approach the style's.",
+        )
         shown.append((f"G at step {step}", run["previews"][step]))
     figures = st.columns(len(shown))
     for index, (column, (title, pixels)) in enumerate(zip(figures, shown)):
         with device_lock(device), torch.inference_mode():
             activation = extractor(style.to_tensor(pixels, 256).to(device))[layer]
         gram = (style.gram_matrix(activation) / (activation.shape[-2] * activation.shape[-1]))[:64, :64].cpu()
-        figure = px.imshow(gram.numpy(), color_continuous_scale="Magma", labels=dict(x="k′", y="k", color="G / n_H n_W"))
+        figure = px.imshow(
+            gram.numpy(), color_continuous_scale="Magma", labels=dict(x="k′", y="k", color="G / n_H n_W")
+        )
         figure.update_layout(height=380, margin=dict(t=30), title=f"{layer}, {title}")
         column.plotly_chart(figure, key=f"gram-{index}")
     if len(shown) == 1:
@@ -242,7 +320,7 @@ def montage(activation: torch.Tensor, channels: int = 16) -> np.ndarray:
     low = maps.amin(dim=(1, 2), keepdim=True)
     high = maps.amax(dim=(1, 2), keepdim=True)
     scaled = ((maps - low) / (high - low).clamp_min(1e-8) * 255).byte().cpu().numpy()
-    rows = [np.concatenate(list(scaled[start:start + 4]), axis=1) for start in range(0, len(scaled), 4)]
+    rows = [np.concatenate(list(scaled[start : start + 4]), axis=1) for start in range(0, len(scaled), 4)]
     return np.concatenate(rows, axis=0)
 
 
@@ -251,9 +329,11 @@ def learn_section() -> None:
     device = compute_device()
     if device is None or not ready("learn"):
         return
-    st.markdown("Pick a unit (a channel) in a layer and find the nine image patches that activate it most, over the "
-                "example photos and your image; deeper layers respond to larger, more complex patterns "
-                "(Zeiler and Fergus, 2013).")
+    st.markdown(
+        "Pick a unit (a channel) in a layer and find the nine image patches that activate it most, over the "
+        "example photos and your image; deeper layers respond to larger, more complex patterns "
+        "(Zeiler and Fergus, 2013)."
+    )
     columns = st.columns(2)
     with columns[0]:
         image = image_input("learn-image", label="Your image", default_example="chelsea")
@@ -263,22 +343,34 @@ def learn_section() -> None:
     channels = extractor.features[style.layer_names(features)[layer] - 1].out_channels
     unit = int(columns[1].number_input(f"Unit (0 … {channels - 1})", 0, channels - 1, 0, key=f"learn-unit-{layer}"))
     field_ = style.receptive_field(features, layer)
-    columns[1].caption(f"{layer}: {channels} channels; each unit sees a {field_.size}×{field_.size} px patch "
-                       f"(stride {field_.stride}) of a {LEARN_SIDE}-px image.")
+    columns[1].caption(
+        f"{layer}: {channels} channels; each unit sees a {field_.size}×{field_.size} px patch "
+        f"(stride {field_.stride}) of a {LEARN_SIDE}-px image."
+    )
     if image is None:
         return
     names = [photo.name for photo in PHOTOS + STYLES]
     pictures = [style.to_tensor(example_image(name), LEARN_SIDE) for name in names] + [
-        style.to_tensor(image, LEARN_SIDE)]
+        style.to_tensor(image, LEARN_SIDE)
+    ]
     with device_lock(device):
         activations = style.layer_activations(extractor, [picture.to(device) for picture in pictures], layer)
-    st.image(montage(activations[-1]), caption=f"The first 16 of {channels} feature maps of {layer} for your image",
-             clamp=True)
+    st.image(
+        montage(activations[-1]),
+        caption=f"The first 16 of {channels} feature maps of {layer} for your image",
+        clamp=True,
+    )
     patches = style.top_patches(activations, [picture.shape[-2:] for picture in pictures], field_, unit)
-    crops = [style.to_image(pictures[patch.image_index][..., top:bottom, left:right])
-             for patch in patches for top, left, bottom, right in [patch.box]]
-    st.image(crops, width=96, caption=[f"{(names + ['your image'])[patch.image_index]}: {patch.activation:.2f}"
-                                       for patch in patches])
+    crops = [
+        style.to_image(pictures[patch.image_index][..., top:bottom, left:right])
+        for patch in patches
+        for top, left, bottom, right in [patch.box]
+    ]
+    st.image(
+        crops,
+        width=96,
+        caption=[f"{(names + ['your image'])[patch.image_index]}: {patch.activation:.2f}" for patch in patches],
+    )
     st.caption(f"The nine patches where unit {unit} of {layer} is largest, over {len(pictures)} images.")
 
 
@@ -290,8 +382,10 @@ SECTIONS = {
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__
     st.title("Neural style transfer")
-    st.caption("Course week 4 — J(G) = α J_content(C, G) + β J_style(S, G) minimized over G's pixels with VGG19 "
-               "(Gatys et al., 2015); the costs live in `core.style` and are tested against loops of the formulas.")
+    st.caption(
+        "Course week 4 — J(G) = α J_content(C, G) + β J_style(S, G) minimized over G's pixels with VGG19 "
+        "(Gatys et al., 2015); the costs live in `core.style` and are tested against loops of the formulas."
+    )
     for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
         with tab:
             section()

@@ -17,10 +17,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.report import print_table
-from tests.e2e.harness import ROOT
 from core.device import pick_device
 from core.examples import example_image
 from core.images import fit_within
+from tests.e2e.harness import ROOT
 from tests.images import encode
 
 REPEATS = 7

@@ -53,8 +53,13 @@ def _compare(label: str, logit: float | None, image: np.ndarray, device: torch.d
         ours_s.append(_timed(ours, device))
     baseline, measured = statistics.median(direct_s), statistics.median(ours_s)
     overhead = measured / baseline - 1
-    return (label, f"{baseline * 1e3:.1f}", f"{measured * 1e3:.1f}", f"{overhead:+.1%}",
-            "yes" if overhead <= 0.05 else "NO")
+    return (
+        label,
+        f"{baseline * 1e3:.1f}",
+        f"{measured * 1e3:.1f}",
+        f"{overhead:+.1%}",
+        "yes" if overhead <= 0.05 else "NO",
+    )
 
 
 def main() -> None:

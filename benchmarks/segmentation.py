@@ -74,12 +74,23 @@ def inference_rows(device: torch.device) -> list[tuple]:
         features = torch.rand(1, 16, side, side, device=device)
         with torch.inference_mode():
             unet_s = median_seconds(_synchronized(lambda: model(image), device), repeats=10, warmup=2)
-            conv_s = median_seconds(_synchronized(lambda: F.conv2d(features, layer, padding=1), device), repeats=10,
-                                    warmup=2)
-        peak = json.loads(subprocess.run([sys.executable, "-c", _PEAK_MEMORY, str(side)], capture_output=True,
-                                         text=True, check=True).stdout)
-        rows.append((f"{side}×{side}", f"{unet_s * 1e3:.1f}", f"{conv_s * 1e3:.2f}", f"{unet_s / conv_s:.1f}",
-                     f"{peak / 2**20:.0f}"))
+            conv_s = median_seconds(
+                _synchronized(lambda: F.conv2d(features, layer, padding=1), device), repeats=10, warmup=2
+            )
+        peak = json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _PEAK_MEMORY, str(side)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        rows.append(
+            (
+                f"{side}×{side}",
+                f"{unet_s * 1e3:.1f}",
+                f"{conv_s * 1e3:.2f}",
+                f"{unet_s / conv_s:.1f}",
+                f"{peak / 2**20:.0f}",
+            )
+        )
     return rows
 
 
@@ -112,9 +123,11 @@ def main() -> None:
         inference_rows(device),
     )
     manifest = seg.checkpoint_manifest(get_weights("unet_shapes").cache_path())
-    print(f"\nShipped checkpoint: {manifest['parameters']:,} parameters, {manifest['size_bytes'] / 2**20:.1f} MB, "
-          f"trained in {manifest['training_seconds']:.0f} s on {manifest['device']} by `{manifest['command']}`; "
-          f"mean IoU {manifest['fresh_test']['mean_iou']:.3f} on {manifest['fresh_test']['images']} fresh images.")
+    print(
+        f"\nShipped checkpoint: {manifest['parameters']:,} parameters, {manifest['size_bytes'] / 2**20:.1f} MB, "
+        f"trained in {manifest['training_seconds']:.0f} s on {manifest['device']} by `{manifest['command']}`; "
+        f"mean IoU {manifest['fresh_test']['mean_iou']:.3f} on {manifest['fresh_test']['images']} fresh images."
+    )
     reached, best, epochs = quick_training(device)
     print_table(
         f"Quick training at the page's defaults, {name}, stopped at {QUICK_TRAINING_BUDGET_S:.0f} s (target: mean IoU "

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from benchmarks.report import print_table
 from tests.e2e.harness import (
-    CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_streamlit, wait_for_app, wait_for_health,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    start_streamlit,
+    wait_for_app,
+    wait_for_health,
 )
 
 BARE_APP = 'import streamlit as st\n\nst.title("Baseline")\n'
@@ -78,10 +84,27 @@ def main() -> None:
         f"Start-up on {os.cpu_count()} CPU cores (seconds; ratio = CNN Lab / bare app)",
         ("measure", "bare app", "CNN Lab", "ratio", "target"),
         [
-            ("launch -> /_stcore/health", f"{bare_health:.2f}", f"{home_health:.2f}", f"{home_health / bare_health:.2f}", ""),
-            ("health -> home rendered", f"{bare_render:.2f}", f"{home_render:.2f}", f"{home_render / bare_render:.2f}", "<= 3 s"),
-            (f"home script (median of {SCRIPT_REPEATS})", f"{bare_script * 1e3:.1f} ms", f"{home_script * 1e3:.1f} ms",
-             f"{home_script / bare_script:.2f}", "<= 50 ms"),
+            (
+                "launch -> /_stcore/health",
+                f"{bare_health:.2f}",
+                f"{home_health:.2f}",
+                f"{home_health / bare_health:.2f}",
+                "",
+            ),
+            (
+                "health -> home rendered",
+                f"{bare_render:.2f}",
+                f"{home_render:.2f}",
+                f"{home_render / bare_render:.2f}",
+                "<= 3 s",
+            ),
+            (
+                f"home script (median of {SCRIPT_REPEATS})",
+                f"{bare_script * 1e3:.1f} ms",
+                f"{home_script * 1e3:.1f} ms",
+                f"{home_script / bare_script:.2f}",
+                "<= 50 ms",
+            ),
         ],
     )
     print(f"torch imported by the home page: {'yes' if torch_loaded else 'no'}")

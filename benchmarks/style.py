@@ -28,7 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -85,8 +85,9 @@ class Normalization(nn.Module):
         return (image - self.mean) / self.std
 
 
-def tutorial_model(cnn: nn.Sequential, style_image: torch.Tensor, content: torch.Tensor
-                   ) -> tuple[nn.Sequential, list[ContentLoss], list[StyleLoss]]:
+def tutorial_model(
+    cnn: nn.Sequential, style_image: torch.Tensor, content: torch.Tensor
+) -> tuple[nn.Sequential, list[ContentLoss], list[StyleLoss]]:
     """The tutorial's ``get_style_model_and_losses``."""
     model = nn.Sequential(Normalization(style.IMAGENET_MEAN, style.IMAGENET_STD).to(content.device))
     content_losses, style_losses, convs = [], [], 0
@@ -111,8 +112,9 @@ def tutorial_model(cnn: nn.Sequential, style_image: torch.Tensor, content: torch
     return model[: last + 1], content_losses, style_losses
 
 
-def tutorial_steps(cnn: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor,
-                   config: style.StyleConfig) -> Callable[[], None]:
+def tutorial_steps(
+    cnn: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor, config: style.StyleConfig
+) -> Callable[[], None]:
     """The tutorial's set-up and optimization loop, with Adam in place of L-BFGS so that a
     step is one evaluation of J and its gradient, as in ours."""
     model, content_losses, style_losses = tutorial_model(cnn, style_image, content)
@@ -133,8 +135,9 @@ def tutorial_steps(cnn: nn.Sequential, content: torch.Tensor, style_image: torch
     return step
 
 
-def ours_steps(features: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor,
-               config: style.StyleConfig) -> Callable[[], None]:
+def ours_steps(
+    features: nn.Sequential, content: torch.Tensor, style_image: torch.Tensor, config: style.StyleConfig
+) -> Callable[[], None]:
     extractor = style.VGGFeatures(features, config.layers).to(content.device)
     run = style.transfer(extractor, content, [(style_image, 1.0)], config)
     return lambda: next(run)
@@ -166,8 +169,13 @@ def _synchronize(device: torch.device) -> None:
 def _images(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, style.StyleConfig]:
     side, steps, warmup = SIDES.get(device.type, 256), STEPS.get(device.type, 10), WARMUP.get(device.type, 2)
     content = style.to_tensor(example_image("astronaut"), side).to(device)
-    style_image = F.interpolate(style.to_tensor(example_image("hubble_deep_field"), side).to(device),
-                                size=content.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
+    style_image = F.interpolate(
+        style.to_tensor(example_image("hubble_deep_field"), side).to(device),
+        size=content.shape[-2:],
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
     config = style.StyleConfig(image_size=side, iterations=steps + warmup, preview_every=10 * (steps + warmup))
     return content, style_image, config
 
@@ -179,8 +187,10 @@ def step_seconds(device: torch.device) -> dict[str, float]:
 
     content, style_image, config = _images(device)
     torch.manual_seed(0)
-    steps = {path: make(network(path, vgg19().eval().to(device)), content, style_image, config)
-             for path, make in PATHS.items()}
+    steps = {
+        path: make(network(path, vgg19().eval().to(device)), content, style_image, config)
+        for path, make in PATHS.items()
+    }
     for _ in range(WARMUP.get(device.type, 2)):
         for step in steps.values():
             step()
@@ -230,8 +240,13 @@ def main() -> None:
     seconds = step_seconds(device)
     peaks = {path: _peak_in_child(path) for path in PATHS}
     rows = [
-        (path, f"{seconds[path] * 1e3:.1f}", f"{peaks[path] / 2**20:.0f}", f"{seconds['tutorial'] / seconds[path]:.2f}",
-         f"{peaks[path] / peaks['tutorial']:.2f}")
+        (
+            path,
+            f"{seconds[path] * 1e3:.1f}",
+            f"{peaks[path] / 2**20:.0f}",
+            f"{seconds['tutorial'] / seconds[path]:.2f}",
+            f"{peaks[path] / peaks['tutorial']:.2f}",
+        )
         for path in PATHS
     ]
     print_table(

@@ -10,10 +10,12 @@ tests prove they equal ``torchvision.ops.box_iou`` and ``torchvision.ops.batched
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
+
+from core.errors import UserError
 
 Box = tuple[float, float, float, float]  # (x1, y1, x2, y2)
 
@@ -23,14 +25,18 @@ COURSE_IOU_THRESHOLD = 0.5  # suppress boxes with IoU >= 0.5 with a picked box; 
 
 
 def check_box(box: Sequence[float], name: str = "The box") -> Box:
-    """``box`` as four floats, or a ValueError saying what is wrong with it."""
+    """``box`` as four floats, or a ``UserError`` saying what is wrong with it (blank or
+    non-numeric cells of a table included)."""
     if len(box) != 4:
-        raise ValueError(f"{name} needs four numbers x1, y1, x2, y2; it has {len(box)}.")
-    x1, y1, x2, y2 = (float(value) for value in box)
+        raise UserError(f"{name} needs four numbers x1, y1, x2, y2; it has {len(box)}.")
+    try:
+        x1, y1, x2, y2 = (float(value) for value in box)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} needs four numbers x1, y1, x2, y2.") from None
     if not np.isfinite([x1, y1, x2, y2]).all():
-        raise ValueError(f"{name} has a coordinate that is not a number.")
+        raise UserError(f"{name} has a coordinate that is not a number.")
     if x2 <= x1 or y2 <= y1:
-        raise ValueError(f"{name} must have x2 > x1 and y2 > y1 (it is {x1:g}, {y1:g}, {x2:g}, {y2:g}).")
+        raise UserError(f"{name} must have x2 > x1 and y2 > y1 (it is {x1:g}, {y1:g}, {x2:g}, {y2:g}).")
     return x1, y1, x2, y2
 
 
@@ -86,7 +92,7 @@ def localization_target(
         target[0] = 0.0
         return target
     if class_index is None or not 0 <= class_index < num_classes:
-        raise ValueError(f"The class must be one of 1…{num_classes}.")
+        raise UserError(f"The class must be one of 1…{num_classes}.")
     target[0] = 1.0
     target[1:5] = midpoint_form(box, width, height)
     target[5:] = 0.0
@@ -142,14 +148,16 @@ def nms_steps(
     boxes, scores = np.asarray(boxes, dtype=float).reshape(-1, 4), np.asarray(scores, dtype=float).ravel()
     classes = np.zeros(len(scores), dtype=int) if classes is None else np.asarray(classes).ravel()
     if not len(boxes) == len(scores) == len(classes):
-        raise ValueError(f"Got {len(boxes)} boxes, {len(scores)} scores and {len(classes)} classes; they must match.")
+        raise UserError(f"Got {len(boxes)} boxes, {len(scores)} scores and {len(classes)} classes; they must match.")
     below = tuple(int(index) for index in np.flatnonzero(scores <= score_threshold))
     remaining = [int(index) for index in np.argsort(-scores, kind="stable") if scores[index] > score_threshold]
     steps = []
     while remaining:
         pick, *rest = remaining
         suppressed = tuple(
-            index for index in rest if classes[index] == classes[pick] and iou(boxes[pick], boxes[index]) >= iou_threshold
+            index
+            for index in rest
+            if classes[index] == classes[pick] and iou(boxes[pick], boxes[index]) >= iou_threshold
         )
         steps.append(NmsStep(pick, suppressed))
         remaining = [index for index in rest if index not in suppressed]
@@ -224,9 +232,9 @@ def assign_to_grid(
     """Give each pixel box the cell holding its midpoint and the anchor (w, h in pixels) with
     the best shape IoU, as the course's anchor box algorithm does."""
     if grid < 1:
-        raise ValueError("The grid needs at least 1×1 cells.")
+        raise UserError("The grid needs at least 1×1 cells.")
     if len(anchors) < 1 or any(len(anchor) != 2 or min(anchor) <= 0 for anchor in anchors):
-        raise ValueError("Each anchor box needs a width and a height greater than 0.")
+        raise UserError("Each anchor box needs a width and a height greater than 0.")
     cell_width, cell_height = width / grid, height / grid
     assignments = []
     for index, box in enumerate(boxes):
@@ -237,8 +245,15 @@ def assign_to_grid(
         best = int(np.argmax(fits))
         assignments.append(
             Assignment(
-                index, row, column, best, fits[best],
-                x / cell_width - column, y / cell_height - row, (y2 - y1) / cell_height, (x2 - x1) / cell_width,
+                index,
+                row,
+                column,
+                best,
+                fits[best],
+                x / cell_width - column,
+                y / cell_height - row,
+                (y2 - y1) / cell_height,
+                (x2 - x1) / cell_width,
             )
         )
     return assignments
@@ -273,13 +288,15 @@ def kmeans_anchors(sizes: np.ndarray, k: int, seed: int = 0, iterations: int = 1
     """
     sizes = np.asarray(sizes, dtype=float).reshape(-1, 2)
     if not 1 <= k <= len(sizes):
-        raise ValueError(f"k-means needs 1 ≤ k ≤ the number of boxes ({len(sizes)}); k = {k}.")
+        raise UserError(f"k-means needs 1 ≤ k ≤ the number of boxes ({len(sizes)}); k = {k}.")
     rng = np.random.default_rng(seed)
     anchors = sizes[rng.choice(len(sizes), size=k, replace=False)]
     for _ in range(iterations):
         fits = np.array([[shape_iou(size, anchor) for anchor in anchors] for size in sizes])  # (N, k)
         nearest = fits.argmax(axis=1)
-        moved = np.array([np.median(sizes[nearest == j], axis=0) if (nearest == j).any() else anchors[j] for j in range(k)])
+        moved = np.array(
+            [np.median(sizes[nearest == j], axis=0) if (nearest == j).any() else anchors[j] for j in range(k)]
+        )
         if np.allclose(moved, anchors):
             break
         anchors = moved

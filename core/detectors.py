@@ -13,14 +13,16 @@ import csv
 import io
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from core.detection import Box, midpoint_form
 from core.device import device_lock
+from core.errors import UserError
 
 YOLO_SIZES = ("n", "s", "m", "l", "x")
 YOLO_IMAGE_SIZES = (320, 480, 640, 800, 960, 1280)  # multiples of the largest stride, 32
@@ -29,7 +31,7 @@ YOLO_IMAGE_SIZES = (320, 480, 640, 800, 960, 1280)  # multiples of the largest s
 def yolo_weights_name(size: str, segment: bool = False) -> str:
     """The ``core.weights`` name of YOLO11 ``size`` ("n" … "x"), detection or instance segmentation."""
     if size not in YOLO_SIZES:
-        raise ValueError(f"YOLO11 comes in sizes {', '.join(YOLO_SIZES)}, not {size!r}.")
+        raise UserError(f"YOLO11 comes in sizes {', '.join(YOLO_SIZES)}, not {size!r}.")
     return f"yolo11{size}{'-seg' if segment else ''}"
 
 
@@ -65,11 +67,20 @@ class DetectionResult:
         for found in self.detections:
             bx, by, bh, bw = midpoint_form(found.box, self.width, self.height)
             x1, y1, x2, y2 = found.box
-            rows.append({
-                "class": found.class_name, "confidence": round(found.confidence, 4),
-                "x1": round(x1, 1), "y1": round(y1, 1), "x2": round(x2, 1), "y2": round(y2, 1),
-                "bx": round(bx, 4), "by": round(by, 4), "bh": round(bh, 4), "bw": round(bw, 4),
-            })
+            rows.append(
+                {
+                    "class": found.class_name,
+                    "confidence": round(found.confidence, 4),
+                    "x1": round(x1, 1),
+                    "y1": round(y1, 1),
+                    "x2": round(x2, 1),
+                    "y2": round(y2, 1),
+                    "bx": round(bx, 4),
+                    "by": round(by, 4),
+                    "bh": round(bh, 4),
+                    "bw": round(bw, 4),
+                }
+            )
         return rows
 
     def counts(self) -> dict[str, int]:
@@ -115,8 +126,14 @@ def detect_yolo(
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # ultralytics reads arrays as OpenCV BGR
     with device_lock(device):
         result = model.predict(
-            bgr, conf=conf, iou=iou, classes=list(classes) if classes is not None else None,
-            imgsz=imgsz, max_det=max_det, device=str(device), verbose=False,
+            bgr,
+            conf=conf,
+            iou=iou,
+            classes=list(classes) if classes is not None else None,
+            imgsz=imgsz,
+            max_det=max_det,
+            device=str(device),
+            verbose=False,
         )[0]
     boxes = result.boxes.cpu()
     detections = tuple(
@@ -124,8 +141,12 @@ def detect_yolo(
         for box, score, class_id in zip(boxes.xyxy.tolist(), boxes.conf.tolist(), boxes.cls.tolist())
     )
     return DetectionResult(
-        detections, image.shape[1], image.shape[0], dict(result.speed),
-        lambda: np.asarray(result.plot(pil=True)), has_masks=result.masks is not None,
+        detections,
+        image.shape[1],
+        image.shape[0],
+        dict(result.speed),
+        lambda: np.asarray(result.plot(pil=True)),
+        has_masks=result.masks is not None,
     )
 
 
@@ -151,7 +172,11 @@ def yolo_candidates(
 
 
 def detect_faster_rcnn(
-    model: torch.nn.Module, categories: Sequence[str], image: np.ndarray, device: torch.device, score_threshold: float = 0.5
+    model: torch.nn.Module,
+    categories: Sequence[str],
+    image: np.ndarray,
+    device: torch.device,
+    score_threshold: float = 0.5,
 ) -> DetectionResult:
     """Run a torchvision detector (already on ``device``, eval mode) on an (H, W, 3) uint8 RGB image."""
     from torchvision.utils import draw_bounding_boxes
@@ -172,7 +197,10 @@ def detect_faster_rcnn(
     names = [f"{found.class_name} {found.confidence:.2f}" for found in detections]
     line_width = max(2, max(image.shape[:2]) // 300)
     return DetectionResult(
-        detections, image.shape[1], image.shape[0], {"total": elapsed_ms},
+        detections,
+        image.shape[1],
+        image.shape[0],
+        {"total": elapsed_ms},
         lambda: draw_bounding_boxes(pixels, boxes, names, width=line_width).permute(1, 2, 0).numpy(),
     )
 

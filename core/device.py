@@ -13,9 +13,12 @@ import os
 import platform
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
+
+from core.errors import UserError
 
 if TYPE_CHECKING:
     import torch
@@ -24,7 +27,7 @@ DEVICE_ENV_VAR = "CNNLAB_DEVICE"
 _DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
-class DeviceError(ValueError):
+class DeviceError(UserError):
     """The requested device does not exist on this machine."""
 
 
@@ -57,9 +60,7 @@ def _validated_device(name: str) -> torch.device:
             raise DeviceError(f"{DEVICE_ENV_VAR}={name!r} asks for CUDA, but no CUDA GPU is visible.")
         index = 0 if device.index is None else device.index
         if index >= torch.cuda.device_count():
-            raise DeviceError(
-                f"{DEVICE_ENV_VAR}={name!r}: there are only {torch.cuda.device_count()} CUDA GPU(s)."
-            )
+            raise DeviceError(f"{DEVICE_ENV_VAR}={name!r}: there are only {torch.cuda.device_count()} CUDA GPU(s).")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise DeviceError(f"{DEVICE_ENV_VAR}={name!r} asks for Apple MPS, which is not available here.")
     return device

@@ -6,8 +6,8 @@ returned as RGB, like every upload after ``core.images.load_image``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -15,12 +15,15 @@ Both networks come from facenet-pytorch; this module passes them in, it never lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
+
+from core.errors import UserError
 
 EMBEDDING_SIZE = 512
 CROP_SIZE = 160  # InceptionResnetV1's input side
@@ -45,11 +48,11 @@ class DetectionSettings:
 
     def __post_init__(self) -> None:
         if self.min_face_size < 8:
-            raise ValueError(f"The smallest face must be at least 8 pixels, not {self.min_face_size}.")
+            raise UserError(f"The smallest face must be at least 8 pixels, not {self.min_face_size}.")
         if not all(0.0 < threshold < 1.0 for threshold in self.thresholds):
-            raise ValueError("Each MTCNN threshold must lie strictly between 0 and 1.")
+            raise UserError("Each MTCNN threshold must lie strictly between 0 and 1.")
         if not 0.1 <= self.pyramid_factor < 1.0:
-            raise ValueError("The pyramid factor must lie in [0.1, 1).")
+            raise UserError("The pyramid factor must lie in [0.1, 1).")
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,19 @@ def detect_faces(
     from facenet_pytorch.models.utils.detect_face import detect_face
 
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"Expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}.")
+        raise UserError(f"Expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}.")
     detector = detector if detector is not None else new_detector()
     device = next(detector.parameters()).device
     with torch.inference_mode():
         batch_boxes, batch_points = detect_face(
-            image[None], settings.min_face_size, detector.pnet, detector.rnet, detector.onet,
-            list(settings.thresholds), settings.pyramid_factor, device,
+            image[None],
+            settings.min_face_size,
+            detector.pnet,
+            detector.rnet,
+            detector.onet,
+            list(settings.thresholds),
+            settings.pyramid_factor,
+            device,
         )
     boxes, points = np.asarray(batch_boxes[0]), np.asarray(batch_points[0])  # (N, 5): box + score, (N, 5, 2)
     faces = [
@@ -109,7 +118,7 @@ def align_faces(image: np.ndarray, faces: Sequence[Face], margin: int = DEFAULT_
     from facenet_pytorch.models.utils.detect_face import extract_face
 
     if not 0 <= margin < CROP_SIZE:
-        raise ValueError(f"The margin must be between 0 and {CROP_SIZE - 1} pixels.")
+        raise UserError(f"The margin must be between 0 and {CROP_SIZE - 1} pixels.")
     crops = [extract_face(image, np.asarray(face.box), CROP_SIZE, margin) for face in faces]  # (3, 160, 160) floats
     if not crops:
         return np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8)
@@ -121,7 +130,7 @@ def embed_faces(crops: np.ndarray, encoder: nn.Module, device: torch.device | st
     CPU, each of unit length. The pixels are standardized as facenet-pytorch's MTCNN does,
     (x − 127.5) / 128."""
     if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3):
-        raise ValueError(f"Expected (N, {CROP_SIZE}, {CROP_SIZE}, 3) crops, got {crops.shape}.")
+        raise UserError(f"Expected (N, {CROP_SIZE}, {CROP_SIZE}, 3) crops, got {crops.shape}.")
     if len(crops) == 0:
         return torch.zeros(0, EMBEDDING_SIZE)
     pixels = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float()  # (N, 3, 160, 160)
@@ -186,7 +195,11 @@ def nearest(queries: torch.Tensor, gallery: torch.Tensor, k: int = 3) -> tuple[t
 
 
 def recognize(
-    queries: torch.Tensor, names: Sequence[str], templates: torch.Tensor, threshold: float = DEFAULT_THRESHOLD, k: int = 3
+    queries: torch.Tensor,
+    names: Sequence[str],
+    templates: torch.Tensor,
+    threshold: float = DEFAULT_THRESHOLD,
+    k: int = 3,
 ) -> list[Recognition]:
     """Label each query encoding with its nearest identity (``templates`` (K, D), one per
     name) or "not recognized"; an empty gallery recognizes no one."""
@@ -194,8 +207,9 @@ def recognize(
         return [Recognition([], threshold) for _ in range(len(queries))]
     distances, rows = nearest(queries, templates, k)
     return [
-        Recognition([(names[row], float(distance)) for distance, row in zip(face_distances, face_rows.tolist())],
-                    threshold)
+        Recognition(
+            [(names[row], float(distance)) for distance, row in zip(face_distances, face_rows.tolist())], threshold
+        )
         for face_distances, face_rows in zip(distances, rows)
     ]
 
@@ -217,7 +231,7 @@ def identity_templates(names: Sequence[str], encodings: torch.Tensor) -> tuple[l
     return identities, nn.functional.normalize(sums, dim=1)
 
 
-# -- the triplet loss and choosing τ ------------------------------------------------------------------------------------
+# -- the triplet loss and choosing τ ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -238,8 +252,9 @@ class TripletTerms:
         return "semi-hard" if self.loss > 0 else "easy"
 
 
-def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
-                 alpha: float = DEFAULT_MARGIN_ALPHA) -> torch.Tensor:
+def triplet_loss(
+    anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, alpha: float = DEFAULT_MARGIN_ALPHA
+) -> torch.Tensor:
     """L(A, P, N) per triplet: (..., D) encodings -> (...) losses. Summing over a batch
     gives the course's J = Σ L(A⁽ⁱ⁾, P⁽ⁱ⁾, N⁽ⁱ⁾)."""
     anchor_positive = (anchor - positive).pow(2).sum(dim=-1)
@@ -247,8 +262,9 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
     return (anchor_positive - anchor_negative + alpha).clamp_min(0.0)
 
 
-def triplet_terms(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
-                  alpha: float = DEFAULT_MARGIN_ALPHA) -> TripletTerms:
+def triplet_terms(
+    anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, alpha: float = DEFAULT_MARGIN_ALPHA
+) -> TripletTerms:
     """``triplet_loss`` for one triplet of (D,) encodings, with its terms."""
     return TripletTerms(
         (anchor - positive).pow(2).sum().item(),
@@ -324,8 +340,9 @@ def suggest_threshold(same: Sequence[float], different: Sequence[float]) -> floa
     return float(candidates[np.argmin(far + frr)])
 
 
-def labelled_pairs(names: Sequence[str], limit: int | None = None,
-                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def labelled_pairs(
+    names: Sequence[str], limit: int | None = None, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Every pair i < j of enrolled photos (``names[i]`` is photo i's person): the rows i, the
     rows j, and whether the two show the same person. Beyond ``limit`` pairs, every
     same-person pair is kept (up to the limit) and a seeded random choice of the others."""
@@ -360,18 +377,21 @@ class PairClassifier:
         return torch.sigmoid(pair_features(first, second) @ self.weights + self.bias)
 
 
-def fit_pair_classifier(first: torch.Tensor, second: torch.Tensor, same: torch.Tensor,
-                        l2_penalty: float = 1e-3) -> PairClassifier:
+def fit_pair_classifier(
+    first: torch.Tensor, second: torch.Tensor, same: torch.Tensor, l2_penalty: float = 1e-3
+) -> PairClassifier:
     """Fit w and b on labelled pairs ((P, D) encodings each, ``same`` (P,) booleans) by
     minimizing the mean cross-entropy plus ``l2_penalty``·‖w‖² with L-BFGS from zero; the
     penalty keeps w finite when the pairs can be separated perfectly."""
     if len(same) == 0 or bool(same.all()) or not bool(same.any()):
-        raise ValueError("Fitting needs pairs of both kinds: the same person and different people.")
+        raise UserError(
+            "Fitting w and b needs labelled pairs of both kinds: enroll two photos of one person and a photo of "
+            "someone else."
+        )
     features, targets = pair_features(first, second).double(), same.double()
     weights = torch.zeros(features.shape[1], dtype=torch.float64, requires_grad=True)
     bias = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weights, bias], max_iter=500, tolerance_grad=1e-10,
-                                  line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS([weights, bias], max_iter=500, tolerance_grad=1e-10, line_search_fn="strong_wolfe")
 
     def objective() -> torch.Tensor:
         optimizer.zero_grad()

@@ -14,19 +14,21 @@ import sqlite3
 import time
 import uuid
 import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
+from core.errors import UserError
 from core.faces import CROP_SIZE
 
 MAX_NAME_LENGTH = 60
 EXPORT_FORMAT = "cnn-lab-face-gallery-1"
 
 
-class GalleryError(ValueError):
+class GalleryError(UserError):
     """A gallery change or file that cannot be accepted; the message says why."""
 
 
@@ -67,21 +69,31 @@ class GalleryStore:
                 "name TEXT NOT NULL, crop BLOB NOT NULL, added REAL NOT NULL)"
             )
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in a transaction; any SQLite failure becomes a ``GalleryError``."""
+        try:
+            with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
+                yield connection
+        except sqlite3.Error as error:
+            raise GalleryError(f"The face database {self.path} cannot be used ({error}).") from None
 
     def entries(self, owner: str) -> list[Enrolled]:
         with self._connect() as connection:
             rows = connection.execute(
                 "SELECT entry_id, name, crop FROM faces WHERE owner = ? ORDER BY added, rowid", (owner,)
             ).fetchall()
-        return [Enrolled(entry_id, name, np.frombuffer(crop, np.uint8).reshape(CROP_SIZE, CROP_SIZE, 3))
-                for entry_id, name, crop in rows]
+        return [
+            Enrolled(entry_id, name, np.frombuffer(crop, np.uint8).reshape(CROP_SIZE, CROP_SIZE, 3))
+            for entry_id, name, crop in rows
+        ]
 
     def add(self, owner: str, entry: Enrolled) -> None:
         with self._connect() as connection:
-            connection.execute("INSERT INTO faces VALUES (?, ?, ?, ?, ?)",
-                               (entry.entry_id, owner, entry.name, entry.crop.tobytes(), time.time()))
+            connection.execute(
+                "INSERT INTO faces VALUES (?, ?, ?, ?, ?)",
+                (entry.entry_id, owner, entry.name, entry.crop.tobytes(), time.time()),
+            )
 
     def rename(self, owner: str, old: str, new: str) -> None:
         with self._connect() as connection:
@@ -89,8 +101,9 @@ class GalleryStore:
 
     def remove(self, owner: str, entry_ids: Iterable[str]) -> None:
         with self._connect() as connection:
-            connection.executemany("DELETE FROM faces WHERE owner = ? AND entry_id = ?",
-                                   [(owner, entry_id) for entry_id in entry_ids])
+            connection.executemany(
+                "DELETE FROM faces WHERE owner = ? AND entry_id = ?", [(owner, entry_id) for entry_id in entry_ids]
+            )
 
 
 class Gallery:
@@ -124,8 +137,9 @@ class Gallery:
             raise GalleryError(f"{new!r} is already in the gallery; delete one of them or pick another name.")
         if self.store:
             self.store.rename(self.owner, old, new)
-        self.entries = [Enrolled(entry.entry_id, new, entry.crop) if entry.name == old else entry
-                        for entry in self.entries]
+        self.entries = [
+            Enrolled(entry.entry_id, new, entry.crop) if entry.name == old else entry for entry in self.entries
+        ]
         return new
 
     def remove(self, name: str) -> None:
@@ -148,10 +162,17 @@ class Gallery:
     def export(self) -> bytes:
         """The gallery as an ``.npz`` file: names and crops, no encodings."""
         buffer = io.BytesIO()
-        crops = np.stack([entry.crop for entry in self.entries]) if self.entries else np.zeros(
-            (0, CROP_SIZE, CROP_SIZE, 3), np.uint8)
-        np.savez_compressed(buffer, format=np.array(EXPORT_FORMAT),
-                            names=np.array([entry.name for entry in self.entries], dtype=str), crops=crops)
+        crops = (
+            np.stack([entry.crop for entry in self.entries])
+            if self.entries
+            else np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8)
+        )
+        np.savez_compressed(
+            buffer,
+            format=np.array(EXPORT_FORMAT),
+            names=np.array([entry.name for entry in self.entries], dtype=str),
+            crops=crops,
+        )
         return buffer.getvalue()
 
     def import_file(self, data: bytes) -> int:

@@ -16,6 +16,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.errors import UserError
+
 MAX_PIXELS_ENV_VAR = "CNNLAB_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")  # multi-picture JPEGs open as JPEG
@@ -23,7 +25,7 @@ ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"
 _FORMAT_NAMES = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """An upload that is not a usable image; the message is meant for the user."""
 
 
@@ -88,8 +90,7 @@ def _unreadable(data: bytes) -> ImageError:
 def _too_large(size: tuple[int, int] | None, limit: int) -> ImageError:
     shown = f" ({size[0]}×{size[1]} = {size[0] * size[1] / 1e6:.1f} megapixels)" if size else ""
     return ImageError(
-        f"The image is too large{shown}: the limit is {limit / 1e6:g} megapixels. "
-        "Resize it and upload it again."
+        f"The image is too large{shown}: the limit is {limit / 1e6:g} megapixels. Resize it and upload it again."
     )
 
 

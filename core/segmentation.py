@@ -13,14 +13,17 @@ convolutions; a 1×1 convolution maps to the classes. Batch normalization follow
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from core.errors import UserError
 
 Padding = Literal["same", "valid"]
 
@@ -97,18 +100,27 @@ class UNet(nn.Module):
     ) -> None:
         super().__init__()
         if padding not in ("same", "valid"):
-            raise ValueError(f"Padding must be 'same' or 'valid', not {padding!r}.")
+            raise UserError(f"Padding must be 'same' or 'valid', not {padding!r}.")
         if min(in_channels, num_classes, base_channels, depth) < 1:
-            raise ValueError("Input channels, classes, base channels and depth must all be at least 1.")
+            raise UserError("Input channels, classes, base channels and depth must all be at least 1.")
         self.depth, self.padding = depth, padding
-        self.config = dict(in_channels=in_channels, num_classes=num_classes, base_channels=base_channels, depth=depth,
-                           padding=padding, bilinear=bilinear)
+        self.config = dict(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            base_channels=base_channels,
+            depth=depth,
+            padding=padding,
+            bilinear=bilinear,
+        )
         widths = [base_channels * 2**level for level in range(depth + 1)]  # 64, 128, 256, 512, 1024
         self.stem = DoubleConv(in_channels, widths[0], padding)
         self.down = nn.ModuleList(
-            nn.Sequential(nn.MaxPool2d(2), DoubleConv(widths[level], widths[level + 1], padding)) for level in range(depth)
+            nn.Sequential(nn.MaxPool2d(2), DoubleConv(widths[level], widths[level + 1], padding))
+            for level in range(depth)
         )
-        self.up = nn.ModuleList(Up(widths[level + 1], widths[level], padding, bilinear) for level in reversed(range(depth)))
+        self.up = nn.ModuleList(
+            Up(widths[level + 1], widths[level], padding, bilinear) for level in reversed(range(depth))
+        )
         self.head = nn.Conv2d(widths[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -119,23 +131,37 @@ class UNet(nn.Module):
         return shape_table(height, width, **self.config)
 
     def _run(self, x: torch.Tensor, table: list[Stage] | None) -> torch.Tensor:
-        def record(name: str, path: str, module: nn.Module, out: torch.Tensor, skip: torch.Tensor | None = None) -> None:
+        def record(
+            name: str, path: str, module: nn.Module, out: torch.Tensor, skip: torch.Tensor | None = None
+        ) -> None:
             if table is not None:
                 params = sum(p.numel() for p in module.parameters())
-                table.append(Stage(name, path, tuple(out.shape[1:]), params, tuple(skip.shape[1:]) if skip is not None else None))
+                table.append(
+                    Stage(name, path, tuple(out.shape[1:]), params, tuple(skip.shape[1:]) if skip is not None else None)
+                )
 
         skips = [self.stem(x)]  # (B, 64, H, W)
         record("input → conv 3×3 ×2", "contracting", self.stem, skips[0])
         for level, block in enumerate(self.down, start=1):
             skips.append(block(skips[-1]))  # (B, 64·2^level, H/2^level, W/2^level)
             last = level == self.depth
-            record("bottleneck" if last else f"down {level}: pool, conv 3×3 ×2", "bottleneck" if last else "contracting",
-                   block, skips[-1])
+            record(
+                "bottleneck" if last else f"down {level}: pool, conv 3×3 ×2",
+                "bottleneck" if last else "contracting",
+                block,
+                skips[-1],
+            )
         x = skips.pop()
         for level, block in enumerate(self.up, start=1):
             skip = skips.pop()
             x = block(x, skip)
-            record(f"up {level}: upsample, concat skip, conv 3×3 ×2", "expanding", block, x, center_crop(skip, x.shape[-2:]))
+            record(
+                f"up {level}: upsample, concat skip, conv 3×3 ×2",
+                "expanding",
+                block,
+                x,
+                center_crop(skip, x.shape[-2:]),
+            )
         out = self.head(x)  # (B, classes, H', W')
         record("1×1 conv → classes", "output", self.head, out)
         return out
@@ -167,16 +193,17 @@ def _output_side(n: int, depth: int, padding: Padding, name: str) -> int:
     if padding == "same":
         step = 2**depth
         if n < step or n % step:
-            raise ValueError(
+            raise UserError(
                 f"With 'same' padding and depth {depth}, the image {name} must be a multiple of 2^{depth} = {step}; "
                 f"{n} is not (try {max(step, round(n / step) * step)})."
             )
         return n
     side = _valid_output_side(n, depth)
     if side is None:
-        raise ValueError(
-            f"With 'valid' padding and depth {depth}, an image {name} of {n} does not fit: every side must shrink to an "
-            f"even size before each pooling and stay at least 1. The smallest that fits is {minimum_valid_input(depth)}."
+        raise UserError(
+            f"With 'valid' padding and depth {depth}, an image {name} of {n} does not fit: every side must "
+            "shrink to an even size before each pooling and stay at least 1. "
+            f"The smallest that fits is {minimum_valid_input(depth)}."
         )
     return side
 
@@ -226,6 +253,14 @@ class TransposedConvolution:
     output: np.ndarray
     padding: int
 
+    def canvas_after(self, step: int) -> np.ndarray:
+        """The canvas once the first ``step`` placements are added (``step`` = all: ``canvas``)."""
+        canvas = np.zeros_like(self.canvas)
+        for done in self.placements[:step]:
+            size = done.contribution.shape[0]
+            canvas[done.top : done.top + size, done.left : done.left + size] += done.contribution
+        return canvas
+
 
 def transposed_convolution(
     x: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0, output_padding: int = 0
@@ -236,8 +271,10 @@ def transposed_convolution(
     from core.conv import transposed_output_size
 
     x, kernel = np.asarray(x, dtype=float), np.asarray(kernel, dtype=float)
-    if x.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
-        raise ValueError("The input must be a matrix and the filter a square matrix.")
+    if x.ndim != 2 or kernel.ndim != 2:
+        raise UserError("The input and the filter must be matrices.")
+    if kernel.shape[0] != kernel.shape[1]:
+        raise UserError(f"The filter must be square (f × f), not {kernel.shape[0]} × {kernel.shape[1]}.")
     f = kernel.shape[0]
     out_h = transposed_output_size(x.shape[0], f, padding, stride, 1, output_padding)
     out_w = transposed_output_size(x.shape[1], f, padding, stride, 1, output_padding)
@@ -291,15 +328,17 @@ def segmentation_scores(predicted: np.ndarray, target: np.ndarray, num_classes: 
     """Scores of a predicted (H, W) label map against the true one; a ValueError explains a mismatch."""
     predicted, target = np.asarray(predicted), np.asarray(target)
     if predicted.shape != target.shape:
-        raise ValueError(
+        raise UserError(
             f"The mask is {target.shape[1]}×{target.shape[0]} but the prediction is "
             f"{predicted.shape[1]}×{predicted.shape[0]}; they must be the same size."
         )
     unknown = sorted(set(np.unique(target).tolist()) - set(range(num_classes)))
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"The mask has label(s) {', '.join(map(str, unknown[:8]))} outside 0…{num_classes - 1}; "
-            f"use one value per pixel: {', '.join(f'{i} = {name}' for i, name in enumerate(_class_names(num_classes)))}."
+            "use one value per pixel: "
+            + ", ".join(f"{i} = {name}" for i, name in enumerate(_class_names(num_classes)))
+            + "."
         )
     return scores_from_confusion(confusion_matrix(torch.tensor(predicted), torch.tensor(target), num_classes))
 
@@ -378,7 +417,7 @@ class TrainingData:
     validation_labels: torch.Tensor
 
     @classmethod
-    def make(cls, config: TrainingConfig) -> "TrainingData":
+    def make(cls, config: TrainingConfig) -> TrainingData:
         from core.shapes import make_set
 
         def tensors(seed: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -386,7 +425,10 @@ class TrainingData:
             return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255), torch.from_numpy(labels).long()
 
         # validation uses another seed: images the network never trains on
-        return cls(*tensors(config.data_seed, config.train_images), *tensors(config.data_seed + 10_000, config.validation_images))
+        return cls(
+            *tensors(config.data_seed, config.train_images),
+            *tensors(config.data_seed + 10_000, config.validation_images),
+        )
 
 
 def new_model(config: TrainingConfig, num_classes: int = 4) -> UNet:
@@ -394,7 +436,9 @@ def new_model(config: TrainingConfig, num_classes: int = 4) -> UNet:
     return UNet(3, num_classes, config.base_channels, config.depth)
 
 
-def evaluate(model: UNet, images: torch.Tensor, labels: torch.Tensor, device: torch.device, batch_size: int = 32) -> SegmentationScores:
+def evaluate(
+    model: UNet, images: torch.Tensor, labels: torch.Tensor, device: torch.device, batch_size: int = 32
+) -> SegmentationScores:
     """Scores of ``model`` over a whole labelled set."""
     num_classes = model.config["num_classes"]
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
@@ -468,8 +512,9 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> UNet:
     """A U-Net from ``save_checkpoint``'s file, in float32 and eval mode."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     model = UNet(**checkpoint["config"])
-    model.load_state_dict({key: value.float() if value.is_floating_point() else value
-                           for key, value in checkpoint["state_dict"].items()})
+    model.load_state_dict(
+        {key: value.float() if value.is_floating_point() else value for key, value in checkpoint["state_dict"].items()}
+    )
     return model.to(device).eval()
 
 
@@ -480,8 +525,13 @@ def conv_transpose2d_reference(
     step-by-step ``transposed_convolution`` is checked against."""
     weight = torch.tensor(np.array(kernel, dtype=float))[None, None]  # (1, 1, f, f)
     with torch.inference_mode():
-        out = F.conv_transpose2d(torch.tensor(np.array(x, dtype=float))[None, None], weight, stride=stride,
-                                 padding=padding, output_padding=output_padding)
+        out = F.conv_transpose2d(
+            torch.tensor(np.array(x, dtype=float))[None, None],
+            weight,
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+        )
     return out[0, 0].numpy()
 
 
@@ -495,10 +545,11 @@ def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int],
 
     from PIL import Image, UnidentifiedImageError
 
-    expected = (f"Expected a PNG with one class number (0…{num_classes - 1}) per pixel, "
-                "or an RGB PNG in the legend colours.")
+    expected = (
+        f"Expected a PNG with one class number (0…{num_classes - 1}) per pixel, or an RGB PNG in the legend colours."
+    )
     if not data:
-        raise ValueError("The mask file is empty. " + expected)
+        raise UserError("The mask file is empty. " + expected)
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as picture:
             picture.load()
@@ -506,13 +557,13 @@ def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int],
                 return np.asarray(picture, dtype=np.int64).clip(0, 255).astype(np.uint8)
             rgb = np.asarray(picture.convert("RGB"))
     except (UnidentifiedImageError, OSError) as error:
-        raise ValueError("The mask is not a readable image. " + expected) from error
+        raise UserError("The mask is not a readable image. " + expected) from error
     labels = np.full(rgb.shape[:2], 255, np.uint8)
     for index, color in enumerate(colors or ()):
         labels[(rgb == color).all(axis=2)] = index
     if (labels == 255).any():
         unknown = tuple(int(channel) for channel in rgb[labels == 255][0])
-        raise ValueError(f"The mask has the colour {unknown}, which is not in the legend. " + expected)
+        raise UserError(f"The mask has the colour {unknown}, which is not in the legend. " + expected)
     return labels
 
 
@@ -534,7 +585,9 @@ class SemanticResult:
         return {self.categories[i]: float(counts[i]) for i in np.argsort(-counts) if counts[i] > 0 and i > 0}
 
 
-def segment_with_torchvision(model: nn.Module, weights_tag: str, image: np.ndarray, device: torch.device) -> SemanticResult:
+def segment_with_torchvision(
+    model: nn.Module, weights_tag: str, image: np.ndarray, device: torch.device
+) -> SemanticResult:
     """Run a torchvision segmentation model (DeepLabV3, LRASPP; on ``device``, eval mode) on an
     (H, W, 3) uint8 photo with its weights' own preprocessing; labels at the photo's size."""
     from torchvision.models import get_weight

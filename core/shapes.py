@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from core.errors import UserError
+
 CLASSES = ("background", "circle", "square", "triangle")
 COLORS = ((30, 30, 30), (230, 25, 75), (60, 180, 75), (0, 130, 200))  # legend colour per class (RGB)
 
@@ -31,7 +33,10 @@ class Shape:
 def _polygon(label: int, cx: float, cy: float, radius: float, angle: float) -> tuple[tuple[float, float], ...]:
     corners = {1: 64, 2: 4, 3: 3}[label]
     return tuple(
-        (cx + radius * math.cos(angle + 2 * math.pi * k / corners), cy + radius * math.sin(angle + 2 * math.pi * k / corners))
+        (
+            cx + radius * math.cos(angle + 2 * math.pi * k / corners),
+            cy + radius * math.sin(angle + 2 * math.pi * k / corners),
+        )
         for k in range(corners)
     )
 
@@ -52,11 +57,13 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return (a * (1 - weight[..., None]) + b * weight[..., None]).astype(np.float32)
 
 
-def make_sample(seed: int, index: int, size: int = 64, noise: bool = True) -> tuple[np.ndarray, np.ndarray, list[Shape]]:
+def make_sample(
+    seed: int, index: int, size: int = 64, noise: bool = True
+) -> tuple[np.ndarray, np.ndarray, list[Shape]]:
     """Sample ``index`` of the set ``seed``: (size, size, 3) uint8 image, (size, size) uint8
     labels in 0…3, and the shapes in drawing order. ``noise=False`` leaves shapes flat."""
     if size < 16:
-        raise ValueError(f"Synthetic images must be at least 16×16 pixels; {size} is too small.")
+        raise UserError(f"Synthetic images must be at least 16×16 pixels; {size} is too small.")
     rng = np.random.default_rng([seed, index])
     canvas = _background(rng, size)
     labels = Image.new("L", (size, size), 0)
@@ -100,6 +107,6 @@ def overlay(image: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
     """``image`` with the legend colours blended in at opacity ``alpha`` wherever the label
     is not background; background pixels are left as they are."""
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"The opacity must be between 0 and 1, not {alpha}.")
+        raise UserError(f"The opacity must be between 0 and 1, not {alpha}.")
     blend = np.where((labels > 0)[..., None], (1 - alpha) * image + alpha * colorize(labels).astype(np.float32), image)
     return blend.round().astype(np.uint8)

@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from core.errors import UserError
+
 WINDOW = 14  # the classifier's input side
 STRIDE = 2  # windows step by the max pool's stride
 CLASSES = 4  # pedestrian, car, motorcycle, background
@@ -35,7 +37,7 @@ class WindowClassifier(nn.Module):
         self.fc3 = nn.Linear(400, CLASSES)
 
     @classmethod
-    def seeded(cls, seed: int) -> "WindowClassifier":
+    def seeded(cls, seed: int) -> WindowClassifier:
         """Random weights from ``seed``, in eval mode: the same network on every run."""
         torch.manual_seed(seed)
         return cls().eval()
@@ -68,7 +70,7 @@ class ConvolutionalTwin(nn.Module):
 def window_grid(height: int, width: int) -> tuple[int, int]:
     """How many 14×14 windows, at stride 2, fit down and across an image."""
     if min(height, width) < WINDOW or (height - WINDOW) % STRIDE or (width - WINDOW) % STRIDE:
-        raise ValueError(
+        raise UserError(
             f"The image must be at least {WINDOW}×{WINDOW} and 14 + 2k on each side, so the windows tile it; "
             f"it is {height}×{width}."
         )

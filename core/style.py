@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ from torch import nn
 
 from core.detection import iou  # boxes as (top, left, bottom, right): IoU is the same
 from core.device import autocast_dtype, device_lock
+from core.errors import UserError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -73,7 +75,7 @@ class VGGFeatures(nn.Module):
         names = layer_names(features)
         unknown = [name for name in layers if name not in names]
         if unknown:
-            raise ValueError(f"Unknown layer(s) {', '.join(unknown)}; VGG19 has {', '.join(names)}.")
+            raise UserError(f"Unknown layer(s) {', '.join(unknown)}; VGG19 has {', '.join(names)}.")
         self.taps = {names[name]: name for name in layers}
         self.features = features[: max(self.taps) + 1]
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
@@ -92,8 +94,12 @@ class VGGFeatures(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         for index, layer in enumerate(self.features):
             # cache_enabled=False: each weight is cast once per pass anyway, and a CUDA graph may capture the pass
-            with torch.autocast(x.device.type, dtype=low_precision or torch.bfloat16,
-                                enabled=low_precision is not None, cache_enabled=False):
+            with torch.autocast(
+                x.device.type,
+                dtype=low_precision or torch.bfloat16,
+                enabled=low_precision is not None,
+                cache_enabled=False,
+            ):
                 x = layer(x)
             if index in self.taps:
                 yield self.taps[index], x.float()
@@ -116,10 +122,10 @@ def vgg19_features(model: nn.Module) -> nn.Sequential:
 def _chw(activation: torch.Tensor) -> torch.Tensor:
     if activation.dim() == 4:
         if activation.shape[0] != 1:
-            raise ValueError(f"Expected one image's activations, got a batch of {activation.shape[0]}.")
+            raise UserError(f"Expected one image's activations, got a batch of {activation.shape[0]}.")
         activation = activation.squeeze(0)  # a view: its gradient needs no zero-filled copy, as [0] would
     if activation.dim() != 3:
-        raise ValueError(f"Expected (C, H, W) or (1, C, H, W) activations, got {tuple(activation.shape)}.")
+        raise UserError(f"Expected (C, H, W) or (1, C, H, W) activations, got {tuple(activation.shape)}.")
     return activation
 
 
@@ -232,14 +238,16 @@ class StyleConfig:
 
     def __post_init__(self) -> None:
         if not any(weight > 0 for weight in self.style_weights.values()):
-            raise ValueError("Every style layer has weight 0, so there is no style to transfer: give at least one "
-                             "layer a weight above 0.")
+            raise UserError(
+                "Every style layer has weight 0, so there is no style to transfer: give at least one "
+                "layer a weight above 0."
+            )
         if any(weight < 0 for weight in self.style_weights.values()):
-            raise ValueError("Style layer weights cannot be negative.")
+            raise UserError("Style layer weights cannot be negative.")
         if self.iterations < 1 or self.image_size < 16:
-            raise ValueError("Run at least one iteration on an image of at least 16 pixels.")
+            raise UserError("Run at least one iteration on an image of at least 16 pixels.")
         if not 0.1 <= self.style_scale <= 4.0:
-            raise ValueError("The style scale must lie between 0.1 and 4.")
+            raise UserError("The style scale must lie between 0.1 and 4.")
 
     @property
     def layers(self) -> list[str]:
@@ -247,8 +255,9 @@ class StyleConfig:
         return list(dict.fromkeys([self.content_layer, *used]))
 
 
-def published_weights(config: StyleConfig, channels: dict[str, int], content_weight: float = 1.0,
-                      style_weight: float = 1e6) -> StyleConfig:
+def published_weights(
+    config: StyleConfig, channels: dict[str, int], content_weight: float = 1.0, style_weight: float = 1e6
+) -> StyleConfig:
     """``config`` reweighted so that its J(G) equals the PyTorch tutorial's objective for the
     same layers, w_c · mean((a(C) − a(G))²) + w_s Σ_l mean(((G(S) − G(G)) / (n_C n_H n_W))²),
     with w_c = ``content_weight`` and w_s = ``style_weight`` (the tutorial's defaults; J.
@@ -259,8 +268,13 @@ def published_weights(config: StyleConfig, channels: dict[str, int], content_wei
     so β λ[l] = 4 w_s / n_C²; with the course's content normalization 1 / (4 n_H n_W n_C),
     α = 4 w_c. Deeper layers (512 channels) weigh 64 times less than conv1_1 (64 channels)."""
     used = [name for name, weight in config.style_weights.items() if weight > 0]
-    return replace(config, content_weight=4 * content_weight, style_weight=4 * style_weight, normalized_content=True,
-                   style_weights={name: 1 / channels[name] ** 2 for name in used})
+    return replace(
+        config,
+        content_weight=4 * content_weight,
+        style_weight=4 * style_weight,
+        normalized_content=True,
+        style_weights={name: 1 / channels[name] ** 2 for name in used},
+    )
 
 
 @dataclass(frozen=True)
@@ -286,14 +300,15 @@ class StyleTargets:
     grams: dict[str, torch.Tensor]
 
 
-def style_targets(extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tuple[torch.Tensor, float]],
-                  config: StyleConfig) -> StyleTargets:
+def style_targets(
+    extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tuple[torch.Tensor, float]], config: StyleConfig
+) -> StyleTargets:
     """``styles`` are (image, weight) pairs; each style image's Gram matrix is normalized per
     position (÷ n_H n_W of its own layer) before blending, then scaled to G's size, so a
     style image of another size contributes as much as one of the content's size."""
     total = sum(weight for _, weight in styles)
     if not styles or total <= 0:
-        raise ValueError("Give at least one style image a weight above 0.")
+        raise UserError("Give at least one style image a weight above 0.")
     with torch.no_grad():
         content_activations = extractor(content)
         content_activation = content_activations[config.content_layer]
@@ -310,8 +325,9 @@ def style_targets(extractor: VGGFeatures, content: torch.Tensor, styles: Sequenc
     return StyleTargets(content_activation, grams)
 
 
-def costs(extractor: VGGFeatures, generated: torch.Tensor, targets: StyleTargets,
-          config: StyleConfig) -> dict[str, torch.Tensor]:
+def costs(
+    extractor: VGGFeatures, generated: torch.Tensor, targets: StyleTargets, config: StyleConfig
+) -> dict[str, torch.Tensor]:
     """J and its parts for the current G; "style conv1_1" … are the unweighted J_style[l]."""
     parts: dict[str, torch.Tensor] = {}
     style = generated.new_zeros(())
@@ -325,7 +341,9 @@ def costs(extractor: VGGFeatures, generated: torch.Tensor, targets: StyleTargets
     parts["style"] = style
     with torch.set_grad_enabled(config.tv_weight > 0 and torch.is_grad_enabled()):  # shown even when unweighted
         parts["tv"] = total_variation(generated)
-    parts["total"] = config.content_weight * parts["content"] + config.style_weight * style + config.tv_weight * parts["tv"]
+    parts["total"] = (
+        config.content_weight * parts["content"] + config.style_weight * style + config.tv_weight * parts["tv"]
+    )
     return parts
 
 
@@ -339,8 +357,9 @@ def initial_image(content: torch.Tensor, style: torch.Tensor, config: StyleConfi
     return torch.rand(content.shape, generator=generator).to(content)
 
 
-def transfer(extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tuple[torch.Tensor, float]],
-             config: StyleConfig) -> Iterator[StyleProgress]:
+def transfer(
+    extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tuple[torch.Tensor, float]], config: StyleConfig
+) -> Iterator[StyleProgress]:
     """Minimize J(G) by gradient descent on G's pixels, yielding after every step. The last
     progress's preview is the best G seen (lowest J), so stopping early keeps the best.
 
@@ -366,8 +385,9 @@ def transfer(extractor: VGGFeatures, content: torch.Tensor, styles: Sequence[tup
 StepFunction = Callable[[], dict[str, torch.Tensor]]
 
 
-def _optimizer_step(extractor: VGGFeatures, generated: torch.Tensor, targets: StyleTargets,
-                    config: StyleConfig) -> StepFunction:
+def _optimizer_step(
+    extractor: VGGFeatures, generated: torch.Tensor, targets: StyleTargets, config: StyleConfig
+) -> StepFunction:
     """One optimizer step on G (J, its gradient, the update, pixels clamped to [0, 1]),
     returning J's parts before the update. Adam on CUDA replays the step as a CUDA graph."""
     if config.optimizer == "lbfgs":
@@ -475,8 +495,13 @@ def layer_activations(extractor: VGGFeatures, images: Sequence[torch.Tensor], la
         return [extractor(image)[layer][0] for image in images]
 
 
-def top_patches(activations: Sequence[torch.Tensor], sizes: Sequence[tuple[int, int]], field_: ReceptiveField,
-                unit: int, count: int = 9) -> list[Patch]:
+def top_patches(
+    activations: Sequence[torch.Tensor],
+    sizes: Sequence[tuple[int, int]],
+    field_: ReceptiveField,
+    unit: int,
+    count: int = 9,
+) -> list[Patch]:
     """The ``count`` image patches (receptive fields ``field_``) where channel ``unit`` is
     largest over all images; ``sizes`` are the images' (H, W). A patch overlapping a
     stronger one of the same image by more than half its area (IoU > 0.5) is skipped, so

@@ -21,9 +21,12 @@ import os
 import sys
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
+
+from core.errors import UserError
 
 Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "cnn-lab"]
 ProgressCallback = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None)
@@ -34,7 +37,7 @@ FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # checkpoints the project trains itself live here
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(UserError):
     """Pretrained weights are missing and could not be fetched; the message says how to get them."""
 
 
@@ -88,8 +91,10 @@ class PretrainedWeights:
     def how_to_get(self) -> str:
         """What a person does to make these weights available offline."""
         if self.library == "cnn-lab":
-            return (f"It ships with CNN Lab at {self.cache_path()}: restore it with `git checkout -- {self.bundled_file}`, "
-                    "or train it again with `python -m scripts.train_unet`")
+            return (
+                f"It ships with CNN Lab at {self.cache_path()}: restore it with `git checkout -- {self.bundled_file}`, "
+                "or train it again with `python -m scripts.train_unet`"
+            )
         if self.bundled:
             return "It ships inside facenet-pytorch: reinstall that with `make run`"
         return (
@@ -141,51 +146,113 @@ REGISTRY: dict[str, PretrainedWeights] = {
     for entry in (
         *(
             PretrainedWeights(
-                f"yolo11{size}{suffix}", f"YOLO11{size} {task}", "ultralytics", "YOLO", "",
-                f"{ULTRALYTICS_ASSETS}yolo11{size}{suffix}.pt", size_mb, "AGPL-3.0", trained_on, pages,
+                f"yolo11{size}{suffix}",
+                f"YOLO11{size} {task}",
+                "ultralytics",
+                "YOLO",
+                "",
+                f"{ULTRALYTICS_ASSETS}yolo11{size}{suffix}.pt",
+                size_mb,
+                "AGPL-3.0",
+                trained_on,
+                pages,
             )
             for suffix, task, trained_on, pages, sizes in (
                 ("", "detection", "COCO 2017 (80 classes)", (_DETECTION,), YOLO_DETECT_MB),
-                ("-seg", "instance segmentation", "COCO 2017 (80 classes, masks)", (_DETECTION, _SEGMENTATION),
-                 YOLO_SEGMENT_MB),
+                (
+                    "-seg",
+                    "instance segmentation",
+                    "COCO 2017 (80 classes, masks)",
+                    (_DETECTION, _SEGMENTATION),
+                    YOLO_SEGMENT_MB,
+                ),
             )
             for size, size_mb in sizes.items()
         ),
         PretrainedWeights(
-            "vgg19", "VGG19 (ImageNet)", "torchvision", "vgg19", "VGG19_Weights.IMAGENET1K_V1",
-            "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", 548.1, "BSD-3-Clause",
-            "ImageNet-1K", (_STYLE,),
+            "vgg19",
+            "VGG19 (ImageNet)",
+            "torchvision",
+            "vgg19",
+            "VGG19_Weights.IMAGENET1K_V1",
+            "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+            548.1,
+            "BSD-3-Clause",
+            "ImageNet-1K",
+            (_STYLE,),
         ),
         PretrainedWeights(
-            "fasterrcnn_resnet50_fpn", "Faster R-CNN ResNet-50 FPN", "torchvision",
-            "fasterrcnn_resnet50_fpn", "FasterRCNN_ResNet50_FPN_Weights.COCO_V1",
-            "https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_coco-258fb6c6.pth", 159.7,
-            "BSD-3-Clause", "COCO 2017 (91 classes)", (_DETECTION,),
+            "fasterrcnn_resnet50_fpn",
+            "Faster R-CNN ResNet-50 FPN",
+            "torchvision",
+            "fasterrcnn_resnet50_fpn",
+            "FasterRCNN_ResNet50_FPN_Weights.COCO_V1",
+            "https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_coco-258fb6c6.pth",
+            159.7,
+            "BSD-3-Clause",
+            "COCO 2017 (91 classes)",
+            (_DETECTION,),
         ),
         PretrainedWeights(
-            "deeplabv3_mobilenet_v3_large", "DeepLabV3 MobileNetV3-Large", "torchvision",
-            "deeplabv3_mobilenet_v3_large", "DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1",
-            "https://download.pytorch.org/models/deeplabv3_mobilenet_v3_large-fc3c493d.pth", 42.3,
-            "BSD-3-Clause", "COCO 2017 subset, 20 Pascal VOC classes", (_SEGMENTATION,),
+            "deeplabv3_mobilenet_v3_large",
+            "DeepLabV3 MobileNetV3-Large",
+            "torchvision",
+            "deeplabv3_mobilenet_v3_large",
+            "DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1",
+            "https://download.pytorch.org/models/deeplabv3_mobilenet_v3_large-fc3c493d.pth",
+            42.3,
+            "BSD-3-Clause",
+            "COCO 2017 subset, 20 Pascal VOC classes",
+            (_SEGMENTATION,),
         ),
         PretrainedWeights(
-            "facenet_vggface2", "InceptionResnetV1 face embeddings (VGGFace2)", "facenet-pytorch",
-            "InceptionResnetV1", "vggface2", FACENET_RELEASE + "20180402-114759-vggface2.pt", 107.0,
-            "MIT", "VGGFace2 (3.3M faces, 9k identities)", (_FACES,),
+            "facenet_vggface2",
+            "InceptionResnetV1 face embeddings (VGGFace2)",
+            "facenet-pytorch",
+            "InceptionResnetV1",
+            "vggface2",
+            FACENET_RELEASE + "20180402-114759-vggface2.pt",
+            107.0,
+            "MIT",
+            "VGGFace2 (3.3M faces, 9k identities)",
+            (_FACES,),
         ),
         PretrainedWeights(
-            "facenet_casia", "InceptionResnetV1 face embeddings (CASIA-WebFace)", "facenet-pytorch",
-            "InceptionResnetV1", "casia-webface", FACENET_RELEASE + "20180408-102900-casia-webface.pt",
-            111.0, "MIT", "CASIA-WebFace (0.5M faces, 10k identities)", (_FACES,),
+            "facenet_casia",
+            "InceptionResnetV1 face embeddings (CASIA-WebFace)",
+            "facenet-pytorch",
+            "InceptionResnetV1",
+            "casia-webface",
+            FACENET_RELEASE + "20180408-102900-casia-webface.pt",
+            111.0,
+            "MIT",
+            "CASIA-WebFace (0.5M faces, 10k identities)",
+            (_FACES,),
         ),
         PretrainedWeights(
-            "unet_shapes", "U-Net on synthetic shapes (trained by scripts/train_unet.py)", "cnn-lab", "UNet", "",
-            None, 3.9, "same as CNN Lab", "CNN Lab's synthetic shapes: circle, square, triangle", (_SEGMENTATION,),
+            "unet_shapes",
+            "U-Net on synthetic shapes (trained by scripts/train_unet.py)",
+            "cnn-lab",
+            "UNet",
+            "",
+            None,
+            3.9,
+            "same as CNN Lab",
+            "CNN Lab's synthetic shapes: circle, square, triangle",
+            (_SEGMENTATION,),
             bundled_file="checkpoints/unet_shapes.pt",
         ),
         PretrainedWeights(
-            "mtcnn", "MTCNN face detector (P-, R-, O-Net)", "facenet-pytorch", "MTCNN", "",
-            None, 2.0, "MIT", "WIDER FACE and CelebA (bundled with facenet-pytorch)", (_FACES,),
+            "mtcnn",
+            "MTCNN face detector (P-, R-, O-Net)",
+            "facenet-pytorch",
+            "MTCNN",
+            "",
+            None,
+            2.0,
+            "MIT",
+            "WIDER FACE and CelebA (bundled with facenet-pytorch)",
+            (_FACES,),
             bundled_file="data/onet.pt",
         ),
     )

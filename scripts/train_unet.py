@@ -36,15 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(default), default=default)
     parser.add_argument("--output", type=Path, default=ROOT / "checkpoints" / "unet_shapes.pt")
     args = parser.parse_args(argv)
-    config = seg.TrainingConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(seg.TrainingConfig)})
+    config = seg.TrainingConfig(
+        **{field.name: getattr(args, field.name) for field in dataclasses.fields(seg.TrainingConfig)}
+    )
 
     device = pick_device()
     data = seg.TrainingData.make(config)
     model = seg.new_model(config, num_classes=len(CLASSES))
     for progress in seg.train(model, data, config, device, report_every=50):
         if progress.validation:
-            print(f"epoch {progress.epoch:3d}  {progress.elapsed_s:7.1f} s  loss {progress.loss:.3f}  "
-                  f"validation mIoU {progress.validation.mean_iou:.3f}", flush=True)
+            print(
+                f"epoch {progress.epoch:3d}  {progress.elapsed_s:7.1f} s  loss {progress.loss:.3f}  "
+                f"validation mIoU {progress.validation.mean_iou:.3f}",
+                flush=True,
+            )
     training_s = progress.elapsed_s
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         "file": args.output.name,
         "sha256": hashlib.sha256(args.output.read_bytes()).hexdigest(),
         "size_bytes": args.output.stat().st_size,
-        "command": " ".join(["python -m scripts.train_unet", shlex.join(sys.argv[1:] if argv is None else argv)]).strip(),
+        "command": " ".join(
+            ["python -m scripts.train_unet", shlex.join(sys.argv[1:] if argv is None else argv)]
+        ).strip(),
         "config": dataclasses.asdict(config),
         "classes": list(CLASSES),
         "parameters": sum(p.numel() for p in shipped.parameters()),

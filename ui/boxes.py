@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,8 +33,17 @@ def boxes_figure(
     image_height, image_width = image.shape[:2]
     figure = go.Figure()
     source = "data:image/jpeg;base64," + base64.b64encode(display_jpeg(image)).decode()
-    figure.add_layout_image(source=source, xref="x", yref="y", x=0, y=0, sizex=image_width, sizey=image_height,
-                            sizing="stretch", layer="below")
+    figure.add_layout_image(
+        source=source,
+        xref="x",
+        yref="y",
+        x=0,
+        y=0,
+        sizex=image_width,
+        sizey=image_height,
+        sizing="stretch",
+        layer="below",
+    )
     shapes = []  # set in one call: plotly's add_shape revalidates every shape on each call
     for step in range(1, grid or 0):
         x, y = step * image_width / grid, step * image_height / grid
@@ -42,17 +51,35 @@ def boxes_figure(
         shapes.append(dict(type="line", x0=0, x1=image_width, y0=y, y1=y, line=dict(color="white", width=1)))
     for drawn in boxes:
         x1, y1, x2, y2 = drawn.box
-        shapes.append(dict(type="rect", x0=x1, y0=y1, x1=x2, y1=y2, opacity=drawn.opacity,
-                           line=dict(color=drawn.color, width=drawn.width, dash=drawn.dash),
-                           fillcolor=drawn.fill, label=dict(text=drawn.label, textposition="top left",
-                                                            font=dict(color=drawn.color, size=12))))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=x1,
+                y0=y1,
+                x1=x2,
+                y1=y2,
+                opacity=drawn.opacity,
+                line=dict(color=drawn.color, width=drawn.width, dash=drawn.dash),
+                fillcolor=drawn.fill,
+                label=dict(text=drawn.label, textposition="top left", font=dict(color=drawn.color, size=12)),
+            )
+        )
     figure.update_layout(shapes=shapes)
     if points:
         xs, ys, colors = zip(*points)
-        figure.add_trace(go.Scatter(x=xs, y=ys, mode="markers", hoverinfo="skip", showlegend=False,
-                                    marker=dict(color=colors, size=9, line=dict(color="white", width=1))))
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers",
+                hoverinfo="skip",
+                showlegend=False,
+                marker=dict(color=colors, size=9, line=dict(color="white", width=1)),
+            )
+        )
     figure.update_xaxes(range=[0, image_width], showgrid=False, zeroline=False, visible=False)
-    figure.update_yaxes(range=[image_height, 0], showgrid=False, zeroline=False, visible=False,
-                        scaleanchor="x", scaleratio=1)
+    figure.update_yaxes(
+        range=[image_height, 0], showgrid=False, zeroline=False, visible=False, scaleanchor="x", scaleratio=1
+    )
     figure.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0))
     return figure

@@ -8,15 +8,16 @@ carries on with no image.
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from core.errors import UserError
 from core.examples import ALL_EXAMPLES, PHOTOS, ExamplePhoto, example_image
-from core.images import ACCEPTED_EXTENSIONS, ImageError, fit_within, load_image
+from core.images import ACCEPTED_EXTENSIONS, fit_within, load_image
 
 DISPLAY_SIDE = 768  # pictures are shown at most this large; computing uses full resolution
 _DISPLAY_SLOTS = 4
@@ -42,12 +43,12 @@ def image_input(
 
     ``key`` keeps several inputs on one page apart.
     """
-    source = st.segmented_control(
-        label, _SOURCES, default=_SOURCES[0], key=f"{key}-source", selection_mode="single"
-    )
+    source = st.segmented_control(label, _SOURCES, default=_SOURCES[0], key=f"{key}-source", selection_mode="single")
     if source == "Upload":
         upload = st.file_uploader(
-            "Upload an image", type=list(ACCEPTED_EXTENSIONS), key=f"{key}-upload",
+            "Upload an image",
+            type=list(ACCEPTED_EXTENSIONS),
+            key=f"{key}-upload",
             help="PNG, JPEG, WebP, BMP, GIF or TIFF, up to 20 MB.",
         )
         return _decoded(key, upload) if upload is not None else None
@@ -66,7 +67,7 @@ def _decoded(key: str, upload: UploadedFile) -> np.ndarray | None:
     if cached is None or cached[0] != upload.file_id:
         try:
             cached = (upload.file_id, load_image(upload.getvalue()), None)
-        except ImageError as error:
+        except UserError as error:
             cached = (upload.file_id, None, str(error))
         st.session_state[slot] = cached
     _, image, message = cached

@@ -21,7 +21,10 @@ def matrix_editor(label: str, default: np.ndarray, key: str) -> np.ndarray | Non
     start[: overlap[0], : overlap[1]] = default[: overlap[0], : overlap[1]]
     frame = pd.DataFrame(start, columns=[str(index) for index in range(columns)])
     edited = st.data_editor(
-        frame, key=f"{key}-{rows}x{columns}-{hash(default.tobytes())}", hide_index=False, num_rows="fixed",
+        frame,
+        key=f"{key}-{rows}x{columns}-{hash(default.tobytes())}",
+        hide_index=False,
+        num_rows="fixed",
         column_config={name: st.column_config.NumberColumn(name, format="%g") for name in frame.columns},
     )
     values = edited.to_numpy(dtype=float, na_value=np.nan)
@@ -38,7 +41,10 @@ def show_matrix(values: np.ndarray, caption: str | None = None) -> None:
     """A matrix as a compact table with integers shown without decimals."""
     values = np.asarray(values)
     frame = pd.DataFrame(values, columns=[str(index) for index in range(values.shape[1])])
-    st.dataframe(frame, hide_index=False,
-                 column_config={name: st.column_config.NumberColumn(name, format="%g") for name in frame.columns})
+    st.dataframe(
+        frame,
+        hide_index=False,
+        column_config={name: st.column_config.NumberColumn(name, format="%g") for name in frame.columns},
+    )
     if caption:
         st.caption(caption)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import weights
+from core.errors import UserError
 
 
 def download_button(entry: weights.PretrainedWeights, key: str, where=st) -> bool:
@@ -22,7 +23,7 @@ def download_button(entry: weights.PretrainedWeights, key: str, where=st) -> boo
 
     try:
         weights.download(entry.name, progress=show)
-    except weights.ModelUnavailable as error:
+    except UserError as error:
         st.error(str(error), icon=":material/cloud_off:")
         return False
     finally:

@@ -6,7 +6,8 @@ import streamlit as st
 import torch
 
 from core import weights
-from core.device import DeviceError, pick_device
+from core.device import pick_device
+from core.errors import UserError
 
 
 @st.cache_resource(show_spinner="Loading the pretrained model…")
@@ -21,6 +22,6 @@ def compute_device() -> torch.device | None:
     """``pick_device()``, or None after showing why the configured device is unusable."""
     try:
         return pick_device()
-    except DeviceError as error:
+    except UserError as error:
         st.error(str(error))
         return None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.device import DeviceError, device_badge
+from core.device import device_badge
+from core.errors import UserError
 
 
 def render_sidebar() -> None:
     with st.sidebar:
         try:
             label = device_badge()
-        except DeviceError as error:
+        except UserError as error:
             st.error(str(error))
             return
         icon = ":material/computer:" if label.startswith("CPU") else ":material/memory:"

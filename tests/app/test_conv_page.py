@@ -139,5 +139,5 @@ def test_nd_presets_and_bad_shape(app):
     app.selectbox(key="nd-preset").set_value("3D: 14×14×14×1 → 16 × 5×5×5 → 32 × 5×5×5×16").run()
     table = next(frame for frame in frames(app) if "output" in frame.columns)
     assert list(table["output"]) == ["10 × 10 × 10 × 16", "6 × 6 × 6 × 32"]
-    app.text_input(key="nd-shape-3D: 14×14×14×1 → 16 × 5×5×5 → 32 × 5×5×5×16").set_value("14, x").run()
+    app.text_input(key="nd-shape-3D: 14×14×14×1 → 16 × 5×5×5 → 32 × 5×5×5×16").set_value("14, a").run()
     assert any("whole numbers separated by commas" in text for text in texts(app, "error"))

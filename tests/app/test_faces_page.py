@@ -213,8 +213,7 @@ def test_recognition_after_enrollment_and_the_labs(encoder):
     assert '"texttemplate"' in matrix.proto.spec  # three photos: the distances are printed in the cells
     assert any(r"L(A, P, N) = \max" in latex for latex in texts(app, "latex"))
     assert any("All 2 triplets of the gallery" in caption for caption in texts(app, "caption"))
-    assert any("on 3 pairs of your gallery, 1 of them the same person" in caption
-               for caption in texts(app, "caption"))
+    assert any("on 3 pairs of your gallery, 1 of them the same person" in caption for caption in texts(app, "caption"))
     for pair_second in (1, 2):  # Eileen Collins #1 with the cameraman, then with her second photo
         app.selectbox(key="binary-j").set_value(pair_second).run()
         probability = float(metrics(app)["ŷ for this pair"])
@@ -242,8 +241,10 @@ def test_a_large_gallery_keeps_the_labs_bounded(encoder):
     app.run(timeout=300)
     assert not app.exception
     assert metrics(app)["Pairs (same / different)"] == "150 / 11,025"
-    assert any("on 10,000 pairs of your gallery (a seeded sample of all 11,175), 150 of them the same person"
-               in caption for caption in texts(app, "caption"))
+    assert any(
+        "on 10,000 pairs of your gallery (a seeded sample of all 11,175), 150 of them the same person" in caption
+        for caption in texts(app, "caption")
+    )
     assert any("All 44,100 triplets of the gallery" in caption for caption in texts(app, "caption"))  # 150 × 2 × 147
     matrix = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("-faces-matrix"))
     assert '"texttemplate"' not in matrix.proto.spec

@@ -38,8 +38,10 @@ def test_the_papers_unet_table_and_a_size_that_does_not_fit(app):
     assert any("the height must" in e or "smallest that fits is 188" in e for e in texts(app, "error"))
     app.number_input(key=f"unet-h-{PAPER}").set_value(572)
     app.radio(key=f"unet-padding-{PAPER}").set_value("same").run()
-    assert "With 'same' padding and depth 4, the image height must be a multiple of 2^4 = 16; 572 is not (try 576)." \
+    assert (
+        "With 'same' padding and depth 4, the image height must be a multiple of 2^4 = 16; 572 is not (try 576)."
         in texts(app, "error")
+    )
     app.number_input(key=f"unet-h-{PAPER}").set_value(576)
     app.number_input(key=f"unet-w-{PAPER}").set_value(576).run()
     assert frame(app, "output C×H×W")["output C×H×W"].iloc[-1] == "2 × 576 × 576"
@@ -59,7 +61,9 @@ def test_transposed_convolution_course_example_and_bad_settings(app):
 
 
 def test_synthetic_samples_and_their_downloads(app):
-    assert sorted(c for c in captions(app) if c.startswith("sample ")) == [f"sample {i}: image | labels" for i in range(8)]
+    assert sorted(c for c in captions(app) if c.startswith("sample ")) == [
+        f"sample {i}: image | labels" for i in range(8)
+    ]
     labels = [button.label for button in app.get("download_button")]
     assert "Sample 0 mask (PNG, class numbers)" in labels
 
@@ -74,10 +78,13 @@ def test_the_shipped_checkpoint_scores_a_fresh_sample_and_an_uploaded_mask(app):
     assert float(metrics(app)["Mean IoU"]) > 0.8  # the legend-coloured mask is the same truth
 
 
-@pytest.mark.parametrize(("mask", "phrase"), [
-    (np.zeros((10, 12)), "The mask is 12×10 but the prediction is 64×64"),
-    (np.full((64, 64), 9), "label(s) 9 outside 0…3"),
-])
+@pytest.mark.parametrize(
+    ("mask", "phrase"),
+    [
+        (np.zeros((10, 12)), "The mask is 12×10 but the prediction is 64×64"),
+        (np.full((64, 64), 9), "label(s) 9 outside 0…3"),
+    ],
+)
 def test_a_mask_that_does_not_match_gets_a_clear_message(app, mask, phrase):
     app.file_uploader(key="segment-truth").upload("mask.png", mask_png(mask), "image/png").run()
     assert any(phrase in e for e in texts(app, "error")) and not app.exception

@@ -54,7 +54,9 @@ def test_zero_weight_on_every_style_layer_is_refused(app):
 
 def test_a_tiny_style_image_is_scaled_with_a_note_and_blends_work(app):
     app.segmented_control(key="style-style-source").set_value("Upload").run()
-    app.file_uploader(key="style-style-upload").upload("tiny.png", encode(gradient_rgb(20, 16), "PNG"), "image/png").run()
+    app.file_uploader(key="style-style-upload").upload(
+        "tiny.png", encode(gradient_rgb(20, 16), "PNG"), "image/png"
+    ).run()
     assert any("Style image 1 (20×16) is much smaller" in i for i in texts(app, "info"))
     app.toggle(key="style-blend").set_value(True).run()
     assert app.slider(key="style-share").value == 0.5

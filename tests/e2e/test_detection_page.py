@@ -17,8 +17,15 @@ from tests.models import save_untrained_yolo
 
 pytestmark = pytest.mark.e2e
 
-TABS = ["YOLO detection", "Localization target", "IoU", "Non-max suppression", "Grid & anchors", "Sliding windows",
-        "Region proposals"]
+TABS = [
+    "YOLO detection",
+    "Localization target",
+    "IoU",
+    "Non-max suppression",
+    "Grid & anchors",
+    "Sliding windows",
+    "Region proposals",
+]
 
 
 def open_detection_page(page, app_url: str) -> None:
@@ -32,10 +39,14 @@ def test_every_tab_renders_and_yolo_says_how_to_get_its_weights(page, app_url):
     panel = page.get_by_role("tabpanel")
     assert "YOLO11n detection" in panel.inner_text() and "make weights" in panel.inner_text()
     screenshot(page, "detection_yolo_without_weights")
-    visit_every_tab(page, TABS, {
-        "Grid & anchors": ("3 × 3 × 2 × 8", "detection_grid_anchors"),
-        "Sliding windows": ("8×8", "detection_sliding_windows"),
-    })
+    visit_every_tab(
+        page,
+        TABS,
+        {
+            "Grid & anchors": ("3 × 3 × 2 × 8", "detection_grid_anchors"),
+            "Sliding windows": ("8×8", "detection_sliding_windows"),
+        },
+    )
 
 
 def test_nms_steps_in_the_browser(page, app_url):

@@ -53,10 +53,14 @@ def enroll_and_recognize(page, app_url: str, query: Path) -> str:
 
 def test_every_tab_renders_without_the_encoder(page, app_url):
     open_faces_page(page, app_url)
-    visit_every_tab(page, TABS, {
-        "Detect & align": ("five landmarks", "faces_detect_astronaut"),
-        "Verify (1:1)": ("is not on this machine", "faces_verify_without_weights"),
-    })
+    visit_every_tab(
+        page,
+        TABS,
+        {
+            "Detect & align": ("five landmarks", "faces_detect_astronaut"),
+            "Verify (1:1)": ("is not on this machine", "faces_verify_without_weights"),
+        },
+    )
     assert page.locator(".js-plotly-plot").count() >= 1
 
 
@@ -106,8 +110,10 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
 
 
 @pytest.mark.weights
-@pytest.mark.skipif(not get_weights("facenet_vggface2").is_cached(),
-                    reason="needs the real VGGFace2 weights (python -m core.weights download facenet_vggface2)")
+@pytest.mark.skipif(
+    not get_weights("facenet_vggface2").is_cached(),
+    reason="needs the real VGGFace2 weights (python -m core.weights download facenet_vggface2)",
+)
 def test_with_real_weights_she_is_recognized_in_a_changed_photo(page, tmp_path):
     astronaut = example_image("astronaut")
     changed = Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1])).resize((400, 400))  # mirrored, smaller

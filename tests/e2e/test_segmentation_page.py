@@ -22,10 +22,14 @@ def open_segmentation_page(page, app_url: str) -> None:
 
 def test_every_tab_renders(page, app_url):
     open_segmentation_page(page, app_url)
-    visit_every_tab(page, TABS, {
-        "U-Net": ("31,036,546", "segmentation_unet_table"),
-        "Transposed convolution": ("PyTorch agrees", "segmentation_transposed_convolution"),
-    })
+    visit_every_tab(
+        page,
+        TABS,
+        {
+            "U-Net": ("31,036,546", "segmentation_unet_table"),
+            "Transposed convolution": ("PyTorch agrees", "segmentation_transposed_convolution"),
+        },
+    )
 
 
 def test_the_shipped_unet_on_a_sample_and_on_a_photo(page, app_url):

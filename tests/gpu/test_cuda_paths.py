@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import faces
+from core import faces, style
 from core import segmentation as seg
-from core import style
 from core.examples import example_image
 from core.images import fit_within
 from core.shapes import make_sample
@@ -124,8 +123,11 @@ def test_unet_training_steps_on_the_gpu_follow_the_cpu():
     losses = {}
     for device in (CPU, CUDA):
         model = seg.new_model(config)
-        losses[device.type] = [progress.loss for progress in seg.train(model, data, config, device, report_every=1)
-                               if progress.validation is None]
+        losses[device.type] = [
+            progress.loss
+            for progress in seg.train(model, data, config, device, report_every=1)
+            if progress.validation is None
+        ]
         assert next(model.parameters()).device.type == device.type
     assert len(losses["cuda"]) == 4
     assert losses["cuda"][0] == pytest.approx(losses["cpu"][0], rel=1e-2)
@@ -186,7 +188,9 @@ def test_vgg_activations_under_bfloat16_autocast_stay_within_2_percent_of_float3
     model = vgg19()
     image = style.to_tensor(example_image("chelsea"), 128)
     on_cpu = style.VGGFeatures(style.vgg19_features(model), style.StyleConfig().layers)(image)
-    on_gpu = style.VGGFeatures(style.vgg19_features(model.to(CUDA)), style.StyleConfig().layers).to(CUDA)(image.to(CUDA))
+    on_gpu = style.VGGFeatures(style.vgg19_features(model.to(CUDA)), style.StyleConfig().layers).to(CUDA)(
+        image.to(CUDA)
+    )
     for name, activation in on_cpu.items():
         assert on_gpu[name].dtype == torch.float32
         assert relative_error(on_gpu[name], activation) < 2e-2, name

@@ -1,5 +1,5 @@
-"""core.conv against PyTorch: sizes, cross-correlation, pooling, edge maps, layer tables,
-and the course's worked examples, which must come out exactly."""
+"""core.conv against PyTorch: sizes, cross-correlation, pooling, edge maps, and the
+course's worked examples, which must come out exactly."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.utils.flop_counter import FlopCounterMode
 
 from core import conv
 
 COURSE_6X6 = np.array(
-    [[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3], [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]]
+    [
+        [3, 0, 1, 2, 7, 4],
+        [1, 5, 8, 9, 3, 1],
+        [2, 7, 2, 5, 1, 3],
+        [0, 1, 3, 1, 7, 8],
+        [4, 2, 1, 6, 2, 8],
+        [2, 4, 5, 2, 3, 9],
+    ]
 )
 VERTICAL = np.array([[1, 0, -1]] * 3)
 
@@ -37,8 +43,12 @@ def test_output_size_equals_conv2d(n, f, p, s, d):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    n=st.integers(1, 20), f=st.integers(1, 6), p=st.integers(0, 4), s=st.integers(1, 4),
-    d=st.integers(1, 3), output_padding=st.integers(0, 3),
+    n=st.integers(1, 20),
+    f=st.integers(1, 6),
+    p=st.integers(0, 4),
+    s=st.integers(1, 4),
+    d=st.integers(1, 3),
+    output_padding=st.integers(0, 3),
 )
 def test_transposed_output_size_equals_conv_transpose2d(n, f, p, s, d, output_padding):
     expected = s * (n - 1) - 2 * p + d * (f - 1) + output_padding + 1
@@ -54,8 +64,14 @@ def test_transposed_output_size_equals_conv_transpose2d(n, f, p, s, d, output_pa
 
 @pytest.mark.parametrize(
     "args,phrase",
-    [((0, 3), "at least 1"), ((5, 3, -1), "at least 0"), ((5, 3, 0, 0), "Stride s must be at least 1"),
-     ((2.5, 3), "whole number"), ((True, 1), "whole number"), ((3, 5), "does not fit")],
+    [
+        ((0, 3), "at least 1"),
+        ((5, 3, -1), "at least 0"),
+        ((5, 3, 0, 0), "Stride s must be at least 1"),
+        ((2.5, 3), "whole number"),
+        ((True, 1), "whole number"),
+        ((3, 5), "does not fit"),
+    ],
 )
 def test_impossible_sizes_are_value_errors(args, phrase):
     with pytest.raises(ValueError, match=phrase):
@@ -89,8 +105,13 @@ def test_textbook_convolution_flips_the_filter():
 
 @settings(max_examples=150, deadline=None)
 @given(
-    h=st.integers(1, 12), w=st.integers(1, 12), c=st.integers(1, 3), f=st.integers(1, 5),
-    s=st.integers(1, 3), p=st.integers(0, 2), seed=st.integers(0, 2**31 - 1),
+    h=st.integers(1, 12),
+    w=st.integers(1, 12),
+    c=st.integers(1, 3),
+    f=st.integers(1, 5),
+    s=st.integers(1, 3),
+    p=st.integers(0, 2),
+    seed=st.integers(0, 2**31 - 1),
 )
 def test_cross_correlate_equals_conv2d(h, w, c, f, s, p, seed):
     rng = np.random.default_rng(seed)
@@ -99,7 +120,9 @@ def test_cross_correlate_equals_conv2d(h, w, c, f, s, p, seed):
         with pytest.raises(ValueError):
             conv.cross_correlate(x, k, s, p)
         return
-    expected = F.conv2d(torch.from_numpy(x).permute(2, 0, 1)[None], torch.from_numpy(k).permute(2, 0, 1)[None], stride=s, padding=p)
+    expected = F.conv2d(
+        torch.from_numpy(x).permute(2, 0, 1)[None], torch.from_numpy(k).permute(2, 0, 1)[None], stride=s, padding=p
+    )
     np.testing.assert_allclose(conv.cross_correlate(x, k, s, p), expected[0, 0].numpy(), atol=1e-10)
 
 
@@ -116,9 +139,13 @@ def test_window_step_is_the_sum_of_products_of_its_cell():
 
 @pytest.mark.parametrize(
     "x,k,phrase",
-    [(np.zeros((0, 3)), VERTICAL, "at least one value|at least 1"), (COURSE_6X6, np.ones((2, 3)), "square"),
-     (COURSE_6X6, np.ones((3, 3, 2)), "channel"), (np.array([[1.0, np.nan]] * 3), np.ones((1, 1)), "number"),
-     (np.ones((2, 2)), VERTICAL, "does not fit")],
+    [
+        (np.zeros((0, 3)), VERTICAL, "at least one value|at least 1"),
+        (COURSE_6X6, np.ones((2, 3)), "square"),
+        (COURSE_6X6, np.ones((3, 3, 2)), "channel"),
+        (np.array([[1.0, np.nan]] * 3), np.ones((1, 1)), "number"),
+        (np.ones((2, 2)), VERTICAL, "does not fit"),
+    ],
 )
 def test_bad_matrices_are_value_errors(x, k, phrase):
     with pytest.raises(ValueError, match=phrase):
@@ -133,14 +160,20 @@ def test_course_pooling_examples():
         conv.pool(np.array([[1, 3, 2, 1], [2, 9, 1, 1], [1, 3, 2, 3], [5, 6, 1, 2]]), 2, 2, "max"), [[9, 2], [6, 3]]
     )
     np.testing.assert_array_equal(
-        conv.pool(np.array([[1, 3, 2, 1], [2, 9, 1, 1], [1, 4, 2, 3], [5, 6, 1, 2]]), 2, 2, "avg"), [[3.75, 1.25], [4, 2]]
+        conv.pool(np.array([[1, 3, 2, 1], [2, 9, 1, 1], [1, 4, 2, 3], [5, 6, 1, 2]]), 2, 2, "avg"),
+        [[3.75, 1.25], [4, 2]],
     )
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    h=st.integers(1, 14), w=st.integers(1, 14), c=st.integers(1, 3), f=st.integers(1, 4),
-    s=st.integers(1, 4), mode=st.sampled_from(["max", "avg"]), seed=st.integers(0, 2**31 - 1),
+    h=st.integers(1, 14),
+    w=st.integers(1, 14),
+    c=st.integers(1, 3),
+    f=st.integers(1, 4),
+    s=st.integers(1, 4),
+    mode=st.sampled_from(["max", "avg"]),
+    seed=st.integers(0, 2**31 - 1),
 )
 def test_pool_equals_torch(h, w, c, f, s, mode, seed):
     x = np.random.default_rng(seed).normal(size=(h, w, c))
@@ -154,8 +187,14 @@ def test_pool_equals_torch(h, w, c, f, s, mode, seed):
 
 
 @settings(max_examples=40, deadline=None)
-@given(h=st.integers(1, 30), w=st.integers(1, 30), f=st.integers(1, 4), s=st.integers(1, 4),
-       mode=st.sampled_from(["max", "avg"]), seed=st.integers(0, 2**31 - 1))
+@given(
+    h=st.integers(1, 30),
+    w=st.integers(1, 30),
+    f=st.integers(1, 4),
+    s=st.integers(1, 4),
+    mode=st.sampled_from(["max", "avg"]),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_pool_image_equals_the_teaching_pool(h, w, f, s, mode, seed):
     image = np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
     if min(h, w) < f:
@@ -176,7 +215,9 @@ def test_edge_map_equals_cross_correlation_of_the_gray_image():
     gray = image.astype(np.float64) @ np.array(conv.LUMA)
     np.testing.assert_allclose(conv.edge_map(image, kernel), conv.cross_correlate(gray, kernel), rtol=1e-4, atol=1e-2)
     volume = np.repeat(kernel[:, :, None], 3, axis=2)
-    np.testing.assert_allclose(conv.edge_map(image, kernel, per_channel=True), conv.cross_correlate(image, volume), atol=1e-2)
+    np.testing.assert_allclose(
+        conv.edge_map(image, kernel, per_channel=True), conv.cross_correlate(image, volume), atol=1e-2
+    )
 
 
 @given(st.integers(3, 40), st.integers(3, 40), st.booleans(), st.integers(0, 2**32 - 1))
@@ -216,133 +257,3 @@ def test_display_clips_rare_extremes_instead_of_darkening_everything():
     shown = conv.to_display(values, absolute=True)
     assert shown[50, 50] == 255 and shown[0, 0] == 255
     assert (conv.to_display(np.zeros((3, 3)), absolute=True) == 0).all()
-
-
-# -- layer tables -------------------------------------------------------------------------
-
-
-def test_course_lenet_like_table():
-    rows = conv.layer_table(*conv.PRESETS["Course LeNet-5-like (32×32×3)"])
-    summary = [(row["layer"], row["shape"], row["size"], row["params"]) for row in rows]
-    assert summary == [
-        ("Input", (32, 32, 3), 3072, 0), ("CONV1", (28, 28, 8), 6272, 608), ("POOL1", (14, 14, 8), 1568, 0),
-        ("CONV2", (10, 10, 16), 1600, 3216), ("POOL2", (5, 5, 16), 400, 0), ("FC3", (120,), 120, 48120),
-        ("FC4", (84,), 84, 10164), ("Softmax", (10,), 10, 850),
-    ]
-
-
-def test_original_lenet_has_about_sixty_thousand_parameters():
-    rows = conv.layer_table(*conv.PRESETS["Original LeNet-5 (32×32×1)"])
-    assert rows[1]["shape"] == (28, 28, 6) and 55_000 < sum(row["params"] for row in rows) < 65_000
-
-
-def test_course_39_by_39_example():
-    rows = conv.layer_table(*conv.PRESETS["Course 39×39×3 example"])
-    assert [row["shape"] for row in rows[1:]] == [(37, 37, 10), (17, 17, 20), (7, 7, 40)]
-    assert rows[-1]["size"] == 1960
-
-
-@pytest.mark.parametrize("preset", sorted(conv.PRESETS))
-def test_table_equals_the_built_torch_model(preset):
-    shape, layers = conv.PRESETS[preset]
-    rows = conv.layer_table(shape, layers)[1:]
-    measured = conv.measured_with_torch(shape, layers)
-    assert [(row["shape"], row["params"], row["macs"]) for row in rows] == [
-        (m["shape"], m["params"], m["macs"]) for m in measured
-    ]
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    size=st.integers(8, 40), channels=st.integers(1, 4),
-    convs=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), st.integers(1, 8)), min_size=1, max_size=3),
-    pool=st.booleans(), units=st.integers(1, 20),
-)
-def test_random_tables_equal_torch(size, channels, convs, pool, units):
-    layers = [{"type": "conv", "f": f, "s": s, "p": p, "filters": k} for f, s, p, k in convs]
-    layers += [{"type": "pool", "f": 2, "s": 2, "mode": "avg"}] if pool else []
-    layers += [{"type": "fc", "units": units}, {"type": "softmax", "units": 3}]
-    try:
-        rows = conv.layer_table((size, size, channels), layers)[1:]
-    except conv.LayerError:
-        assume(False)  # hypothesis fails the test if too few tables are valid
-    measured = conv.measured_with_torch((size, size, channels), layers)
-    assert [(r["shape"], r["params"], r["macs"]) for r in rows] == [(m["shape"], m["params"], m["macs"]) for m in measured]
-
-
-def test_generated_code_builds_the_same_network():
-    shape, layers = conv.PRESETS["Course LeNet-5-like (32×32×3)"]
-    namespace: dict = {}
-    exec(conv.sequential_code(shape, layers), namespace)
-    model = namespace["model"]
-    assert sum(p.numel() for p in model.parameters()) == sum(row["params"] for row in conv.layer_table(shape, layers))
-    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
-
-
-@pytest.mark.parametrize(
-    "layers,phrase",
-    [
-        ([{"type": "pool", "f": 2, "s": 2}, {"type": "pool", "f": 8, "s": 1}], "Row 2 (POOL1)"),
-        ([{"type": "conv", "f": 3, "filters": 0}], "Row 1 (CONV1): Number of filters must be at least 1"),
-        ([{"type": "fc", "units": 10}, {"type": "conv", "f": 1, "filters": 2}], "Row 2 (CONV2): CONV needs"),
-        ([{"type": "dropout"}], "Row 1 (row 1): unknown layer type"),
-        ([{"type": "conv", "filters": 3}], "missing setting 'f'"),
-    ],
-)
-def test_bad_rows_are_named(layers, phrase):
-    with pytest.raises(conv.LayerError, match=phrase.replace("(", r"\(").replace(")", r"\)")):
-        conv.layer_table((8, 8, 3), layers)
-
-
-# -- why convolutions, 1×1, 1D and 3D -------------------------------------------------------
-
-
-def test_why_convolutions_course_numbers():
-    numbers = conv.conv_vs_dense((32, 32, 3), 5, 6)
-    assert numbers.conv.shape == (28, 28, 6) and numbers.conv.params == 456
-    assert (numbers.inputs, numbers.outputs) == (3072, 4704)
-    assert (numbers.dense_weights, numbers.dense_biases) == (3072 * 4704, 4704)
-
-
-def test_huge_tables_are_checked_by_torch_without_allocating():
-    layers = [{"type": "conv", "f": 5, "s": 1, "p": 0, "filters": 8}, {"type": "pool", "f": 2, "s": 2}]
-    rows = conv.layer_table((100_000, 100_000, 3), layers)[1:]  # a real forward pass would need ~120 GB
-    measured = conv.measured_with_torch((100_000, 100_000, 3), layers)
-    assert [(r["shape"], r["params"], r["macs"]) for r in rows] == [(m["shape"], m["params"], m["macs"]) for m in measured]
-
-
-def test_one_by_one_convolution_shrinks_channels():
-    cost = conv.conv_cost((28, 28, 192), 1, 32)
-    assert cost.shape == (28, 28, 32) and cost.params == 192 * 32 + 32 and cost.macs == 28 * 28 * 32 * 192
-
-
-def test_course_3d_and_1d_chains():
-    first, second = conv.conv_chain((14, 14, 14, 1), [{"f": 5, "filters": 16}, {"f": 5, "filters": 32}])
-    assert first.shape == (10, 10, 10, 16) and second.shape == (6, 6, 6, 32)
-    assert second.params == (5 * 5 * 5 * 16 + 1) * 32
-    assert [cost.shape for cost in conv.conv_chain((14, 1), [{"f": 5, "filters": 16}, {"f": 5, "filters": 32}])] == [(10, 16), (6, 32)]
-
-
-@pytest.mark.parametrize(
-    "layers,phrase",
-    [([{"f": 5, "filters": 16}, {"f": 11, "filters": 2}], "Layer 2: The 11-wide window does not fit"),
-     ([{"filters": 4}], "Layer 1: missing setting 'f'"),
-     ([{"f": 1, "filters": 0}], "Layer 1: Number of filters must be at least 1")],
-)
-def test_chain_errors_name_the_layer(layers, phrase):
-    with pytest.raises(conv.LayerError, match=phrase):
-        conv.conv_chain((14, 14, 14, 1), layers)
-
-
-@settings(max_examples=60, deadline=None)
-@given(dims=st.sampled_from([1, 2, 3]), n=st.integers(3, 12), c=st.integers(1, 4), f=st.integers(1, 3),
-       k=st.integers(1, 5), s=st.integers(1, 2), p=st.integers(0, 1))
-def test_conv_cost_equals_torch_conv_nd(dims, n, c, f, k, s, p):
-    layer = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[dims](c, k, f, stride=s, padding=p)
-    cost = conv.conv_cost((n,) * dims + (c,), f, k, s, p)
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        out = layer(torch.zeros((1, c) + (n,) * dims))
-    assert cost.shape == tuple(out.shape[2:]) + (k,)
-    assert cost.params == sum(param.numel() for param in layer.parameters())
-    assert cost.macs == counter.get_total_flops() // 2

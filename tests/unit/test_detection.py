@@ -67,7 +67,9 @@ def test_localization_target_and_loss_follow_the_course():
 
 @settings(max_examples=60)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(1, 3), st.floats(0.0, 0.9), st.floats(0.1, 0.9))
-def test_nms_equals_torchvision_batched_nms_after_the_score_filter(seed, count, num_classes, score_threshold, iou_threshold):
+def test_nms_equals_torchvision_batched_nms_after_the_score_filter(
+    seed, count, num_classes, score_threshold, iou_threshold
+):
     rng = np.random.default_rng(seed)
     boxes = random_boxes(rng, count)
     scores = rng.uniform(0, 1, count)

@@ -100,7 +100,9 @@ def test_badge_with_torch_loaded_describes_the_picked_device(monkeypatch):
 def test_badge_does_not_import_torch():
     script = "import sys; from core.device import device_badge; print(device_badge()); print('torch' in sys.modules)"
     env = {**os.environ, "CNNLAB_DEVICE": "cpu"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     badge, torch_loaded = result.stdout.strip().splitlines()
     assert badge == f"CPU ({os.cpu_count()} cores)"
     assert torch_loaded == "False"

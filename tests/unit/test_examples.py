@@ -30,7 +30,14 @@ def test_motorcycle_is_the_left_stereo_image():
 
 def test_photo_and_style_sets_are_the_documented_ones():
     assert [p.name for p in PHOTOS] == ["astronaut", "chelsea", "coffee", "rocket", "motorcycle", "camera"]
-    assert [p.name for p in STYLES] == ["hubble_deep_field", "immunohistochemistry", "retina", "brick", "grass", "gravel"]
+    assert [p.name for p in STYLES] == [
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "retina",
+        "brick",
+        "grass",
+        "gravel",
+    ]
 
 
 def test_unknown_example_lists_the_names():

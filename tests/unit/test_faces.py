@@ -117,7 +117,7 @@ def test_verification_distance_and_cosine_agree():
     result = faces.verify(a, b, threshold=1.2)
     assert result.distance == pytest.approx(torch.dist(a, b).item(), abs=1e-6)
     assert result.cosine_similarity == pytest.approx(float(a @ b), abs=1e-6)
-    assert result.distance ** 2 == pytest.approx(2 - 2 * result.cosine_similarity, abs=1e-5)
+    assert result.distance**2 == pytest.approx(2 - 2 * result.cosine_similarity, abs=1e-5)
     assert faces.verify(a, a).same_person and faces.verify(a, a).distance == pytest.approx(0, abs=1e-6)
     assert faces.verify(a, -a).distance == pytest.approx(2.0) and not faces.verify(a, -a).same_person
     assert faces.verify(a, b, threshold=result.distance).same_person  # d ≤ τ, with equality
@@ -198,15 +198,17 @@ def test_the_suggested_threshold_separates_separable_pairs():
     assert faces.suggest_threshold([], [1.0]) is None
 
 
-def photos_of(identities: torch.Tensor, per_identity: int, seed: int,
-              spread: float = 0.02) -> tuple[list[str], torch.Tensor]:
+def photos_of(
+    identities: torch.Tensor, per_identity: int, seed: int, spread: float = 0.02
+) -> tuple[list[str], torch.Tensor]:
     """``per_identity`` photos of each identity: their names and their encodings, the
     identity's vector plus noise."""
     generator = torch.Generator().manual_seed(seed)
     repeated = identities.repeat_interleave(per_identity, dim=0)
     names = [f"person {row // per_identity}" for row in range(len(repeated))]
-    return names, torch.nn.functional.normalize(repeated + spread * torch.randn(repeated.shape, generator=generator),
-                                                dim=1)
+    return names, torch.nn.functional.normalize(
+        repeated + spread * torch.randn(repeated.shape, generator=generator), dim=1
+    )
 
 
 def encoded_pairs(names: list[str], encodings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -217,12 +219,17 @@ def encoded_pairs(names: list[str], encodings: torch.Tensor) -> tuple[torch.Tens
 @pytest.mark.parametrize("alpha", [0.0, 0.2, 1.0])
 def test_the_triplet_census_counts_every_triplet_as_the_loop_does(alpha):
     names, encodings = photos_of(unit_vectors(4, seed=6), 3, seed=7, spread=0.12)  # noisy: every kind occurs
-    every = [faces.triplet_terms(encodings[a], encodings[p], encodings[n], alpha)
-             for a in range(len(names)) for p in range(len(names)) for n in range(len(names))
-             if a != p and names[a] == names[p] and names[n] != names[a]]
+    every = [
+        faces.triplet_terms(encodings[a], encodings[p], encodings[n], alpha)
+        for a in range(len(names))
+        for p in range(len(names))
+        for n in range(len(names))
+        if a != p and names[a] == names[p] and names[n] != names[a]
+    ]
     census = faces.triplet_census(encodings, names, alpha)
     assert (census.hard, census.semi_hard, census.easy) == tuple(
-        sum(terms.kind == kind for terms in every) for kind in ("hard", "semi-hard", "easy"))
+        sum(terms.kind == kind for terms in every) for kind in ("hard", "semi-hard", "easy")
+    )
     assert census.count == len(every) == 12 * 2 * 9  # anchors × positives × negatives
     assert census.total_loss == pytest.approx(sum(terms.loss for terms in every), rel=1e-5)
     if alpha == 0.2:

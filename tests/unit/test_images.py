@@ -41,14 +41,21 @@ def test_gif_gives_the_first_frame():
     assert tuple(decoded[0, 0]) == (255, 0, 0)
 
 
-@pytest.mark.parametrize("orientation,expected_shape", [(1, (30, 40, 3)), (3, (30, 40, 3)), (6, (40, 30, 3)), (8, (40, 30, 3))])
+@pytest.mark.parametrize(
+    "orientation,expected_shape", [(1, (30, 40, 3)), (3, (30, 40, 3)), (6, (40, 30, 3)), (8, (40, 30, 3))]
+)
 def test_exif_orientation_is_applied(orientation, expected_shape):
     original = gradient_rgb()
     exif = Image.Exif()
     exif[0x0112] = orientation
     decoded = load_image(encode(original, "PNG", exif=exif))
     assert decoded.shape == expected_shape
-    rotated = {1: original, 3: original.rotate(180), 6: original.rotate(-90, expand=True), 8: original.rotate(90, expand=True)}
+    rotated = {
+        1: original,
+        3: original.rotate(180),
+        6: original.rotate(-90, expand=True),
+        8: original.rotate(90, expand=True),
+    }
     np.testing.assert_array_equal(decoded, np.asarray(rotated[orientation]))
 
 

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from core import segmentation as seg
 from core import shapes
 
-
 # -- U-Net ---------------------------------------------------------------------------------------
 
 
@@ -30,9 +29,16 @@ def test_the_papers_valid_shapes():
     assert sum(stage.params for stage in table) == sum(p.numel() for p in seg.UNet(1, 2, padding="valid").parameters())
 
 
-@pytest.mark.parametrize(("depth", "padding", "bilinear", "side"), [
-    (1, "same", False, 32), (2, "same", True, 48), (3, "same", False, 64), (2, "valid", False, 68), (3, "valid", True, 92),
-])
+@pytest.mark.parametrize(
+    ("depth", "padding", "bilinear", "side"),
+    [
+        (1, "same", False, 32),
+        (2, "same", True, 48),
+        (3, "same", False, 64),
+        (2, "valid", False, 68),
+        (3, "valid", True, 92),
+    ],
+)
 def test_forward_shapes_match_the_table(depth, padding, bilinear, side):
     model = seg.UNet(3, 4, base_channels=4, depth=depth, padding=padding, bilinear=bilinear)
     out = model(torch.rand(2, 3, side, side))
@@ -57,28 +63,42 @@ def test_sizes_that_do_not_fit_name_the_limit():
 
 
 def test_course_transposed_convolution_example():
-    result = seg.transposed_convolution([[2, 1], [3, 2]], [[1, 2, 1], [2, 0, 1], [0, 2, 1]], stride=2, padding=1,
-                                        output_padding=1)
+    result = seg.transposed_convolution(
+        [[2, 1], [3, 2]], [[1, 2, 1], [2, 0, 1], [0, 2, 1]], stride=2, padding=1, output_padding=1
+    )
     np.testing.assert_array_equal(result.output, [[0, 4, 0, 1], [10, 7, 6, 3], [0, 7, 0, 2], [6, 3, 4, 2]])
     assert len(result.placements) == 4 and result.placements[1].left == 2
     np.testing.assert_array_equal(result.placements[0].contribution, 2 * np.array([[1, 2, 1], [2, 0, 1], [0, 2, 1]]))
 
 
 @settings(max_examples=80)
-@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.integers(0, 3), st.integers(0, 2),
-       st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(0, 3),
+    st.integers(0, 2),
+    st.integers(0, 2**32 - 1),
+)
 def test_transposed_convolution_equals_torch(height, width, f, stride, padding, output_padding, seed):
     rng = np.random.default_rng(seed)
     x, k = rng.normal(size=(height, width)), rng.normal(size=(f, f))
     try:
-        expected = F.conv_transpose2d(torch.tensor(x)[None, None], torch.tensor(k)[None, None], stride=stride,
-                                      padding=padding, output_padding=output_padding)[0, 0].numpy()
+        expected = F.conv_transpose2d(
+            torch.tensor(x)[None, None],
+            torch.tensor(k)[None, None],
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+        )[0, 0].numpy()
     except RuntimeError:  # torch refuses it: so must we, with a message
         with pytest.raises(ValueError):
             seg.transposed_convolution(x, k, stride, padding, output_padding)
         return
-    np.testing.assert_allclose(seg.transposed_convolution(x, k, stride, padding, output_padding).output, expected,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        seg.transposed_convolution(x, k, stride, padding, output_padding).output, expected, atol=1e-9
+    )
 
 
 # -- metrics ------------------------------------------------------------------------------------------------
@@ -144,8 +164,9 @@ def test_too_small_images_are_refused():
 
 
 def test_a_few_steps_lower_the_loss():
-    config = seg.TrainingConfig(epochs=3, train_images=32, validation_images=8, batch_size=8, image_size=32,
-                                base_channels=4, depth=2)
+    config = seg.TrainingConfig(
+        epochs=3, train_images=32, validation_images=8, batch_size=8, image_size=32, base_channels=4, depth=2
+    )
     model = seg.new_model(config)
     data = seg.TrainingData.make(config)
     reports = list(seg.train(model, data, config, torch.device("cpu"), report_every=1))
@@ -211,6 +232,10 @@ def test_checkpoint_manifest_and_the_shipped_scores():
     config = seg.TrainingConfig(**manifest["config"])
     fresh_seed = manifest["fresh_test"]["data_seed"] + 1  # not even the manifest's own test images
     images, labels = shapes.make_set(fresh_seed, 100, config.image_size)
-    scores = seg.evaluate(model, torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255),
-                          torch.from_numpy(labels).long(), torch.device("cpu"))
+    scores = seg.evaluate(
+        model,
+        torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255),
+        torch.from_numpy(labels).long(),
+        torch.device("cpu"),
+    )
     assert scores.mean_iou >= 0.9

@@ -9,9 +9,9 @@ import itertools
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import torch.nn.functional as F
 from torch import nn
 
 from core import style
@@ -45,22 +45,31 @@ def gram_loops(a: np.ndarray) -> np.ndarray:  # a: (C, H, W)
 
 
 @settings(max_examples=20, deadline=None)
-@given(channels=st.integers(1, 5), height=st.integers(1, 5), width=st.integers(1, 5), seed=st.integers(0, 1000),
-       batched=st.booleans())
+@given(
+    channels=st.integers(1, 5),
+    height=st.integers(1, 5),
+    width=st.integers(1, 5),
+    seed=st.integers(0, 1000),
+    batched=st.booleans(),
+)
 def test_gram_style_and_content_costs_equal_loops_from_the_formulas(channels, height, width, seed, batched):
     generator = torch.Generator().manual_seed(seed)
     a_s, a_g = torch.rand(2, channels, height, width, generator=generator, dtype=torch.float64)
     given_s, given_g = (a_s[None], a_g[None]) if batched else (a_s, a_g)
     g_s, g_g = gram_loops(a_s.numpy()), gram_loops(a_g.numpy())
     np.testing.assert_allclose(style.gram_matrix(given_s).numpy(), g_s, rtol=1e-5)
-    expected_style = sum((g_s[k, k2] - g_g[k, k2]) ** 2 for k in range(channels) for k2 in range(channels)) / (
-        2 * height * width * channels) ** 2
+    expected_style = (
+        sum((g_s[k, k2] - g_g[k, k2]) ** 2 for k in range(channels) for k2 in range(channels))
+        / (2 * height * width * channels) ** 2
+    )
     assert style.style_cost(given_s, given_g).item() == pytest.approx(expected_style, rel=1e-4)
-    squared = sum((a_s[k, i, j] - a_g[k, i, j]).item() ** 2 for k in range(channels) for i in range(height)
-                  for j in range(width))
+    squared = sum(
+        (a_s[k, i, j] - a_g[k, i, j]).item() ** 2 for k in range(channels) for i in range(height) for j in range(width)
+    )
     assert style.content_cost(given_s, given_g).item() == pytest.approx(squared / 2, rel=1e-5)
     assert style.content_cost(given_s, given_g, normalized=True).item() == pytest.approx(
-        squared / (4 * height * width * channels), rel=1e-5)
+        squared / (4 * height * width * channels), rel=1e-5
+    )
     assert style.style_cost(given_s, given_g).dim() == 0 and style.content_cost(given_s, given_g).dim() == 0
 
 
@@ -75,7 +84,13 @@ def test_vgg19_layer_names_and_truncation_to_the_deepest_layer():
     features = style.vgg19_features(vgg19())
     names = style.layer_names(features)
     assert [names[name] for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1")] == [
-        1, 6, 11, 20, 22, 29]
+        1,
+        6,
+        11,
+        20,
+        22,
+        29,
+    ]
     assert isinstance(features[names["conv4_2"] - 1], nn.Conv2d) and features[names["conv4_2"] - 1].out_channels == 512
     default = style.VGGFeatures(features, style.StyleConfig().layers)
     assert len(default.features) == 30  # up to conv5_1's ReLU, not the 37 layers of VGG19's features
@@ -102,8 +117,16 @@ def run(extractor, config, styles=None, content=None):
 @pytest.mark.parametrize("init", ["content", "noise", "style"])
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
 def test_the_cost_falls_on_a_small_random_vgg(init, optimizer):
-    config = style.StyleConfig(content_layer="conv3_1", iterations=15, image_size=32, init=init, optimizer=optimizer,
-                               preview_every=5, learning_rate=0.01, tv_weight=1e-3)  # conv4_2 of so few channels is dead
+    config = style.StyleConfig(
+        content_layer="conv3_1",
+        iterations=15,
+        image_size=32,
+        init=init,
+        optimizer=optimizer,
+        preview_every=5,
+        learning_rate=0.01,
+        tv_weight=1e-3,
+    )  # conv4_2 of so few channels is dead
     history = run(style.VGGFeatures(tiny_vgg(), config.layers), config)
     totals = [progress.losses["total"] for progress in history]
     assert min(totals) < totals[0]
@@ -188,8 +211,9 @@ def test_top_patches_find_the_most_active_positions():
     assert len(patches) == 9
     assert [p.activation for p in patches] == sorted([p.activation for p in patches], reverse=True)
     activation = extractor(images[0])["conv2_1"][0, 0]
-    assert patches[0].activation == pytest.approx(max(activation.max().item(),
-                                                      extractor(images[1])["conv2_1"][0, 0].max().item()))
+    assert patches[0].activation == pytest.approx(
+        max(activation.max().item(), extractor(images[1])["conv2_1"][0, 0].max().item())
+    )
     for patch in patches:
         top, left, bottom, right = patch.box
         assert 0 <= top < bottom <= 32 and 0 <= left < right <= 32
@@ -219,7 +243,8 @@ def test_published_weights_make_our_cost_equal_the_tutorials():
 
     content_weight, style_weight = 5.0, 100.0
     tutorial = content_weight * F.mse_loss(a_g["conv3_1"], a_c["conv3_1"]) + style_weight * sum(
-        F.mse_loss(tutorial_gram(a_g[name]), tutorial_gram(a_s[name])) for name in style.STYLE_LAYERS)
+        F.mse_loss(tutorial_gram(a_g[name]), tutorial_gram(a_s[name])) for name in style.STYLE_LAYERS
+    )
     channels = {name: a_g[name].shape[1] for name in style.STYLE_LAYERS}
     reweighted = style.published_weights(config, channels, content_weight, style_weight)
     targets = style.style_targets(extractor, content, [(style_image, 1.0)], reweighted)

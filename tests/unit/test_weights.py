@@ -28,8 +28,13 @@ FACENET = [name for name, entry in REGISTRY.items() if entry.library == "facenet
 def test_the_planned_weights_are_registered():
     assert set(REGISTRY) == {
         *(f"yolo11{size}{task}" for size in "nsmlx" for task in ("", "-seg")),
-        "vgg19", "fasterrcnn_resnet50_fpn", "deeplabv3_mobilenet_v3_large", "facenet_vggface2", "facenet_casia",
-        "mtcnn", "unet_shapes",
+        "vgg19",
+        "fasterrcnn_resnet50_fpn",
+        "deeplabv3_mobilenet_v3_large",
+        "facenet_vggface2",
+        "facenet_casia",
+        "mtcnn",
+        "unet_shapes",
     }
     for entry in REGISTRY.values():
         assert entry.title and entry.license and entry.trained_on and entry.pages and entry.size_mb > 0

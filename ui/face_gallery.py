@@ -1,0 +1,58 @@
+"""Where a session's face gallery lives: in the session only, or in the operator's SQLite
+file (``CNNLAB_FACE_DB``) under the owner's key, with a fall-back to memory when the file
+cannot be used."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import streamlit as st
+
+from core.errors import UserError
+from core.gallery import Gallery, GalleryStore
+
+FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file: galleries outlive the session, one per user
+SHARED_GALLERY_ENV = "CNNLAB_FACE_DB_SHARED"  # "1": everyone shares one team gallery in that file
+KEY_BYTES = 12  # a private gallery key: 96 random bits, URL-safe base64
+
+
+@st.cache_resource(show_spinner=False)
+def face_store(path: str) -> GalleryStore:
+    return GalleryStore(path)
+
+
+def stored() -> bool:
+    """Whether this instance keeps galleries in a file."""
+    return bool(os.environ.get(FACE_DB_ENV))
+
+
+def gallery_owner() -> str:
+    """Whose gallery this session sees in the operator's database: the team's when shared,
+    the signed-in user's, or the one opened with this session's private key."""
+    if os.environ.get(SHARED_GALLERY_ENV) == "1":
+        return "team"
+    if getattr(st.user, "is_logged_in", False) and st.user.get("email"):
+        return f"user:{st.user.email}"
+    return "key:" + st.session_state.setdefault("faces-key", secrets.token_urlsafe(KEY_BYTES))
+
+
+def current_gallery() -> Gallery:
+    """The session's gallery; with ``CNNLAB_FACE_DB`` set, the owner's gallery in that file
+    (or, when the file cannot be used, the session's own after saying so)."""
+    path = os.environ.get(FACE_DB_ENV)
+    if path:
+        try:
+            return Gallery(face_store(path), gallery_owner())
+        except UserError as error:
+            st.error(f"{error} This session keeps its gallery in memory.")
+    return st.session_state.setdefault("faces-gallery", Gallery())
+
+
+def where_faces_live() -> str:
+    path = os.environ.get(FACE_DB_ENV)
+    if not path:
+        return "Your gallery lives in this browser session only: nothing about faces is written to disk."
+    if os.environ.get(SHARED_GALLERY_ENV) == "1":
+        return f"This instance keeps one gallery shared by the whole team, in {path}."
+    return f"This instance keeps galleries in {path}; you see only yours."
