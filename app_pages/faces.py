@@ -20,12 +20,11 @@ import torch
 from torch import nn
 
 from core import faces, weights
-from core.device import device_lock
 from core.errors import UserError
 from core.gallery import Gallery, clean_name
 from ui.boxes import DrawnBox, boxes_figure
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
-from ui.image_input import image_input
+from ui.image_input import display_jpeg, image_input
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 
@@ -87,7 +86,7 @@ def analysed(image: np.ndarray, options: Options) -> tuple[list[faces.Face], np.
     hit = cache.get(key)
     if hit is None or hit[0] is not image:
         detector = pretrained("mtcnn", str(options.device))
-        with device_lock(options.device):
+        with st.spinner(f"Finding faces in the {image.shape[1]}×{image.shape[0]} photo…"):
             found = faces.detect_faces(image, detector, options.detection)
         while len(cache) >= _CACHED_IMAGES:
             cache.pop(next(iter(cache)))
@@ -123,8 +122,16 @@ def faces_in(
     if image is None:
         return None
     found, crops = analysed(image, options)
+    height, width = image.shape[:2]
+    if faces.detection_scale(height, width) < 1:
+        st.caption(
+            f"The photo is {width}×{height}: faces are searched for on a copy reduced to {faces.DETECTION_SIDE} px, "
+            f"so faces smaller than {faces.smallest_detectable_face(height, width, options.detection)} px are "
+            "skipped. Boxes and crops are in the full photo."
+        )
     if not found:
         st.warning(no_face_message(options), icon=":material/face_retouching_off:")
+        st.image(display_jpeg(image), caption=f"Your photo, {width}×{height}", width=480)
         return None
     return image, found, crops
 
@@ -162,7 +169,7 @@ def encoder_model(options: Options, where: str) -> nn.Module | None:
 
 
 def encode(crops: np.ndarray, model: nn.Module, options: Options) -> torch.Tensor:
-    with device_lock(options.device):
+    with st.spinner(f"Encoding {len(crops)} face{'s' if len(crops) > 1 else ''}…"):
         return faces.embed_faces(crops, model, options.device)
 
 

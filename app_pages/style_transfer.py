@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from core import style
-from core.device import device_lock, job_queue
+from core.device import job_queue
 from core.errors import UserError
 from core.examples import PHOTOS, STYLES, example_image
 from ui.image_input import image_input, png_bytes
@@ -299,9 +299,7 @@ def gram_section() -> None:
         shown.append((f"G at step {step}", run["previews"][step]))
     figures = st.columns(len(shown))
     for index, (column, (title, pixels)) in enumerate(zip(figures, shown)):
-        with device_lock(device), torch.inference_mode():
-            activation = extractor(style.to_tensor(pixels, 256).to(device))[layer]
-        gram = (style.gram_matrix(activation) / (activation.shape[-2] * activation.shape[-1]))[:64, :64].cpu()
+        gram = style.image_gram(extractor, style.to_tensor(pixels, 256).to(device), layer)[:64, :64].cpu()
         figure = px.imshow(
             gram.numpy(), color_continuous_scale="Magma", labels=dict(x="k′", y="k", color="G / n_H n_W")
         )
@@ -353,7 +351,7 @@ def learn_section() -> None:
     pictures = [style.to_tensor(example_image(name), LEARN_SIDE) for name in names] + [
         style.to_tensor(image, LEARN_SIDE)
     ]
-    with device_lock(device):
+    with st.spinner(f"Running VGG19 to {layer} on {len(pictures)} images…"):
         activations = style.layer_activations(extractor, [picture.to(device) for picture in pictures], layer)
     st.image(
         montage(activations[-1]),

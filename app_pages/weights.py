@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core import weights
 from ui.model_status import download_button
+
+COLUMNS = ["Model", "Status", "Size (MB)", "Library", "Trained on", "License", "Pages", "File"]
 
 st.title("Models & weights")
 st.markdown(
@@ -16,18 +19,18 @@ st.markdown(
 )
 
 rows = weights.status_rows()
-st.dataframe(
-    rows,
-    hide_index=True,
-    column_order=["Model", "Status", "Size (MB)", "Library", "Trained on", "License", "Pages", "File"],
-    width="stretch",
-)
+st.table(pd.DataFrame(rows, columns=COLUMNS).set_index("Model"))
 
 st.subheader("Download")
+if not weights.downloads_allowed():
+    st.info(
+        f"Downloads from this page are turned off on this server ({weights.ALLOW_DOWNLOADS_ENV}=0). Whoever runs "
+        "it fetches the weights with `make weights`, or copies each file to the path shown below.",
+        icon=":material/lock:",
+    )
 for entry, row in zip(weights.REGISTRY.values(), rows):
     name_column, status_column, action_column = st.columns([4, 2, 2], vertical_alignment="center")
     name_column.markdown(f"**{entry.title}**  \n`{row['Path']}`")
     status_column.badge(row["Status"], color="green" if row["Status"] in ("cached", "bundled") else "orange")
-    if row["Status"] != "not cached":
-        continue
-    download_button(entry, key=f"download-{entry.name}", where=action_column)
+    if row["Status"] == "not cached" and weights.downloads_allowed():
+        download_button(entry, key=f"download-{entry.name}", where=action_column, notice=st.empty())

@@ -137,6 +137,19 @@ def gram_matrix(activation: torch.Tensor) -> torch.Tensor:
     return unrolled @ unrolled.T
 
 
+def gram_per_position(activation: torch.Tensor) -> torch.Tensor:
+    """G[l] / (n_H n_W): the Gram matrix averaged over positions, which compares layers
+    and images of different sizes."""
+    return gram_matrix(activation) / (activation.shape[-2] * activation.shape[-1])
+
+
+def image_gram(extractor: VGGFeatures, image: torch.Tensor, layer: str) -> torch.Tensor:
+    """``gram_per_position`` of one (1, 3, H, W) image at ``layer`` (the Gram viewer)."""
+    with device_lock(image.device), torch.inference_mode():
+        activation = extractor(image)[layer]
+    return gram_per_position(activation)
+
+
 def style_cost_from_grams(style_gram: torch.Tensor, generated_gram: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     """J_style[l] from the two Gram matrices and the layer's (C, H, W)."""
     channels, height, width = shape[-3:]
@@ -280,8 +293,8 @@ def published_weights(
 @dataclass(frozen=True)
 class StyleProgress:
     """One step: the costs (total, content, style, tv, and J_style[l] per layer), the elapsed
-    time, a preview of G (every ``preview_every`` steps; the best G at the end; else None),
-    and the best G so far, which is what a stopped run keeps."""
+    time, a preview of G (after step 1 and every ``preview_every`` steps; the best G at the
+    end; else None), and the best G so far, which is what a stopped run keeps."""
 
     step: int
     total_steps: int
@@ -319,9 +332,8 @@ def style_targets(
             for name, activation in extractor(image).items():
                 if config.style_weights.get(name, 0) <= 0:
                     continue
-                per_position = gram_matrix(activation) / (activation.shape[-2] * activation.shape[-1])
                 height, width = generated_shapes[name][-2:]
-                grams[name] = grams.get(name, 0) + (weight / total) * per_position * height * width
+                grams[name] = grams.get(name, 0) + (weight / total) * gram_per_position(activation) * height * width
     return StyleTargets(content_activation, grams)
 
 
@@ -377,7 +389,7 @@ def transfer(
             best_total, best = losses["total"], generated.detach().clone()
         last = index == config.iterations
         preview = None
-        if last or index % config.preview_every == 0:
+        if last or index == 1 or index % config.preview_every == 0:  # the first step shows at once
             preview = best_preview(best if last else generated.detach(), content, config)
         yield StyleProgress(index, config.iterations, losses, time.perf_counter() - started, preview, best)
 
@@ -491,7 +503,7 @@ class Patch:
 def layer_activations(extractor: VGGFeatures, images: Sequence[torch.Tensor], layer: str) -> list[torch.Tensor]:
     """The activations (C, h, w) of ``layer`` for each (1, 3, H, W) image, computed once so
     that every unit of the layer can be searched without running the network again."""
-    with torch.no_grad():
+    with device_lock(images[0].device), torch.no_grad():
         return [extractor(image)[layer][0] for image in images]
 
 

@@ -15,10 +15,13 @@ Command line: ``python -m core.weights status`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
 import os
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -32,6 +35,7 @@ Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "cnn-lab"]
 ProgressCallback = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None)
 
 DOWNLOAD_TIMEOUT_S = 10.0
+ALLOW_DOWNLOADS_ENV = "CNNLAB_ALLOW_DOWNLOADS"  # "0": visitors cannot start downloads on this server
 ULTRALYTICS_ASSETS = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
 FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # checkpoints the project trains itself live here
@@ -267,6 +271,19 @@ def get_weights(name: str) -> PretrainedWeights:
         raise KeyError(f"No pretrained weights named {name!r}; known: {', '.join(REGISTRY)}.") from None
 
 
+def downloads_allowed() -> bool:
+    """Whether visitors may start downloads from the pages (``CNNLAB_ALLOW_DOWNLOADS``, on
+    unless set to 0, false, no or off). ``make weights`` and the command line always may."""
+    return os.environ.get(ALLOW_DOWNLOADS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def downloads_off_message(entry: PretrainedWeights) -> str:
+    return (
+        f"Downloads from the pages are turned off on this server ({ALLOW_DOWNLOADS_ENV}=0): whoever runs it "
+        f"fetches weights with `make weights`, or copies {entry.file_name} to {entry.cache_path()}."
+    )
+
+
 def download(name: str, progress: ProgressCallback | None = None, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
     """Fetch the weights ``name`` into the library's cache unless already there.
 
@@ -292,11 +309,10 @@ def download(name: str, progress: ProgressCallback | None = None, timeout: float
             )
         os.replace(partial, destination)
     except OSError as error:  # URLError, HTTPError, timeouts and disk errors are all OSError
-        raise ModelUnavailable(
-            f"{entry.title} could not be downloaded ({_reason(error)}). {entry.how_to_get()}"
-        ) from error
+        raise ModelUnavailable(_failure(entry, error)) from error
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder may be what failed
+            partial.unlink(missing_ok=True)
     return destination
 
 
@@ -315,9 +331,19 @@ def _fetch(url: str, target: Path, progress: ProgressCallback | None, timeout: f
     return digest.hexdigest()
 
 
-def _reason(error: OSError) -> str:
-    reason = getattr(error, "reason", None) or error.strerror or error
-    return str(reason).strip("<>")
+def _failure(entry: PretrainedWeights, error: OSError) -> str:
+    """One message for a failed download: what went wrong, said plainly, and how to get the file."""
+    host = urllib.parse.urlsplit(entry.url or "").hostname
+    if isinstance(error, urllib.error.HTTPError):
+        what = f"{host} answered {error.code} {error.reason}"
+    elif isinstance(error, (urllib.error.URLError, TimeoutError, ConnectionError)):
+        what = f"this server cannot reach {host}; it may have no internet access"
+    else:
+        what = f"it could not be saved to {entry.cache_path().parent} ({error.strerror or error})"
+    return (
+        f"{entry.title} was not downloaded: {what}. To use it anyway, download {entry.url} on a machine with "
+        f"internet and copy it to {entry.cache_path()} (or run `make weights` there and copy the cache)."
+    )
 
 
 def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:

@@ -1,7 +1,8 @@
 """Pretrained weights on a page: say whether they are here, and offer the download.
 
 Status comes from ``core.weights`` and reads only the disk; a download runs only when
-the user presses the button, with a progress bar, and a failure shows how to get the file.
+the user presses the button (and the operator allows downloads), with a progress bar; a
+failure replaces the notice with one message that says how to get the file.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from core import weights
 from core.errors import UserError
 
 
-def download_button(entry: weights.PretrainedWeights, key: str, where=st) -> bool:
-    """A Download button for ``entry`` with a progress bar; True once the file is cached."""
+def download_button(entry: weights.PretrainedWeights, key: str, where=st, notice=None) -> bool:
+    """A Download button for ``entry`` with a progress bar; True once the file is cached. A
+    failure is shown in ``notice`` (a placeholder holding the page's notice), else below."""
+    if not weights.downloads_allowed():
+        (notice or where).info(weights.downloads_off_message(entry), icon=":material/lock:")
+        return False
     if not where.button(f"Download ({entry.size_mb:,.0f} MB)", key=key, icon=":material/download:"):
         return False
     bar = st.progress(0.0, text=f"Downloading {entry.file_name}…")
@@ -24,7 +29,7 @@ def download_button(entry: weights.PretrainedWeights, key: str, where=st) -> boo
     try:
         weights.download(entry.name, progress=show)
     except UserError as error:
-        st.error(str(error), icon=":material/cloud_off:")
+        (notice or st).error(str(error), icon=":material/cloud_off:")
         return False
     finally:
         bar.empty()
@@ -39,9 +44,10 @@ def weights_ready(name: str, purpose: str, key: str) -> bool:
     entry = weights.get_weights(name)
     if entry.is_cached():
         return True
-    st.warning(
+    notice = st.empty()
+    notice.warning(
         f"**{entry.title}** ({entry.trained_on}) is not on this machine, so {purpose} cannot run. "
         f"{entry.how_to_get()}.",
         icon=":material/cloud_off:",
     )
-    return not entry.bundled and download_button(entry, key=key)
+    return not entry.bundled and download_button(entry, key=key, notice=notice)

@@ -54,13 +54,24 @@ def test_home_page_imports_neither_torch_nor_ultralytics():
 def test_weights_page_lists_the_registry_with_status(app):
     app.switch_page("app_pages/weights.py").run()
     assert not app.exception
-    table = app.dataframe[0].value
-    assert list(table["Name"]) == list(weights.REGISTRY)
-    status = dict(zip(table["Name"], table["Status"]))
-    assert status["mtcnn"] == "bundled" and status["vgg19"] == "not cached"
+    table = app.table[0].value
+    assert list(table.index) == [entry.title for entry in weights.REGISTRY.values()]
+    assert list(table["File"]) == [entry.file_name for entry in weights.REGISTRY.values()]
+    status = dict(zip(table.index, table["Status"]))
+    assert status["MTCNN face detector (P-, R-, O-Net)"] == "bundled" and status["VGG19 (ImageNet)"] == "not cached"
     assert [button.label for button in app.button] == [
         f"Download ({entry.size_mb:,.0f} MB)" for entry in weights.REGISTRY.values() if not entry.bundled
     ]
+
+
+def test_with_downloads_turned_off_no_visitor_can_start_one(app, monkeypatch):
+    monkeypatch.setenv("CNNLAB_ALLOW_DOWNLOADS", "0")
+    app.switch_page("app_pages/weights.py").run()
+    assert not app.exception and len(app.button) == 0
+    assert "CNNLAB_ALLOW_DOWNLOADS=0" in app.info[0].value and "make weights" in app.info[0].value
+    app.switch_page("app_pages/style_transfer.py").run()
+    assert not app.exception and len([button for button in app.button if "Download" in button.label]) == 0
+    assert any("turned off on this server" in info.value for info in app.info)
 
 
 def test_failed_download_shows_how_to_get_the_file(app, monkeypatch):
@@ -70,5 +81,6 @@ def test_failed_download_shows_how_to_get_the_file(app, monkeypatch):
     app.button(key="download-vgg19").click().run()
     assert not app.exception
     message = app.error[0].value
-    assert "make weights" in message and str(entry.cache_path()) in message
+    assert "this server cannot reach 127.0.0.1" in message and str(entry.cache_path()) in message
+    assert len(app.error) == 1
     assert app.title[0].value == "Models & weights"  # the page is still there

@@ -9,6 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from core import faces
 from core.examples import example_image
@@ -68,6 +69,35 @@ def test_a_minimum_face_size_above_the_face_finds_nothing(detector):
     image = example_image("astronaut")  # her face is about 90 px wide; the pyramid is coarse
     assert faces.detect_faces(image, detector, faces.DetectionSettings(min_face_size=300)) == []
     assert len(faces.detect_faces(image, detector, faces.DetectionSettings(min_face_size=40))) == 1
+
+
+@pytest.mark.parametrize("side", [1, 5, 11, 12, 19, 20, 24])
+def test_tiny_photos_hold_no_face_instead_of_failing(detector, side):
+    """Below the smallest face MTCNN has no pyramid level (it used to fail in torch.cat)."""
+    small = np.asarray(Image.fromarray(example_image("astronaut")).resize((side, side)))
+    assert faces.detect_faces(small, detector) == []
+
+
+def test_a_photo_smaller_than_the_smallest_face_holds_none(detector):
+    photo = np.asarray(Image.fromarray(example_image("astronaut")).resize((250, 250)))
+    assert len(faces.detect_faces(photo, detector)) == 1
+    assert faces.detect_faces(photo, detector, faces.DetectionSettings(min_face_size=300)) == []
+
+
+def test_a_large_photo_is_searched_reduced_and_answered_in_its_own_pixels(detector):
+    """The astronaut pasted at full size into a 4000×3000 photo: the face is found on the
+    1600-px copy and reported where it is in the large photo, as on the 512-px original."""
+    original = example_image("astronaut")
+    canvas = np.full((3000, 4000, 3), 90, np.uint8)
+    canvas[1200:1712, 2100:2612] = original
+    assert faces.detection_scale(3000, 4000) == 0.4
+    assert faces.smallest_detectable_face(3000, 4000) == 30  # 12-pixel windows on the 0.4× copy
+    found = faces.detect_faces(canvas, detector)
+    reference = faces.detect_faces(original, detector)[0]
+    assert len(found) == 1
+    expected = np.add(reference.box, [2100, 1200, 2100, 1200])
+    assert np.allclose(found[0].box, expected, atol=12)
+    assert np.allclose(found[0].landmarks, reference.landmarks + [2100, 1200], atol=8)
 
 
 def test_the_shared_detector_is_not_changed_by_settings(detector):

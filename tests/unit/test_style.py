@@ -131,7 +131,7 @@ def test_the_cost_falls_on_a_small_random_vgg(init, optimizer):
     totals = [progress.losses["total"] for progress in history]
     assert min(totals) < totals[0]
     assert [progress.step for progress in history] == list(range(1, 16))
-    assert [progress.preview is not None for progress in history].count(True) == 3  # steps 5, 10 and 15
+    assert [progress.preview is not None for progress in history].count(True) == 4  # steps 1, 5, 10 and 15
     assert history[-1].preview.shape == (32, 32, 3) and history[-1].preview.dtype == np.uint8
     assert set(history[0].losses) >= {"total", "content", "style", "tv", "style conv1_1", "style conv5_1"}
 

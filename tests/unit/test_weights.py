@@ -114,10 +114,14 @@ def test_status_reads_only_the_disk(caches, monkeypatch):
 class _Handler(http.server.BaseHTTPRequestHandler):
     body = b""
     stall_s = 0.0
+    status = 200
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if self.stall_s:
             time.sleep(self.stall_s)
+            return
+        if self.status != 200:
+            self.send_error(self.status)
             return
         self.send_response(200)
         self.send_header("Content-Length", str(len(self.body)))
@@ -171,7 +175,7 @@ def test_a_server_that_never_answers_fails_within_the_timeout(caches, server, mo
     handler.stall_s = 5.0
     _point(monkeypatch, "yolo11s", f"{base}/yolo11s.pt")
     started = time.monotonic()
-    with pytest.raises(ModelUnavailable, match="make weights"):
+    with pytest.raises(ModelUnavailable, match="cannot reach 127.0.0.1"):
         download("yolo11s", timeout=1.0)
     assert time.monotonic() - started < 4.0
     assert weights.DOWNLOAD_TIMEOUT_S <= 10
@@ -185,7 +189,21 @@ def test_unreachable_host_says_how_to_get_the_file(caches, monkeypatch):
     with pytest.raises(ModelUnavailable) as raised:
         load_pretrained("facenet_vggface2")
     message = str(raised.value)
-    assert "make weights" in message and str(entry.cache_path()) in message and entry.url in message
+    assert message.startswith(f"{entry.title} was not downloaded: this server cannot reach 127.0.0.1")
+    assert "Errno" not in message and str(entry.cache_path()) in message and entry.url in message
+
+
+def test_a_missing_file_on_the_server_and_a_full_disk_are_told_apart(caches, server, monkeypatch):
+    base, handler = server
+    handler.status = 404
+    entry = _point(monkeypatch, "yolo11n", f"{base}/yolo11n.pt")
+    with pytest.raises(ModelUnavailable, match="127.0.0.1 answered 404"):
+        download("yolo11n")
+    handler.status = 200
+    entry.cache_path().parent.rmdir()  # left empty by the failed download
+    entry.cache_path().parent.write_text("a file where the cache folder should be")
+    with pytest.raises(ModelUnavailable, match=f"could not be saved to {entry.cache_path().parent}"):
+        download("yolo11n")
 
 
 def test_unknown_names_list_the_registry():
