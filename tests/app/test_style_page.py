@@ -40,7 +40,7 @@ def test_a_short_run_shows_content_style_result_and_costs(app):
     assert {"Content C", "Style S", "Generated G (64×64)"} <= set(captions(app))
     costs = next(frame.value for frame in app.dataframe if "cost" in frame.value.columns)
     assert {"total", "content", "style", "style conv1_1", "style conv5_1"} <= set(costs["cost"])
-    assert app.select_slider(key="gram-step").options == ["10", "12"]  # the previews: every 10 steps, and the last
+    assert app.select_slider(key="gram-step").options == ["1", "10", "12"]  # previews: the first, every 10, the last
     assert any("G at step 12" in str(chart.proto.spec) for chart in app.get("plotly_chart"))
 
 
