@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 
 import numpy as np
 import torch
@@ -23,6 +22,7 @@ from core.detectors import detect_yolo
 from core.device import describe_device, pick_device
 from core.examples import example_image
 from core.images import fit_within
+from core.latency import measure_latency
 from core.weights import load_pretrained
 from tests.models import save_untrained_yolo
 
@@ -31,11 +31,7 @@ HEADS = (("untrained head: no box passes", None), ("every position passes: NMS, 
 
 
 def _timed(run, device: torch.device) -> float:
-    started = time.perf_counter()
-    run()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - started
+    return measure_latency(run, device, warmup=0, repeats=1).median_s
 
 
 def _compare(label: str, logit: float | None, image: np.ndarray, device: torch.device, settings: dict) -> tuple:

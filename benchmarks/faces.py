@@ -21,23 +21,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.report import median_seconds, print_table
+from benchmarks.report import print_table
 from core import faces
 from core.device import describe_device, pick_device
 from core.examples import example_image
+from core.latency import measure_latency
 
 GALLERY_SIZE = 100_000
 WIDTH, HEIGHT = 1920, 1080
-
-
-def _synchronized(run, device: torch.device):
-    def timed() -> object:
-        result = run()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return result
-
-    return timed
 
 
 def search_rows(device: torch.device) -> list[tuple]:
@@ -49,8 +40,8 @@ def search_rows(device: torch.device) -> list[tuple]:
     def textbook() -> np.ndarray:
         return np.argsort(np.linalg.norm(gallery_np - query_np, axis=1))[:3]
 
-    ours_cpu = median_seconds(lambda: faces.nearest(query, gallery, 3), repeats=50, warmup=3)
-    baseline = median_seconds(textbook, repeats=50, warmup=3)
+    ours_cpu = measure_latency(lambda: faces.nearest(query, gallery, 3), repeats=50).median_s
+    baseline = measure_latency(textbook, repeats=50).median_s
     assert faces.nearest(query, gallery, 3)[1][0].tolist() == textbook().tolist()
     rows = [
         (
@@ -63,7 +54,7 @@ def search_rows(device: torch.device) -> list[tuple]:
     ]
     if device.type == "cuda":
         on_gpu, query_gpu = gallery.to(device), query.to(device)
-        ours_gpu = median_seconds(_synchronized(lambda: faces.nearest(query_gpu, on_gpu, 3), device), 50, warmup=5)
+        ours_gpu = measure_latency(lambda: faces.nearest(query_gpu, on_gpu, 3), device, warmup=5, repeats=50).median_s
         rows.append(
             (
                 describe_device(device),
@@ -106,8 +97,8 @@ def pipeline_rows(device: torch.device) -> list[tuple]:
                 return encoder(crops.to(device)).cpu()
 
         found = len(faces.detect_faces(image, detector))
-        ours_s = median_seconds(_synchronized(ours, device), repeats=5)
-        library_s = median_seconds(_synchronized(library, device), repeats=5)
+        ours_s = measure_latency(ours, device, warmup=1, repeats=5).median_s
+        library_s = measure_latency(library, device, warmup=1, repeats=5).median_s
         rows.append(
             (
                 f"{count} pasted, {found} found",
@@ -141,7 +132,7 @@ def labs_rows() -> list[tuple]:
                 if a != p and names[a] == names[p] and names[n] != names[a]
             ]
 
-        ours_s = median_seconds(lambda: faces.triplet_census(encodings, names), repeats=5)
+        ours_s = measure_latency(lambda: faces.triplet_census(encodings, names), warmup=1, repeats=5).median_s
         started = time.perf_counter()
         every = one_call_per_triplet()
         baseline_s = time.perf_counter() - started

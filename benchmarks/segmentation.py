@@ -21,9 +21,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from benchmarks.report import median_seconds, print_table
+from benchmarks.report import print_table
 from core import segmentation as seg
 from core.device import describe_device, pick_device
+from core.latency import measure_latency
 from core.weights import get_weights, load_pretrained
 
 SIZES = (256, 512)
@@ -56,15 +57,6 @@ print(json.dumps(peak))
 """
 
 
-def _synchronized(run, device: torch.device):
-    def timed() -> None:
-        run()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    return timed
-
-
 def inference_rows(device: torch.device) -> list[tuple]:
     model = load_pretrained("unet_shapes").to(device)
     layer = torch.rand(16, 16, 3, 3, device=device)
@@ -73,10 +65,8 @@ def inference_rows(device: torch.device) -> list[tuple]:
         image = torch.rand(1, 3, side, side, device=device)
         features = torch.rand(1, 16, side, side, device=device)
         with torch.inference_mode():
-            unet_s = median_seconds(_synchronized(lambda: model(image), device), repeats=10, warmup=2)
-            conv_s = median_seconds(
-                _synchronized(lambda: F.conv2d(features, layer, padding=1), device), repeats=10, warmup=2
-            )
+            unet_s = measure_latency(lambda: model(image), device, warmup=2).median_s
+            conv_s = measure_latency(lambda: F.conv2d(features, layer, padding=1), device, warmup=2).median_s
         peak = json.loads(
             subprocess.run(
                 [sys.executable, "-c", _PEAK_MEMORY, str(side)], capture_output=True, text=True, check=True

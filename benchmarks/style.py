@@ -38,6 +38,7 @@ from benchmarks.report import print_table
 from core import style
 from core.device import describe_device, pick_device
 from core.examples import example_image
+from core.latency import synchronize
 
 SIDES = {"cpu": 256, "cuda": 512}
 STEPS = {"cpu": 10, "cuda": 100}
@@ -161,11 +162,6 @@ def _memory_kib(field: str) -> int:
     return int(line.split()[1])
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _images(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, style.StyleConfig]:
     side, steps, warmup = SIDES.get(device.type, 256), STEPS.get(device.type, 10), WARMUP.get(device.type, 2)
     content = style.to_tensor(example_image("astronaut"), side).to(device)
@@ -197,10 +193,10 @@ def step_seconds(device: torch.device) -> dict[str, float]:
     times: dict[str, list[float]] = {path: [] for path in PATHS}
     for _ in range(STEPS.get(device.type, 10)):
         for path, step in steps.items():
-            _synchronize(device)
+            synchronize(device)
             started = time.perf_counter()
             step()
-            _synchronize(device)
+            synchronize(device)
             times[path].append(time.perf_counter() - started)
     return {path: statistics.median(measured) for path, measured in times.items()}
 
@@ -214,7 +210,7 @@ def peak_bytes(path: str) -> int:
     content, style_image, config = _images(device)
     torch.manual_seed(0)
     layers = network(path, vgg19().eval().to(device))
-    _synchronize(device)
+    synchronize(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
@@ -224,7 +220,7 @@ def peak_bytes(path: str) -> int:
     step = PATHS[path](layers, content, style_image, config)
     for _ in range(WARMUP.get(device.type, 2) + STEPS.get(device.type, 10)):
         step()
-    _synchronize(device)
+    synchronize(device)
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) - base
     return _memory_kib("VmHWM:") * 1024 - base

@@ -23,6 +23,7 @@ import torch
 from core.detection import Box, midpoint_form
 from core.device import device_lock
 from core.errors import UserError
+from core.latency import synchronize
 
 YOLO_SIZES = ("n", "s", "m", "l", "x")
 YOLO_IMAGE_SIZES = (320, 480, 640, 800, 960, 1280)  # multiples of the largest stride, 32
@@ -185,8 +186,7 @@ def detect_faster_rcnn(
     with device_lock(device), torch.inference_mode():
         started = time.perf_counter()
         output = model([pixels.to(device).float().div(255)])[0]
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize(device)
         elapsed_ms = (time.perf_counter() - started) * 1e3
     keep = output["scores"] >= score_threshold
     boxes, scores, labels = output["boxes"][keep].cpu(), output["scores"][keep].cpu(), output["labels"][keep].cpu()

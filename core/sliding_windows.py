@@ -10,7 +10,7 @@ al. 2014, "OverFeat".
 
 from __future__ import annotations
 
-import time
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from core.errors import UserError
+from core.latency import measure_latency
 
 WINDOW = 14  # the classifier's input side
 STRIDE = 2  # windows step by the max pool's stride
@@ -97,27 +98,34 @@ class Comparison:
     convolutional_ms: float
 
 
-def compare(classifier: WindowClassifier, height: int, width: int, seed: int = 0, repeats: int = 5) -> Comparison:
-    """Run both ways on a random (3, height, width) image: equal outputs, MACs (FLOPs / 2), times."""
+def compare(
+    classifier: WindowClassifier, height: int, width: int, device: torch.device | str = "cpu", seed: int = 0
+) -> Comparison:
+    """Run both ways on a random (3, height, width) image on ``device``: equal outputs, MACs
+    (FLOPs / 2), and median times after warm-up (``core.latency``). The classifier is
+    copied to the device; the shared one is left where it is."""
     rows, columns = window_grid(height, width)
-    image = torch.rand(3, height, width, generator=torch.Generator().manual_seed(seed))
+    image = torch.rand(3, height, width, generator=torch.Generator().manual_seed(seed)).to(device)
+    classifier = copy.deepcopy(classifier).to(device)
     twin = ConvolutionalTwin(classifier)
     with torch.inference_mode():
-        by_window, window_macs, window_s = _measured(lambda: every_window(classifier, image), repeats)
-        at_once, conv_macs, conv_s = _measured(lambda: twin(image[None])[0], repeats)
+        by_window, window_macs = _counted(lambda: every_window(classifier, image))
+        at_once, conv_macs = _counted(lambda: twin(image[None])[0])
+        window_time = measure_latency(lambda: every_window(classifier, image), device)
+        conv_time = measure_latency(lambda: twin(image[None])[0], device)
     return Comparison(
-        (rows, columns), float((by_window - at_once).abs().max()), window_macs, conv_macs, window_s * 1e3, conv_s * 1e3
+        (rows, columns),
+        float((by_window - at_once).abs().max()),
+        window_macs,
+        conv_macs,
+        window_time.median_ms,
+        conv_time.median_ms,
     )
 
 
-def _measured(run, repeats: int) -> tuple[torch.Tensor, int, float]:
-    """The output of ``run``, its MACs from FlopCounterMode, and its fastest time of ``repeats``."""
+def _counted(run) -> tuple[torch.Tensor, int]:
+    """The output of ``run`` and its MACs from FlopCounterMode."""
     counter = FlopCounterMode(display=False)
     with counter:
         output = run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return output, counter.get_total_flops() // 2, min(times)
+    return output, counter.get_total_flops() // 2

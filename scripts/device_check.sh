@@ -29,7 +29,7 @@ if [ "$PART" = all ] || [ "$PART" = tests ]; then
   status=$(( status || PIPESTATUS[0] ))
 fi
 if [ "$PART" = all ] || [ "$PART" = benchmarks ]; then
-  python3 -m benchmarks --device cuda conv_page detection segmentation faces style 2>&1 | tee "$OUT/benchmarks.log"
+  python3 -m benchmarks --device cuda conv_page detection sliding_windows segmentation faces style 2>&1 | tee "$OUT/benchmarks.log"
   status=$(( status || PIPESTATUS[0] ))
 fi
 exit "$status"

@@ -27,7 +27,7 @@ def test_without_weights_the_page_says_how_to_get_them_and_the_labs_work(app):
     assert any("Faster R-CNN" in w for w in warnings)
     assert not any("Detections" in markdown for markdown in texts(app, "markdown"))
     assert metrics(app)["Kept after all steps"] == "3 of 19"  # the synthetic NMS scene
-    assert frame(app, "windows")["windows"].tolist() == ["2×2", "8×8", "24×24"]
+    assert frame(app, "windows")["windows"].tolist() == ["2×2 = 4", "8×8 = 64", "24×24 = 576"]
 
 
 def test_choosing_another_model_size_names_its_weights(app):
@@ -86,10 +86,21 @@ def test_grid_presets_and_target_volume(app):
     assert not app.exception and len(frame(app, "w")) == 2
 
 
-def test_sliding_window_side_that_does_not_tile(app):
+def test_sliding_window_side_that_does_not_tile_or_is_out_of_range(app):
     app.number_input(key="sw-side").set_value(15).run()
     assert any("14 + 2k" in e for e in texts(app, "error"))
-    assert frame(app, "windows")["windows"].tolist() == ["2×2", "8×8"]
+    assert frame(app, "windows")["windows"].tolist() == ["2×2 = 4", "8×8 = 64"]
+    app.number_input(key="sw-side").set_value(500).run()
+    assert "Also try a square image of side (14 + 2k) must be between 14 and 200, not 500." in texts(app, "error")
+    assert frame(app, "windows")["windows"].tolist() == ["2×2 = 4", "8×8 = 64"]
+
+
+def test_out_of_range_numbers_are_explained_not_ignored(app):
+    app.number_input(key="det-max").set_value(0).run()
+    assert "Max detections must be between 1 and 300, not 0." in texts(app, "error")
+    app.number_input(key="iou-a-x2-512x512").set_value(900).run()
+    assert "A x2 must be between 0 and 512, not 900." in texts(app, "error")
+    assert "Intersection (px²)" not in metrics(app)  # no stale result beside the message
 
 
 def test_a_gray_upload_feeds_every_lab(app):
@@ -105,7 +116,7 @@ def test_a_bad_upload_leaves_the_page_usable(app):
     app.file_uploader(key="det-upload").upload("notes.png", b"not an image", "image/png").run()
     assert not app.exception and texts(app, "error")
     assert any("Choose an example" in i for i in texts(app, "info"))
-    assert frame(app, "windows")["windows"].tolist()[:2] == ["2×2", "8×8"]  # the image-free lab still works
+    assert frame(app, "windows")["windows"].tolist()[:2] == ["2×2 = 4", "8×8 = 64"]  # the image-free lab still works
 
 
 def test_with_yolo_weights_in_the_cache_the_page_detects(caches):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from core import sliding_windows as sw
+from core.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,7 @@ def classifier() -> sw.WindowClassifier:
 
 @pytest.mark.parametrize(("side", "grid"), [(14, (1, 1)), (16, (2, 2)), (28, (8, 8))])
 def test_twin_equals_every_window(classifier, side, grid):
-    comparison = sw.compare(classifier, side, side, repeats=1)
+    comparison = sw.compare(classifier, side, side)
     assert comparison.grid == grid
     assert comparison.max_abs_difference <= 1e-5
 
@@ -40,7 +41,7 @@ def test_one_crop_of_the_grid_is_the_classifier_on_that_crop(classifier):
 
 
 def test_macs_of_both_ways(classifier):
-    comparison = sw.compare(classifier, 16, 16, repeats=1)
+    comparison = sw.compare(classifier, 16, 16)
     per_window = 10 * 10 * 16 * 5 * 5 * 3 + 400 * 400 + 400 * 400 + 400 * 4
     assert comparison.window_macs == 4 * per_window
     conv = 12 * 12 * 16 * 5 * 5 * 3 + 4 * (400 * 400 + 400 * 400 + 400 * 4)
@@ -48,7 +49,7 @@ def test_macs_of_both_ways(classifier):
 
 
 def test_sizes_that_do_not_tile_are_refused():
-    with pytest.raises(ValueError, match="14 \\+ 2k"):
+    with pytest.raises(UserError, match="14 \\+ 2k"):
         sw.window_grid(15, 16)
-    with pytest.raises(ValueError, match="at least 14×14"):
+    with pytest.raises(UserError, match="at least 14×14"):
         sw.window_grid(12, 12)

@@ -1,0 +1,70 @@
+"""How long a computation takes on the server's device, measured the way GPU benchmarks
+are: warm-up calls first (allocator, cuDNN and oneDNN set-up, lazy initialization), then
+repeated calls timed one by one, with CUDA events on a GPU (device work is asynchronous,
+so a host clock alone would time the launch), and the median reported, because shared
+machines are noisy. Every timing in CNN Lab goes through ``measure_latency``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Latency:
+    """The timed calls of one computation, in seconds."""
+
+    times_s: tuple[float, ...]
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.times_s)
+
+    @property
+    def best_s(self) -> float:
+        return min(self.times_s)
+
+    @property
+    def median_ms(self) -> float:
+        return self.median_s * 1e3
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the device's queued work (a no-op on the CPU)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def measure_latency(
+    run: Callable[[], object], device: torch.device | str = "cpu", *, warmup: int = 3, repeats: int = 10
+) -> Latency:
+    """Time ``run`` on ``device``: ``warmup`` untimed calls, then ``repeats`` timed ones."""
+    device = torch.device(device)
+    for _ in range(warmup):
+        run()
+    synchronize(device)
+    if device.type == "cuda":
+        pairs = []
+        for _ in range(repeats):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            run()
+            end.record()
+            pairs.append((start, end))
+        synchronize(device)
+        return Latency(tuple(start.elapsed_time(end) / 1e3 for start, end in pairs))
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        synchronize(device)
+        times.append(time.perf_counter() - started)
+    return Latency(tuple(times))
