@@ -15,6 +15,7 @@ from core.device import pick_device
 from core.errors import UserError
 from core.examples import PHOTOS
 from core.images import fit_within
+from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.matrix import matrix_editor, show_matrix
 
@@ -175,9 +176,11 @@ def step_by_step_section() -> None:
     )
     show_matrix(output)
     row_col, col_col = st.columns(2)
-    row = row_col.number_input("Output row", 0, output.shape[0] - 1, 0, key="sb-row")
-    col = col_col.number_input("Output column", 0, output.shape[1] - 1, 0, key="sb-col")
-    step = conv.window_step(x, used, int(row), int(col), stride, padding)
+    row = bounded_number("Output row", 0, output.shape[0] - 1, 0, key="sb-row", where=row_col)
+    col = bounded_number("Output column", 0, output.shape[1] - 1, 0, key="sb-col", where=col_col)
+    if row is None or col is None:
+        return
+    step = conv.window_step(x, used, row, col, stride, padding)
     st.plotly_chart(window_figure(conv.pad(x, padding), step.top, step.left, used.shape[0], padding), key="sb-figure")
     window = conv.pad(x, padding)[step.top : step.top + used.shape[0], step.left : step.left + used.shape[1]]
     terms = " + ".join(f"({a:g})({b:g})" for a, b in zip(window.ravel(), used.ravel()))

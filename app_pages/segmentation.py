@@ -19,6 +19,7 @@ from core.device import job_queue
 from core.errors import UserError
 from core.examples import PHOTOS
 from core.images import fit_within
+from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, image_input, png_bytes
 from ui.matrix import matrix_editor, show_matrix
 from ui.model_status import weights_ready
@@ -119,10 +120,10 @@ def unet_section() -> None:
     preset = st.selectbox("Preset", list(PRESETS), key="unet-preset")
     channels, classes, base, depth, padding, bilinear, side = PRESETS[preset]
     columns = st.columns(4)
-    channels = int(columns[0].number_input("Input channels", 1, 16, channels, key=f"unet-in-{preset}"))
-    classes = int(columns[1].number_input("Classes", 1, 256, classes, key=f"unet-classes-{preset}"))
-    base = int(columns[2].number_input("Base channels", 1, 256, base, key=f"unet-base-{preset}"))
-    depth = int(columns[3].number_input("Depth (poolings)", 1, 7, depth, key=f"unet-depth-{preset}"))
+    channels = bounded_number("Input channels", 1, 16, channels, key=f"unet-in-{preset}", where=columns[0])
+    classes = bounded_number("Classes", 1, 256, classes, key=f"unet-classes-{preset}", where=columns[1])
+    base = bounded_number("Base channels", 1, 256, base, key=f"unet-base-{preset}", where=columns[2])
+    depth = bounded_number("Depth (poolings)", 1, 7, depth, key=f"unet-depth-{preset}", where=columns[3])
     columns = st.columns(4)
     padding = columns[0].radio(
         "Padding",
@@ -141,8 +142,10 @@ def unet_section() -> None:
         )
         != "transposed conv"
     )
-    height = int(columns[2].number_input("Input height", 1, 4096, side, key=f"unet-h-{preset}"))
-    width = int(columns[3].number_input("Input width", 1, 4096, side, key=f"unet-w-{preset}"))
+    height = bounded_number("Input height", 1, 4096, side, key=f"unet-h-{preset}", where=columns[2])
+    width = bounded_number("Input width", 1, 4096, side, key=f"unet-w-{preset}", where=columns[3])
+    if None in (channels, classes, base, depth, height, width):
+        return
     try:
         table = seg.shape_table(
             height,
@@ -193,14 +196,12 @@ def transposed_section() -> None:
     with right:
         kernel = matrix_editor("Filter", np.array([[1, 2, 1], [2, 0, 1], [0, 2, 1]]), "tc-filter")
     columns = st.columns(3)
-    stride = int(columns[0].number_input("Stride s", 1, 8, 2, key="tc-stride"))
-    padding = int(columns[1].number_input("Padding p", 0, 16, 1, key="tc-padding"))
-    output_padding = int(
-        columns[2].number_input(
-            "Output padding", 0, 7, 1, key="tc-output-padding", help="Must be smaller than the stride."
-        )
+    stride = bounded_number("Stride s", 1, 8, 2, key="tc-stride", where=columns[0])
+    padding = bounded_number("Padding p", 0, 16, 1, key="tc-padding", where=columns[1])
+    output_padding = bounded_number(
+        "Output padding", 0, 7, 1, key="tc-output-padding", help="Must be smaller than the stride.", where=columns[2]
     )
-    if x is None or kernel is None:
+    if x is None or kernel is None or None in (stride, padding, output_padding):
         return
     try:
         result = seg.transposed_convolution(x, kernel, stride, padding, output_padding)
@@ -274,9 +275,11 @@ def data_section() -> None:
         unsafe_allow_html=True,
     )
     columns = st.columns(3)
-    seed = int(columns[0].number_input("Seed", 0, 2**31 - 1, 0, key="data-seed"))
+    seed = bounded_number("Seed", 0, 2**31 - 1, 0, key="data-seed", where=columns[0])
     size = columns[1].selectbox("Size", [48, 64, 96, 128], index=1, key="data-size")
-    count = int(columns[2].number_input("Samples", 1, 24, 8, key="data-count"))
+    count = bounded_number("Samples", 1, 24, 8, key="data-count", where=columns[2])
+    if seed is None or count is None:
+        return
     samples = [shapes.make_sample(seed, index, size) for index in range(count)]
     grid = st.columns(4)
     for index, (image, labels, _) in enumerate(samples):
@@ -360,13 +363,17 @@ def train_section() -> None:
     st.subheader("Train a U-Net here")
     defaults = seg.TrainingConfig()
     columns = st.columns(5)
-    epochs = int(columns[0].number_input("Epochs", 1, 200, defaults.epochs, key="train-epochs"))
-    learning_rate = float(
-        columns[1].number_input("Learning rate", 1e-5, 1.0, defaults.learning_rate, format="%.4f", key="train-lr")
+    epochs = bounded_number("Epochs", 1, 200, defaults.epochs, key="train-epochs", where=columns[0])
+    learning_rate = bounded_number(
+        "Learning rate", 1e-5, 1.0, defaults.learning_rate, number_format="%.4f", key="train-lr", where=columns[1]
     )
-    batch_size = int(columns[2].number_input("Batch size", 1, 256, defaults.batch_size, key="train-batch"))
+    batch_size = bounded_number("Batch size", 1, 256, defaults.batch_size, key="train-batch", where=columns[2])
     image_size = int(columns[3].selectbox("Image size", [32, 48, 64, 96, 128], index=1, key="train-size"))
-    train_images = int(columns[4].number_input("Training images", 8, 20_000, defaults.train_images, key="train-count"))
+    train_images = bounded_number(
+        "Training images", 8, 20_000, defaults.train_images, key="train-count", where=columns[4]
+    )
+    if None in (epochs, learning_rate, batch_size, train_images):
+        return
     config = seg.TrainingConfig(
         epochs=epochs,
         learning_rate=learning_rate,
@@ -465,8 +472,10 @@ def segment_section() -> None:
     truth = None
     if source == "A fresh synthetic sample":
         columns = st.columns(2)
-        seed = int(columns[0].number_input("Seed (not used in training)", 0, 2**31 - 1, 777, key="segment-seed"))
-        index = int(columns[1].number_input("Sample", 0, 10**6, 0, key="segment-index"))
+        seed = bounded_number("Seed (not used in training)", 0, 2**31 - 1, 777, key="segment-seed", where=columns[0])
+        index = bounded_number("Sample", 0, 10**6, 0, key="segment-index", where=columns[1])
+        if seed is None or index is None:
+            return
         image, truth, _ = shapes.make_sample(seed, index, side)
     else:
         image = image_input("segment", examples=PHOTOS, default_example="coffee")

@@ -20,6 +20,7 @@ from core import style
 from core.device import job_queue
 from core.errors import UserError
 from core.examples import PHOTOS, STYLES, example_image
+from ui.fields import bounded_number
 from ui.image_input import image_input, png_bytes
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
@@ -60,7 +61,7 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
         key="style-size",
         help=f"Up to {largest} px on {device.type}, which bounds the memory a run takes.",
     )
-    iterations = int(columns[1].number_input("Iterations", 1, 2000, 150, key="style-iterations"))
+    iterations = bounded_number("Iterations", 1, 2000, 150, key="style-iterations", where=columns[1])
     init = columns[2].selectbox("Start from", ["content", "noise", "style"], key="style-init")
     optimizer = columns[3].selectbox(
         "Optimizer", ["adam", "lbfgs"], format_func={"adam": "Adam", "lbfgs": "L-BFGS"}.get, key="style-optimizer"
@@ -73,7 +74,9 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
         format_func=lambda v: f"{v:.0e}",
         key="style-beta",
     )
-    tv_weight = columns[1].number_input("Total-variation weight", 0.0, 1e6, 0.0, format="%.3g", key="style-tv")
+    tv_weight = bounded_number(
+        "Total-variation weight", 0.0, 1e6, 0.0, number_format="%.3g", key="style-tv", where=columns[1]
+    )
     scale = columns[2].slider(
         "Style scale",
         0.25,
@@ -90,14 +93,20 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
             "Content layer", LAYER_CHOICES, index=LAYER_CHOICES.index(style.CONTENT_LAYER), key="style-content-layer"
         )
         weights = {
-            name: columns[index + 1].number_input(f"λ {name}", 0.0, 10.0, 0.2, 0.05, key=f"style-lambda-{name}")
+            name: bounded_number(
+                f"λ {name}", 0.0, 10.0, 0.2, step=0.05, key=f"style-lambda-{name}", where=columns[index + 1]
+            )
             for index, name in enumerate(style.STYLE_LAYERS)
         }
         columns = st.columns(4)
-        learning_rate = columns[0].number_input("Adam learning rate", 1e-4, 1.0, 0.02, format="%.4f", key="style-lr")
-        seed = int(columns[1].number_input("Seed", 0, 2**31 - 1, 0, key="style-seed"))
-        preview_every = int(columns[2].number_input("Preview every N steps", 1, 500, 10, key="style-preview"))
+        learning_rate = bounded_number(
+            "Adam learning rate", 1e-4, 1.0, 0.02, number_format="%.4f", key="style-lr", where=columns[0]
+        )
+        seed = bounded_number("Seed", 0, 2**31 - 1, 0, key="style-seed", where=columns[1])
+        preview_every = bounded_number("Preview every N steps", 1, 500, 10, key="style-preview", where=columns[2])
         normalized = columns[3].checkbox("Course normalization of J_content (1 / 4 n_H n_W n_C)", key="style-norm")
+    if None in (iterations, tv_weight, learning_rate, seed, preview_every, *weights.values()):
+        return None
     try:
         return style.StyleConfig(
             content_layer=content_layer,
@@ -339,13 +348,13 @@ def learn_section() -> None:
     features = vgg_features(str(device))
     extractor = style.VGGFeatures(features, [layer]).to(device)
     channels = extractor.features[style.layer_names(features)[layer] - 1].out_channels
-    unit = int(columns[1].number_input(f"Unit (0 … {channels - 1})", 0, channels - 1, 0, key=f"learn-unit-{layer}"))
+    unit = bounded_number(f"Unit (0 … {channels - 1})", 0, channels - 1, 0, key=f"learn-unit-{layer}", where=columns[1])
     field_ = style.receptive_field(features, layer)
     columns[1].caption(
         f"{layer}: {channels} channels; each unit sees a {field_.size}×{field_.size} px patch "
         f"(stride {field_.stride}) of a {LEARN_SIDE}-px image."
     )
-    if image is None:
+    if image is None or unit is None:
         return
     names = [photo.name for photo in PHOTOS + STYLES]
     pictures = [style.to_tensor(example_image(name), LEARN_SIDE) for name in names] + [
