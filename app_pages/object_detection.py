@@ -86,6 +86,7 @@ def yolo_section(image: np.ndarray) -> None:
         return
     if not weights_ready(name, "detection on your image", key="det-download"):
         st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
+        st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
         return
     device = compute_device()
     if device is None:

@@ -24,6 +24,7 @@ def app(caches) -> AppTest:
 def test_without_weights_the_page_says_how_to_get_them_and_the_labs_work(app):
     warnings = texts(app, "warning")
     assert any("YOLO11n detection" in w and "make weights" in w and "cannot run" in w for w in warnings)
+    assert "Your image, 512×512" in captions(app)  # the chosen photo stays in view
     assert any("Faster R-CNN" in w for w in warnings)
     assert not any("Detections" in markdown for markdown in texts(app, "markdown"))
     assert metrics(app)["Kept after all steps"] == "3 of 19"  # the synthetic NMS scene

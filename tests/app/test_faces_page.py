@@ -80,10 +80,33 @@ def test_detection_and_enrollment_work_and_recognition_says_what_is_missing(app)
 def test_a_photo_without_a_face_says_why_and_how(app):
     app.pills(key="faces-detect-example").set_value("coffee").run()
     assert any("No face found" in w and "Smallest face" in w and "20 px" in w for w in texts(app, "warning"))
+    assert "Your photo, 600×400" in captions(app)  # the photo stays in view
     app.pills(key="faces-detect-example").set_value("astronaut")
-    app.slider(key="faces-min-size").set_value(300).run()  # her face is about 90 px
+    app.slider(key="faces-min-size").set_value(300).run()  # her face is about 90 px; the photo is 512 px
     assert any("No face found" in w and "300 px" in w for w in texts(app, "warning"))
     assert not app.exception
+
+
+@pytest.mark.parametrize("side", [12, 250])
+def test_tiny_photos_and_photos_below_the_smallest_face_say_no_face(app, side):
+    """These used to end in a traceback (torch.cat of an empty list inside MTCNN)."""
+    small = np.asarray(Image.fromarray(example_image("astronaut")).resize((side, side)))
+    app.slider(key="faces-min-size").set_value(300)
+    app.segmented_control(key="faces-detect-source").set_value("Upload").run()
+    app.file_uploader(key="faces-detect-upload").upload("small.png", png(small), "image/png").run()
+    assert not app.exception
+    assert any("No face found" in w for w in texts(app, "warning"))
+
+
+def test_a_large_photo_is_searched_reduced_and_says_so(app):
+    canvas = np.full((2400, 3200, 3), 90, np.uint8)
+    canvas[900:1412, 1300:1812] = example_image("astronaut")
+    app.segmented_control(key="faces-detect-source").set_value("Upload").run()
+    app.file_uploader(key="faces-detect-upload").upload("large.png", png(canvas), "image/png").run()
+    assert not app.exception and "Face 1" in captions(app)
+    assert any(
+        "reduced to 1600 px" in caption.value and "smaller than 24 px" in caption.value for caption in app.caption
+    )
 
 
 def test_a_grayscale_upload_is_detected(app):
