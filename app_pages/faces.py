@@ -293,17 +293,29 @@ def show_gallery(gallery: Gallery) -> None:
     upload = import_column.file_uploader("Import a gallery file", type=["npz"], key="faces-import")
     if upload is not None and import_column.button("Import", key="faces-import-go"):
         try:
-            changed(f"Imported {gallery.import_file(upload.getvalue())} photos from {upload.name}.")
+            changed(gallery.import_file(upload.getvalue()).summary(upload.name))
         except UserError as error:
             import_column.error(str(error))
-    if st.button(
-        "Forget everything",
+    st.button(
+        "Forget everything…",
         icon=":material/delete_forever:",
         key="faces-forget",
         help="Deletes the gallery (also from the operator's database), every encoding, recorded pair "
-        "and detected face of this session.",
-    ):
-        forget_everything(gallery)
+        "and detected face of this session; asks first.",
+        on_click=st.session_state.__setitem__,
+        args=("faces-forget-asked", True),
+    )
+    if st.session_state.get("faces-forget-asked"):
+        st.warning(
+            f"Delete all {photos} photos of {len(names)} {'person' if len(names) == 1 else 'people'}"
+            + (" from the database too" if stored() else "")
+            + ", with every encoding and recorded pair? This cannot be undone."
+        )
+        confirm, cancel = st.columns(2)
+        if confirm.button("Yes, forget everything", type="primary", key="faces-forget-yes"):
+            st.session_state.pop("faces-forget-asked")
+            forget_everything(gallery)
+        cancel.button("Cancel", key="faces-forget-cancel", on_click=st.session_state.pop, args=("faces-forget-asked",))
 
 
 # -- detection --------------------------------------------------------------------------------------------------

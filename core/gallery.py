@@ -106,6 +106,23 @@ class GalleryStore:
             )
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    """What importing a gallery file did: photos added, and photos that were already there."""
+
+    added: int
+    already_there: int
+
+    def summary(self, file_name: str) -> str:
+        def photos(count: int) -> str:
+            return f"{count:,} photo" + ("" if count == 1 else "s")
+
+        if not self.added:
+            return f"Nothing new in {file_name}: its {photos(self.already_there)} are already in the gallery."
+        skipped = f" ({photos(self.already_there)} already there)" if self.already_there else ""
+        return f"Imported {photos(self.added)} from {file_name}{skipped}."
+
+
 class Gallery:
     """Enrolled photos grouped by name, in enrollment order; written through to ``store``
     under ``owner`` when both are given."""
@@ -146,9 +163,6 @@ class Gallery:
         """Forget ``name`` and every photo enrolled for it."""
         self._remove([entry.entry_id for entry in self.entries_of(name)])
 
-    def remove_entry(self, entry_id: str) -> None:
-        self._remove([entry_id])
-
     def clear(self) -> None:
         """Forget everyone."""
         self._remove([entry.entry_id for entry in self.entries])
@@ -175,13 +189,20 @@ class Gallery:
         )
         return buffer.getvalue()
 
-    def import_file(self, data: bytes) -> int:
-        """Add every photo of an exported gallery (a name already here gains the photos);
-        returns how many were added. A file that is not such a gallery adds nothing."""
+    def import_file(self, data: bytes) -> ImportResult:
+        """Add the photos of an exported gallery (a name already here gains the photos); a
+        photo already enrolled under the same name is skipped, so importing a file twice
+        adds nothing the second time. A file that is not such a gallery adds nothing."""
         names, crops = read_export(data)
+        present = {(entry.name, entry.crop.tobytes()) for entry in self.entries}
+        added = 0
         for name, crop in zip(names, crops):
+            if (name, crop.tobytes()) in present:
+                continue
             self.add(name, crop)
-        return len(names)
+            present.add((name, crop.tobytes()))
+            added += 1
+        return ImportResult(added, len(names) - added)
 
 
 def read_export(data: bytes) -> tuple[list[str], np.ndarray]:

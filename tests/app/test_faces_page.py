@@ -153,6 +153,14 @@ def test_rename_delete_and_forget_everything(app):
     app.button(key="delete-Ben").click().run()
     assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
     app.button(key="faces-forget").click().run()
+    assert any("Delete all 1 photos of 1 person" in w for w in texts(app, "warning"))
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"  # nothing gone before the answer
+    app.button(key="faces-forget-cancel").click().run()
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo" and not any(
+        "Delete all" in w for w in texts(app, "warning")
+    )
+    app.button(key="faces-forget").click().run()
+    app.button(key="faces-forget-yes").click().run()
     assert gallery_heading(app) == "Gallery: 0 people, 0 photos" and not app.exception
 
 
@@ -161,7 +169,10 @@ def test_import_adds_an_exported_gallery_and_refuses_other_files(app):
     exported.add("Imported Person", np.full((160, 160, 3), 128, np.uint8))
     app.file_uploader(key="faces-import").upload("gallery.npz", exported.export(), "application/octet-stream").run()
     app.button(key="faces-import-go").click().run()
-    assert "Imported 1 photos from gallery.npz." in texts(app, "success")
+    assert "Imported 1 photo from gallery.npz." in texts(app, "success")
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
+    app.button(key="faces-import-go").click().run()  # the same file again
+    assert "Nothing new in gallery.npz: its 1 photo are already in the gallery." in texts(app, "success")
     assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
     app.file_uploader(key="faces-import").upload("other.npz", b"PK\x03\x04 junk", "application/octet-stream").run()
     app.button(key="faces-import-go").click().run()

@@ -13,7 +13,7 @@ from PIL import Image
 
 from core import faces
 from core.examples import example_image
-from core.gallery import Gallery, GalleryError, GalleryStore, read_export
+from core.gallery import Gallery, GalleryError, GalleryStore, ImportResult, read_export
 
 
 @pytest.fixture(scope="module")
@@ -347,8 +347,11 @@ def test_export_and_import_round_trip():
     gallery.add("Ann", crop(5))
     gallery.add("Ben", crop(6))
     copy = Gallery()
-    assert copy.import_file(gallery.export()) == 2
+    assert copy.import_file(gallery.export()) == ImportResult(2, 0)
+    assert copy.import_file(gallery.export()) == ImportResult(0, 2) and len(copy.entries) == 2
     assert copy.names() == ["Ann", "Ben"] and int(copy.entries_of("Ben")[0].crop[0, 0, 0]) == 6
+    copy.rename("Ben", "Benjamin")
+    assert copy.import_file(gallery.export()) == ImportResult(1, 1)  # Ben's photo under his old name is new
     for data in [b"", b"not a gallery", b"PK\x03\x04 a damaged zip", np.eye(2).tobytes()]:
         with pytest.raises(GalleryError, match="not a CNN Lab face gallery"):
             read_export(data)
