@@ -20,6 +20,7 @@ from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.matrix import matrix_editor, show_matrix
 
 MAX_EDGE_SIDE = 2048
+POOL_DISPLAY_WIDTH = 480  # the input photo's width on screen in the pooling section
 
 
 def whole(label: str, value: int, key: str, where=st) -> int:
@@ -275,11 +276,12 @@ def pooling_section() -> None:
         st.error(str(error))
         return
     before, after = st.columns(2)
-    before.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
+    shown = min(image.shape[1], POOL_DISPLAY_WIDTH)  # both drawn at one scale, so the shrinking shows
+    before.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width=shown)
     after.image(
         fit_within(pooled, DISPLAY_SIDE),
-        caption=f"Pooled {pooled.shape[1]}×{pooled.shape[0]}×3",
-        width="stretch",
+        caption=f"Pooled {pooled.shape[1]}×{pooled.shape[0]}×3, drawn at the input's scale",
+        width=max(1, round(shown * pooled.shape[1] / image.shape[1])),
         output_format="JPEG",
     )
 

@@ -468,7 +468,7 @@ def segment_section() -> None:
             return
         model = pretrained(SHIPPED, str(device))
         side = seg.checkpoint_manifest(weights.get_weights(SHIPPED).cache_path())["config"]["image_size"]
-    source = st.radio("Image", ["A fresh synthetic sample", "Your image"], horizontal=True, key="segment-input")
+    source = st.radio("Segment", ["A fresh synthetic sample", "Your image"], horizontal=True, key="segment-input")
     truth = None
     if source == "A fresh synthetic sample":
         columns = st.columns(2)
@@ -478,7 +478,7 @@ def segment_section() -> None:
             return
         image, truth, _ = shapes.make_sample(seed, index, side)
     else:
-        image = image_input("segment", examples=PHOTOS, default_example="coffee")
+        image = image_input("segment", label="Your image", examples=PHOTOS, default_example="coffee")
         if image is None:
             return
         st.caption(
@@ -487,11 +487,13 @@ def segment_section() -> None:
         )
     labels = seg.predict_labels(model, image, device, side)
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="segment-alpha")
-    image_column, mask_column = st.columns(2)
-    image_column.image(
+    columns = st.columns(3 if truth is not None else 2)
+    columns[0].image(
         for_display(shapes.overlay(image, labels, alpha)), caption=f"Overlay, {image.shape[1]}×{image.shape[0]}"
     )
-    mask_column.image(for_display(shapes.colorize(labels)), caption="Predicted labels")
+    if truth is not None:
+        columns[1].image(for_display(shapes.colorize(truth)), caption="True labels (the sample's own)")
+    columns[-1].image(for_display(shapes.colorize(labels)), caption="Predicted labels")
     st.markdown(LEGEND, unsafe_allow_html=True)
     shares = np.bincount(labels.ravel(), minlength=len(shapes.CLASSES)) / labels.size
     st.markdown(

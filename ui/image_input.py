@@ -77,17 +77,16 @@ def _decoded(key: str, upload: UploadedFile) -> np.ndarray | None:
 
 
 def _example_picker(key: str, examples: Sequence[ExamplePhoto], default: str | None) -> np.ndarray:
+    """A drop-down rather than a row of pills: twelve captions never fit a half-width column."""
     names = [photo.name for photo in examples]
-    chosen = st.pills(
+    chosen = st.selectbox(
         "Example photo",
         names,
-        default=default if default in names else names[0],
+        index=names.index(default) if default in names else 0,
         format_func=lambda name: ALL_EXAMPLES[name].caption,
         key=f"{key}-example",
-        label_visibility="collapsed",
     )
-    name = chosen or names[0]
-    return _cached_example(name)
+    return _cached_example(chosen)
 
 
 def display_jpeg(image: np.ndarray) -> bytes:

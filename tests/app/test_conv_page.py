@@ -100,7 +100,7 @@ def test_an_image_smaller_than_the_filter_gets_a_message(app):
 
 
 def test_pooling_a_photo_shows_the_pooled_size(app):
-    assert "Pooled 225×150×3" in captions(app)  # chelsea 451×300, f = s = 2
+    assert "Pooled 225×150×3, drawn at the input's scale" in captions(app)  # chelsea 451×300, f = s = 2
 
 
 def test_pooling_course_examples_and_a_window_too_large(app):

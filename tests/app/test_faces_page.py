@@ -78,10 +78,10 @@ def test_detection_and_enrollment_work_and_recognition_says_what_is_missing(app)
 
 
 def test_a_photo_without_a_face_says_why_and_how(app):
-    app.pills(key="faces-detect-example").set_value("coffee").run()
+    app.selectbox(key="faces-detect-example").set_value("coffee").run()
     assert any("No face found" in w and "Smallest face" in w and "20 px" in w for w in texts(app, "warning"))
     assert "Your photo, 600×400" in captions(app)  # the photo stays in view
-    app.pills(key="faces-detect-example").set_value("astronaut")
+    app.selectbox(key="faces-detect-example").set_value("astronaut")
     app.slider(key="faces-min-size").set_value(300).run()  # her face is about 90 px; the photo is 512 px
     assert any("No face found" in w and "300 px" in w for w in texts(app, "warning"))
     assert not app.exception
@@ -219,7 +219,7 @@ def test_an_unusable_database_path_falls_back_to_the_session(caches, monkeypatch
 
 def test_verification_of_a_photo_with_itself(encoder):
     app = encoder
-    app.pills(key="faces-verify-b-example").set_value("astronaut").run()
+    app.selectbox(key="faces-verify-b-example").set_value("astronaut").run()
     assert metrics(app)["Distance d"] == "0.000" and metrics(app)["Cosine similarity"] == "1.000"
     assert "Same person: the distance is within τ." in texts(app, "success")
     assert any(r"\le \tau = 1.04" in latex for latex in texts(app, "latex"))

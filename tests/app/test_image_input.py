@@ -27,7 +27,7 @@ def app() -> AppTest:
 
 def test_an_example_is_shown_by_default_and_can_be_changed(app):
     assert app.text[0].value == "image (512, 512, 3) uint8"
-    app.pills[0].set_value("chelsea").run()
+    app.selectbox[0].set_value("chelsea").run()
     assert app.text[0].value == "image (300, 451, 3) uint8"
 
 

@@ -57,7 +57,9 @@ def test_transposed_convolution_course_example_and_bad_settings(app):
     assert any("output padding" in e.lower() for e in texts(app, "error")) and not app.exception
     app.number_input(key="tc-output-padding").set_value(1)
     app.number_input(key="tc-padding").set_value(3).run()  # o = 2·1 − 6 + 3 + 1 = 0
-    assert texts(app, "error") and not app.exception
+    assert texts(app, "error") == ["The padding crops everything: the output size would be 0."] and not app.exception
+    app.number_input(key="tc-padding").set_value(20).run()
+    assert texts(app, "error") == ["Padding p must be between 0 and 16, not 20."]
 
 
 def test_synthetic_samples_and_their_downloads(app):
@@ -71,6 +73,7 @@ def test_synthetic_samples_and_their_downloads(app):
 def test_the_shipped_checkpoint_scores_a_fresh_sample_and_an_uploaded_mask(app):
     assert not any("not on this machine" in w and "U-Net" in w for w in texts(app, "warning"))
     assert float(metrics(app)["Mean IoU"]) > 0.8  # a fresh synthetic sample against its own labels
+    assert {"True labels (the sample's own)", "Predicted labels"} <= set(captions(app))
     assert frame(app, "Dice")["class"].tolist() == list(shapes.CLASSES)
     _, truth, _ = shapes.make_sample(777, 0, 64)
     app.file_uploader(key="segment-truth").upload("mask.png", mask_png(shapes.colorize(truth)), "image/png").run()

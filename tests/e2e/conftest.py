@@ -105,3 +105,10 @@ def fill_number(tab, panel, label: str, value: str) -> None:
     field.fill(value)
     field.press("Enter")
     settled(tab)
+
+
+def choose_example(tab, panel, caption: str) -> None:
+    """Pick the example photo ``caption`` in the first image input of ``panel``."""
+    panel.get_by_role("combobox", name="Example photo").first.click()
+    tab.get_by_role("option", name=caption, exact=True).click()
+    settled(tab)

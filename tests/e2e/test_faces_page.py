@@ -15,7 +15,14 @@ from playwright.sync_api import expect
 
 from core.examples import example_image
 from core.weights import get_weights, torch_home
-from tests.e2e.conftest import assert_no_exception, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.conftest import (
+    assert_no_exception,
+    choose_example,
+    open_tab,
+    screenshot,
+    settled,
+    visit_every_tab,
+)
 from tests.e2e.harness import served_app
 from tests.images import encode
 from tests.models import save_untrained_facenet
@@ -86,8 +93,7 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
     panel.get_by_role("textbox", name="Name", exact=True).fill("Cameraman")
     panel.get_by_role("textbox", name="Name", exact=True).press("Enter")
     settled(page)
-    panel.get_by_text("Cameraman (grayscale)", exact=True).click()
-    settled(page)
+    choose_example(page, panel, "Cameraman (grayscale)")
     page.get_by_role("tabpanel").get_by_role("button", name="Enroll").click()
     page.get_by_text("Enrolled Cameraman.").wait_for(timeout=60_000)
     settled(page)
@@ -95,8 +101,7 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
     panel.get_by_role("textbox", name="Name", exact=True).fill("Eileen Collins")  # a second photo of her
     panel.get_by_role("textbox", name="Name", exact=True).press("Enter")
     settled(page)
-    panel.get_by_text("Astronaut Eileen Collins (one face)", exact=True).click()
-    settled(page)
+    choose_example(page, panel, "Astronaut Eileen Collins (one face)")
     assert "“Eileen Collins” is already in the gallery." in panel.inner_text()
     panel.get_by_role("button", name="Enroll").click()
     page.get_by_text("Enrolled Eileen Collins (photo 2).").wait_for(timeout=60_000)
