@@ -18,6 +18,7 @@ from core.images import fit_within
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.matrix import matrix_editor, show_matrix
+from ui.page import page_header, section_tabs
 
 MAX_EDGE_SIDE = 2048
 POOL_DISPLAY_WIDTH = 480  # the input photo's width on screen in the pooling section
@@ -460,10 +461,9 @@ SECTIONS = {
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
-    st.title("Conv calculator")
-    st.caption(
-        "Course week 1 — every number below is computed by `core.conv` and checked against PyTorch in the tests."
+    page_header(
+        "Conv calculator",
+        "Course week 1 — every number below is computed by `core.conv` and `core.costs` and checked against PyTorch "
+        "in the tests.",
     )
-    for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
-        with tab:
-            section()
+    section_tabs(SECTIONS)

@@ -27,6 +27,7 @@ from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_
 from ui.image_input import display_jpeg, image_input
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
+from ui.page import page_header, section_tabs
 
 ENCODERS = ("facenet_vggface2", "facenet_casia")
 LANDMARK_COLORS = ("#00e5ff", "#00e5ff", "#ffd600", "#ff4081", "#ff4081")  # eyes, nose, mouth corners
@@ -468,13 +469,6 @@ def recognize_section(options: Options) -> None:
 # -- labs -------------------------------------------------------------------------------------------------------
 
 
-def gallery_pairs(names: list[str], encodings: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Distances of every pair of enrolled photos: (same person, different people)."""
-    first, second, same = faces.labelled_pairs(names)
-    distances = faces.pairwise_distances(encodings, encodings)[first, second]
-    return distances[same].tolist(), distances[~same].tolist()
-
-
 def use_suggested(threshold: float) -> None:
     st.session_state["faces-threshold"] = round(threshold, 2)
 
@@ -510,7 +504,7 @@ def labs_section(options: Options) -> None:
     st.plotly_chart(figure, key="faces-matrix")
 
     st.subheader("Same-person and different-person distances")
-    same, different = gallery_pairs(names, encodings)
+    same, different = faces.pair_distances(names, encodings)
     recorded = [
         (distance, truth)
         for encoder, distance, truth in st.session_state.get("faces-pairs", [])
@@ -648,14 +642,11 @@ SECTIONS = {
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__
-    st.title("Face recognition")
-    st.caption(
+    page_header(
+        "Face recognition",
         "Course week 4 — MTCNN finds faces and landmarks, FaceNet (InceptionResnetV1) encodes them; "
-        "the distances, search and triplet loss live in `core.faces`."
+        "the distances, search and triplet loss live in `core.faces`.",
     )
     page_device = compute_device()
     if page_device is not None:
-        page_options = options_panel(page_device)
-        for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
-            with tab:
-                section(page_options)
+        section_tabs(SECTIONS, options_panel(page_device))

@@ -7,9 +7,12 @@ only that lab."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from core import detection, detectors, sliding_windows, weights
 from core.errors import UserError
@@ -20,11 +23,10 @@ from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
+from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 # YOLO9000's five anchors for Pascal VOC (yolo-voc.cfg), in cells of its 13×13 grid.
-YOLO_V2_ANCHORS = ((1.3221, 1.73145), (3.19275, 4.00944), (5.05587, 8.09892), (9.47112, 4.84053), (11.2364, 10.0071))
-COURSE_ANCHORS = ((0.15, 0.6), (0.6, 0.2))  # (w, h) as fractions of the image: one tall, one wide
 
 
 def selected_yolo() -> str:
@@ -212,10 +214,8 @@ def iou_section(image: np.ndarray) -> None:
         return
     parts = detection.overlap(box_a, box_b)
     drawn = [DrawnBox(box_a, PALETTE[0], "A", 3), DrawnBox(box_b, PALETTE[1], "B", 3)]
-    x1, y1 = max(box_a[0], box_b[0]), max(box_a[1], box_b[1])
-    x2, y2 = min(box_a[2], box_b[2]), min(box_a[3], box_b[3])
-    if parts.intersection > 0:
-        drawn.append(DrawnBox((x1, y1, x2, y2), PALETTE[2], width=0, fill=PALETTE[2], opacity=0.45))
+    if parts.intersection_box is not None:
+        drawn.append(DrawnBox(parts.intersection_box, PALETTE[2], width=0, fill=PALETTE[2], opacity=0.45))
     figure_column, numbers_column = st.columns([3, 2])
     figure_column.plotly_chart(boxes_figure(image, drawn, height=420), key="iou-figure")
     numbers_column.metric("Intersection (px²)", f"{parts.intersection:,.0f}")
@@ -274,25 +274,21 @@ def nms_section(image: np.ndarray) -> None:
         if len(run.steps) > 1
         else 1
     )
-    current = run.steps[step - 1]
-    done = run.steps[: step - 1]
-    suppressed_before = {index for past in done for index in past.suppressed}
-    handled = suppressed_before | set(current.suppressed) | {past.pick for past in run.steps[:step]}
+    current, state = run.steps[step - 1], run.at_step(step)
     drawn = []
     for index in np.argsort(scores):
-        label = f"{class_names[int(classes[index])]} {scores[index]:.2f}"
         if index in run.below_threshold:
             continue
-        if index == current.pick:
-            drawn.append(DrawnBox(boxes[index], PALETTE[3], "pick: " + label, width=4))
-        elif index in current.suppressed:
-            drawn.append(DrawnBox(boxes[index], PALETTE[1], width=2, dash="dash"))
-        elif index in suppressed_before:
-            drawn.append(DrawnBox(boxes[index], "#9a9a9a", width=1, dash="dot", opacity=0.6))
-        elif index in {past.pick for past in done}:
-            drawn.append(DrawnBox(boxes[index], PALETTE[2], label, width=4))
-        elif index not in handled:
-            drawn.append(DrawnBox(boxes[index], PALETTE[0], width=1))
+        label = f"{class_names[int(classes[index])]} {scores[index]:.2f}"
+        drawn.append(
+            {
+                "pick": DrawnBox(boxes[index], PALETTE[3], "pick: " + label, width=4),
+                "suppressed now": DrawnBox(boxes[index], PALETTE[1], width=2, dash="dash"),
+                "suppressed before": DrawnBox(boxes[index], "#9a9a9a", width=1, dash="dot", opacity=0.6),
+                "kept": DrawnBox(boxes[index], PALETTE[2], label, width=4),
+                "in play": DrawnBox(boxes[index], PALETTE[0], width=1),
+            }[state.role(int(index))]
+        )
     figure_column, text_column = st.columns([3, 2])
     figure_column.plotly_chart(boxes_figure(canvas, drawn, height=420), key="nms-figure")
     text_column.markdown(
@@ -317,8 +313,8 @@ def nms_section(image: np.ndarray) -> None:
 
 
 GRID_PRESETS = {  # name -> (S, anchors, C)
-    "Course: 3×3 grid, 2 anchors, 3 classes": (3, COURSE_ANCHORS, 3),
-    "YOLO9000: 19×19 grid, 5 anchors, 80 classes": (19, tuple((w / 13, h / 13) for w, h in YOLO_V2_ANCHORS), 80),
+    "Course: 3×3 grid, 2 anchors, 3 classes": (3, detection.COURSE_ANCHORS, 3),
+    "YOLO9000: 19×19 grid, 5 anchors, 80 classes": (19, detection.yolo_v2_anchors(), 80),
 }
 
 
@@ -532,60 +528,55 @@ def region_proposals_section(image: np.ndarray) -> None:
     )
     threshold = st.slider("Score threshold (both)", 0.05, 1.0, 0.5, 0.05, key="rp-threshold")
     yolo_name = selected_yolo()
-    ready = [
-        weights_ready("fasterrcnn_resnet50_fpn", "Faster R-CNN", key="rp-download-rcnn"),
-        weights_ready(yolo_name, "YOLO", key="rp-download-yolo"),
-    ]
-    if not any(ready) or not st.button("Run both on the image", key="rp-run", icon=":material/play_arrow:"):
-        return
-    device = compute_device()
-    if device is None:
-        return
-    columns = st.columns(2)
-    if ready[0]:
-        entry = weights.get_weights("fasterrcnn_resnet50_fpn")
-        result = detectors.detect_faster_rcnn(
-            pretrained(entry.name, str(device)),
-            detectors.coco_categories(entry.pretrained_tag),
-            image,
-            device,
-            threshold,
-        )
-        columns[0].image(
-            fit_within(result.annotated(), DISPLAY_SIDE),
-            output_format="JPEG",
-            caption=f"Faster R-CNN: {len(result.detections)} boxes, {result.speed_ms['total']:.0f} ms",
-        )
-    if ready[1]:
+    rcnn = weights.get_weights("fasterrcnn_resnet50_fpn")
+
+    def faster_rcnn(device: torch.device) -> tuple[np.ndarray, str]:
+        model, categories = pretrained(rcnn.name, str(device)), detectors.coco_categories(rcnn.pretrained_tag)
+        result = detectors.detect_faster_rcnn(model, categories, image, device, threshold)
+        return result.annotated(), f"Faster R-CNN: {len(result.detections)} boxes, {result.speed_ms['total']:.0f} ms"
+
+    def yolo(device: torch.device) -> tuple[np.ndarray, str]:
         result = detectors.detect_yolo(pretrained(yolo_name, str(device)), image, device, conf=threshold)
-        columns[1].image(
-            fit_within(result.annotated(), DISPLAY_SIDE),
-            output_format="JPEG",
-            caption=f"{yolo_name}: {len(result.detections)} boxes, {sum(result.speed_ms.values()):.0f} ms",
+        return (
+            result.annotated(),
+            f"{yolo_name}: {len(result.detections)} boxes, {sum(result.speed_ms.values()):.0f} ms",
         )
+
+    models_side_by_side(
+        [
+            ModelPanel(rcnn.name, "Faster R-CNN", "rp-download-rcnn", faster_rcnn),
+            ModelPanel(yolo_name, "YOLO", "rp-download-yolo", yolo),
+        ],
+        "Run both on the image",
+        key="rp-run",
+    )
+
+
+def on_the_picture(lab: Callable[[np.ndarray], None]) -> Callable[[np.ndarray | None], None]:
+    """A lab that needs the page's picture: without one it says how to choose one."""
+
+    def run(picture: np.ndarray | None) -> None:
+        if picture is None:
+            st.info("Choose an example, upload an image or take a photo above to use this lab.")
+        else:
+            lab(picture)
+
+    return run
 
 
 SECTIONS = {
-    "YOLO detection": yolo_section,
-    "Localization target": localization_section,
-    "IoU": iou_section,
-    "Non-max suppression": nms_section,
-    "Grid & anchors": anchors_section,
-    "Sliding windows": sliding_windows_section,
-    "Region proposals": region_proposals_section,
+    "YOLO detection": on_the_picture(yolo_section),
+    "Localization target": on_the_picture(localization_section),
+    "IoU": on_the_picture(iou_section),
+    "Non-max suppression": on_the_picture(nms_section),
+    "Grid & anchors": on_the_picture(anchors_section),
+    "Sliding windows": lambda picture: sliding_windows_section(),  # needs no picture
+    "Region proposals": on_the_picture(region_proposals_section),
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
-    st.title("Object detection")
-    st.caption(
-        "Course week 3 — the labs below compute with `core.detection`; tests check them against torchvision.ops."
+    page_header(
+        "Object detection",
+        "Course week 3 — the labs below compute with `core.detection`; tests check them against torchvision.ops.",
     )
-    picture = image_input("det", examples=PHOTOS, default_example="astronaut")
-    for tab, (title, section) in zip(st.tabs(list(SECTIONS)), SECTIONS.items()):
-        with tab:
-            if title == "Sliding windows":
-                section()
-            elif picture is None:
-                st.info("Choose an example, upload an image or take a photo above to use this lab.")
-            else:
-                section(picture)
+    section_tabs(SECTIONS, image_input("det", examples=PHOTOS, default_example="astronaut"))

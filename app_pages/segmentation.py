@@ -24,6 +24,7 @@ from ui.image_input import DISPLAY_SIDE, image_input, png_bytes
 from ui.matrix import matrix_editor, show_matrix
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
+from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
 
 SHIPPED = "unet_shapes"
 LEGEND = " ".join(
@@ -547,32 +548,28 @@ def real_photos_section() -> None:
         "object instance. Both need their pretrained weights."
     )
     image = image_input("segment-photo", examples=PHOTOS, default_example="motorcycle")
-    ready = [
-        weights_ready("deeplabv3_mobilenet_v3_large", "DeepLabV3", key="photo-download-deeplab"),
-        weights_ready("yolo11n-seg", "YOLO11n-seg", key="photo-download-yolo"),
-    ]
-    if (
-        image is None
-        or not any(ready)
-        or not st.button("Segment the photo", key="photo-run", icon=":material/play_arrow:")
-    ):
+    if image is None:
         return
-    device = compute_device()
-    if device is None:
-        return
-    columns = st.columns(2)
-    if ready[0]:
-        entry = weights.get_weights("deeplabv3_mobilenet_v3_large")
-        result = seg.segment_with_torchvision(pretrained(entry.name, str(device)), entry.pretrained_tag, image, device)
-        columns[0].image(
-            fit_within(result.overlay, DISPLAY_SIDE),
-            caption="DeepLabV3: " + ", ".join(f"{name} {share:.0%}" for name, share in result.shares.items()),
+    deeplab = weights.get_weights("deeplabv3_mobilenet_v3_large")
+
+    def semantic(device: torch.device) -> tuple[np.ndarray, str]:
+        result = seg.segment_with_torchvision(
+            pretrained(deeplab.name, str(device)), deeplab.pretrained_tag, image, device
         )
-    if ready[1]:
+        return result.overlay, "DeepLabV3: " + ", ".join(f"{name} {share:.0%}" for name, share in result.shares.items())
+
+    def instances(device: torch.device) -> tuple[np.ndarray, str]:
         found = detect_yolo(pretrained("yolo11n-seg", str(device)), image, device)
-        columns[1].image(
-            fit_within(found.annotated(), DISPLAY_SIDE), caption=f"YOLO11n-seg: {len(found.detections)} instances"
-        )
+        return found.annotated(), f"YOLO11n-seg: {len(found.detections)} instances"
+
+    models_side_by_side(
+        [
+            ModelPanel(deeplab.name, "DeepLabV3", "photo-download-deeplab", semantic),
+            ModelPanel("yolo11n-seg", "YOLO11n-seg", "photo-download-yolo", instances),
+        ],
+        "Segment the photo",
+        key="photo-run",
+    )
 
 
 SECTIONS = {
@@ -585,11 +582,9 @@ SECTIONS = {
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
-    st.title("U-Net segmentation")
-    st.caption(
+    page_header(
+        "U-Net segmentation",
         "Course week 3 — the network, the transposed convolution and the metrics live in `core.segmentation`; "
-        "tests check them against PyTorch."
+        "tests check them against PyTorch.",
     )
-    for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
-        with tab:
-            section()
+    section_tabs(SECTIONS)

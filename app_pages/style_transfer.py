@@ -24,6 +24,7 @@ from ui.fields import bounded_number
 from ui.image_input import image_input, png_bytes
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
+from ui.page import page_header, section_tabs
 
 SIZES = (64, 128, 256, 384, 512, 768, 1024)
 LARGEST_SIDE = {"cpu": 512, "cuda": 1024, "mps": 768}  # bounds the memory a run can take
@@ -388,11 +389,9 @@ SECTIONS = {
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__
-    st.title("Neural style transfer")
-    st.caption(
+    page_header(
+        "Neural style transfer",
         "Course week 4 — J(G) = α J_content(C, G) + β J_style(S, G) minimized over G's pixels with VGG19 "
-        "(Gatys et al., 2015); the costs live in `core.style` and are tested against loops of the formulas."
+        "(Gatys et al., 2015); the costs live in `core.style` and are tested against loops of the formulas.",
     )
-    for tab, section in zip(st.tabs(list(SECTIONS)), SECTIONS.values()):
-        with tab:
-            section()
+    section_tabs(SECTIONS)

@@ -49,6 +49,7 @@ class Overlap:
 
     intersection: float
     union: float
+    intersection_box: Box | None  # (x1, y1, x2, y2) of the shared area; None when the boxes do not meet
 
     @property
     def iou(self) -> float:
@@ -56,14 +57,17 @@ class Overlap:
 
 
 def overlap(a: Sequence[float], b: Sequence[float]) -> Overlap:
-    """Areas of the intersection and the union of two (x1, y1, x2, y2) boxes."""
+    """Areas of the intersection and the union of two (x1, y1, x2, y2) boxes, and the
+    intersection itself: from the larger of the two left/top edges to the smaller of the
+    two right/bottom edges."""
     ax1, ay1, ax2, ay2 = a
     bx1, by1, bx2, by2 = b
-    width = max(0.0, min(ax2, bx2) - max(ax1, bx1))
-    height = max(0.0, min(ay2, by2) - max(ay1, by1))
+    x1, y1, x2, y2 = max(ax1, bx1), max(ay1, by1), min(ax2, bx2), min(ay2, by2)
+    width, height = max(0.0, x2 - x1), max(0.0, y2 - y1)
     intersection = width * height
     union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - intersection
-    return Overlap(float(intersection), float(union))
+    box = (float(x1), float(y1), float(x2), float(y2)) if intersection > 0 else None
+    return Overlap(float(intersection), float(union), box)
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -129,6 +133,39 @@ class NmsRun:
     @property
     def kept(self) -> list[int]:
         return [step.pick for step in self.steps]
+
+    def at_step(self, step: int) -> NmsState:
+        """Where every box stands when step ``step`` (1-based) is being taken."""
+        current, done = self.steps[step - 1], self.steps[: step - 1]
+        return NmsState(
+            current.pick,
+            frozenset(current.suppressed),
+            frozenset(index for past in done for index in past.suppressed),
+            frozenset(past.pick for past in done),
+        )
+
+
+@dataclass(frozen=True)
+class NmsState:
+    """The boxes at one step: the one picked now and those it suppresses, those suppressed
+    and picked at earlier steps; every other box above the threshold is still in play."""
+
+    pick: int
+    suppressed_now: frozenset[int]
+    suppressed_before: frozenset[int]
+    kept_before: frozenset[int]
+
+    def role(self, index: int) -> str:
+        """ "pick", "suppressed now", "suppressed before", "kept" or "in play"."""
+        if index == self.pick:
+            return "pick"
+        if index in self.suppressed_now:
+            return "suppressed now"
+        if index in self.suppressed_before:
+            return "suppressed before"
+        if index in self.kept_before:
+            return "kept"
+        return "in play"
 
 
 def nms_steps(
@@ -218,6 +255,23 @@ class Assignment:
     by: float
     bh: float
     bw: float
+
+
+COURSE_ANCHORS = ((0.15, 0.6), (0.6, 0.2))  # (w, h) as fractions of the image: one tall, one wide
+# YOLO9000's five anchors for Pascal VOC (yolo-voc.cfg), in cells of its 13×13 grid (Redmon & Farhadi 2017).
+YOLO_V2_ANCHORS_CELLS = (
+    (1.3221, 1.73145),
+    (3.19275, 4.00944),
+    (5.05587, 8.09892),
+    (9.47112, 4.84053),
+    (11.2364, 10.0071),
+)
+YOLO_V2_GRID = 13
+
+
+def yolo_v2_anchors() -> tuple[tuple[float, float], ...]:
+    """YOLO9000's anchors as fractions of the image (cells ÷ 13), so they fit a grid of any S."""
+    return tuple((w / YOLO_V2_GRID, h / YOLO_V2_GRID) for w, h in YOLO_V2_ANCHORS_CELLS)
 
 
 def shape_iou(a_wh: Sequence[float], b_wh: Sequence[float]) -> float:

@@ -389,6 +389,14 @@ def labelled_pairs(
     return first[rows], second[rows], same[rows]
 
 
+def pair_distances(names: Sequence[str], encodings: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Distances of every pair of enrolled photos, split into (same person, different people):
+    the two distributions a threshold τ separates."""
+    first, second, same = labelled_pairs(names)
+    distances = pairwise_distances(encodings, encodings)[first, second]
+    return distances[same].tolist(), distances[~same].tolist()
+
+
 def pair_features(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """|f(xᵢ) − f(xⱼ)|, element by element: the input of the course's binary-classification
     variant ŷ = σ(Σₖ wₖ |f(xᵢ)ₖ − f(xⱼ)ₖ| + b)."""

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from skimage import data
 
+from app_pages.conv_calculator import SECTIONS
 from tests.e2e.conftest import assert_no_exception, screenshot, settled
 from tests.images import encode
 
 pytestmark = pytest.mark.e2e
 
-TABS = ["Output size", "Step by step", "Edge detection", "Pooling", "Network table", "Why convolutions", "1×1, 1D, 3D"]
+TABS = list(SECTIONS)  # the page's own tabs, in order
 
 
 def open_conv_page(page, app_url: str) -> None:

@@ -10,6 +10,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from skimage import data
 
+from app_pages.object_detection import SECTIONS
 from tests.e2e.conftest import assert_no_exception, open_tab, screenshot, settled, visit_every_tab
 from tests.e2e.harness import served_app, yolo_weights_dir
 from tests.images import encode
@@ -17,15 +18,7 @@ from tests.models import save_untrained_yolo
 
 pytestmark = pytest.mark.e2e
 
-TABS = [
-    "YOLO detection",
-    "Localization target",
-    "IoU",
-    "Non-max suppression",
-    "Grid & anchors",
-    "Sliding windows",
-    "Region proposals",
-]
+TABS = list(SECTIONS)  # the page's own tabs, in order
 
 
 def open_detection_page(page, app_url: str) -> None:
@@ -44,7 +37,7 @@ def test_every_tab_renders_and_yolo_says_how_to_get_its_weights(page, app_url):
         TABS,
         {
             "Grid & anchors": ("3 × 3 × 2 × 8", "detection_grid_anchors"),
-            "Sliding windows": ("8×8", "detection_sliding_windows"),
+            "Sliding windows": ("several times faster", "detection_sliding_windows"),
         },
     )
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from app_pages.faces import SECTIONS
 from core.examples import example_image
 from core.weights import get_weights, torch_home
 from tests.e2e.conftest import (
@@ -29,7 +30,7 @@ from tests.models import save_untrained_facenet
 
 pytestmark = pytest.mark.e2e
 
-TABS = ["Detect & align", "Gallery", "Verify (1:1)", "Recognize (1:K)", "Labs"]
+TABS = list(SECTIONS)  # the page's own tabs, in order
 
 
 def open_faces_page(page, app_url: str) -> None:

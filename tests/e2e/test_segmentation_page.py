@@ -7,11 +7,12 @@ import re
 
 import pytest
 
+from app_pages.segmentation import SECTIONS
 from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled, visit_every_tab
 
 pytestmark = pytest.mark.e2e
 
-TABS = ["U-Net", "Transposed convolution", "Synthetic data", "Train", "Segment an image", "Real photos"]
+TABS = list(SECTIONS)  # the page's own tabs, in order
 
 
 def open_segmentation_page(page, app_url: str) -> None:

@@ -29,9 +29,23 @@ def test_iou_equals_torchvision_box_iou(seed):
     assert detection.iou(a, b) == pytest.approx(expected, abs=1e-9)
 
 
+@given(st.integers(0, 2**32 - 1))
+def test_the_intersection_box_has_the_intersection_area_and_lies_in_both(seed):
+    a, b = random_boxes(np.random.default_rng(seed), 2)
+    parts = detection.overlap(a, b)
+    if parts.intersection == 0:
+        assert parts.intersection_box is None
+        return
+    x1, y1, x2, y2 = parts.intersection_box
+    assert (x2 - x1) * (y2 - y1) == pytest.approx(parts.intersection)
+    for box in (a, b):
+        assert box[0] <= x1 < x2 <= box[2] and box[1] <= y1 < y2 <= box[3]
+
+
 def test_iou_worked_numbers():
     parts = detection.overlap((0, 0, 4, 4), (2, 2, 6, 6))
     assert (parts.intersection, parts.union, parts.iou) == (4.0, 28.0, 4 / 28)
+    assert parts.intersection_box == (2.0, 2.0, 4.0, 4.0)
     assert detection.iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
     assert detection.iou((0, 0, 2, 2), (0, 0, 2, 2)) == 1.0
 
@@ -93,6 +107,28 @@ def test_nms_steps_on_the_synthetic_scene():
     for step in run.steps:
         assert all(detection.iou(boxes[step.pick], boxes[i]) >= 0.5 for i in step.suppressed)
         assert all(classes[i] == classes[step.pick] for i in step.suppressed)
+
+
+def test_each_step_of_the_run_gives_every_box_one_role():
+    boxes, scores, classes = detection.synthetic_candidates()
+    run = detection.nms_steps(boxes, scores, classes)
+    above = [i for i in range(len(scores)) if i not in run.below_threshold]
+    for number, step in enumerate(run.steps, start=1):
+        state = run.at_step(number)
+        roles = {i: state.role(i) for i in above}
+        assert [i for i, role in roles.items() if role == "pick"] == [step.pick]
+        assert {i for i, role in roles.items() if role == "suppressed now"} == set(step.suppressed)
+        assert {i for i, role in roles.items() if role == "kept"} == set(run.kept[: number - 1])
+        earlier = {i for past in run.steps[: number - 1] for i in past.suppressed}
+        assert {i for i, role in roles.items() if role == "suppressed before"} == earlier
+    last = run.at_step(len(run.steps))
+    assert all(last.role(i) != "in play" for i in above)  # at the last step every box is decided
+
+
+def test_yolo_v2_anchors_are_fractions_of_the_image():
+    anchors = detection.yolo_v2_anchors()
+    assert len(anchors) == 5 and anchors[0] == pytest.approx((1.3221 / 13, 1.73145 / 13))
+    assert all(0 < w < 1 and 0 < h < 1 for w, h in anchors)
 
 
 def test_nms_keeps_overlapping_boxes_of_different_classes():

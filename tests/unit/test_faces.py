@@ -368,3 +368,12 @@ def test_the_store_keeps_each_owners_gallery_apart(tmp_path):
     assert Gallery(store, "them").names() == ["Zed"]
     reopened.clear()
     assert Gallery(store, "me").entries == [] and Gallery(store, "them").names() == ["Zed"]
+
+
+def test_pair_distances_split_every_pair_by_person():
+    encodings = unit_vectors(5, seed=4)
+    names = ["a", "b", "a", "b", "c"]
+    same, different = faces.pair_distances(names, encodings)
+    full = faces.pairwise_distances(encodings, encodings)
+    assert sorted(same) == pytest.approx(sorted([float(full[0, 2]), float(full[1, 3])]))
+    assert len(different) == 10 - 2 and min(different) > 0
