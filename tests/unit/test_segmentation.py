@@ -239,3 +239,17 @@ def test_checkpoint_manifest_and_the_shipped_scores():
         torch.device("cpu"),
     )
     assert scores.mean_iou >= 0.9
+
+
+def test_the_canvas_after_each_placement_adds_one_scaled_filter():
+    x, kernel = np.array([[2.0, 1.0], [3.0, 2.0]]), np.array([[1.0, 2.0, 1.0], [2.0, 0.0, 1.0], [0.0, 2.0, 1.0]])
+    result = seg.transposed_convolution(x, kernel, stride=2, padding=1, output_padding=1)
+    assert np.array_equal(result.canvas_after(len(result.placements)), result.canvas)
+    first = result.canvas_after(1)
+    assert np.array_equal(first[:3, :3], 2.0 * kernel) and first[3:, :].sum() == first[:, 3:].sum() == 0
+    for step in range(1, len(result.placements)):
+        placement = result.placements[step]
+        added = result.canvas_after(step + 1) - result.canvas_after(step)
+        top, left = placement.top, placement.left
+        assert np.array_equal(added[top : top + 3, left : left + 3], placement.value * kernel)
+        assert np.abs(added).sum() == np.abs(placement.value * kernel).sum()
