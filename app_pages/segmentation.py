@@ -33,6 +33,10 @@ LEGEND = " ".join(
 )
 
 
+def steps(count: int) -> str:
+    return f"{count:,} step" + ("" if count == 1 else "s")
+
+
 def enlarged(pixels: np.ndarray, side: int = 256) -> np.ndarray:
     """Small synthetic images blown up with sharp pixels, for display."""
     factor = max(1, side // max(pixels.shape[:2]))
@@ -403,7 +407,7 @@ def train_section() -> None:
             last = run["history"][-1] if run["history"] else None
             finished = last is not None and last.step == last.total_steps
             st.info(
-                f"Training {'finished' if finished else 'stopped'} after {last.step if last else 0} steps"
+                f"Training {'finished' if finished else 'stopped'} after {steps(last.step if last else 0)}"
                 + (f" ({last.elapsed_s:.0f} s)" if last else "")
                 + "; the model is kept for “Segment an image”."
             )
@@ -464,11 +468,18 @@ def segment_section() -> None:
     if choice == "Trained in this session":
         run = st.session_state["train-run"]
         model, side = run["model"].eval(), run["config"].image_size
+        done = run["history"][-1].step if run["history"] else 0
+        st.caption(f"The U-Net trained in this session: {steps(done)} on {side}×{side} images.")
     else:
         if not weights_ready(SHIPPED, "the shipped U-Net", key="segment-download"):
             return
         model = pretrained(SHIPPED, str(device))
-        side = seg.checkpoint_manifest(weights.get_weights(SHIPPED).cache_path())["config"]["image_size"]
+        manifest = seg.checkpoint_manifest(weights.get_weights(SHIPPED).cache_path())
+        side = manifest["config"]["image_size"]
+        st.caption(
+            f"The shipped checkpoint: trained on {side}×{side} synthetic shapes; mean IoU "
+            f"{manifest['fresh_test']['mean_iou']:.3f} on {manifest['fresh_test']['images']} fresh images."
+        )
     source = st.radio("Segment", ["A fresh synthetic sample", "Your image"], horizontal=True, key="segment-input")
     truth = None
     if source == "A fresh synthetic sample":

@@ -109,7 +109,10 @@ def test_a_gray_upload_feeds_every_lab(app):
     gray = gradient_rgb(90, 60).convert("L")
     app.file_uploader(key="det-upload").upload("gray.png", encode(gray, "PNG"), "image/png").run()
     assert not app.exception
-    assert "Intersection (px²)" in metrics(app) and any("60x90" in key or "90x60" in key for key in app.session_state)
+    # the IoU lab's default boxes are fractions of the 90×60 gray picture, now three channels
+    assert metrics(app)["Intersection (px²)"] == "540" and metrics(app)["Union (px²)"] == "1,755"
+    assert app.session_state["det-decoded"][1].shape == (60, 90, 3)
+    assert any("90x60" in key for key in app.session_state)  # the box fields are keyed by the picture's size
 
 
 def test_a_bad_upload_leaves_the_page_usable(app):

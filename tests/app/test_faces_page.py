@@ -248,11 +248,14 @@ def test_recognition_after_enrollment_and_the_labs(encoder):
     assert any(r"L(A, P, N) = \max" in latex for latex in texts(app, "latex"))
     assert any("All 2 triplets of the gallery" in caption for caption in texts(app, "caption"))
     assert any("on 3 pairs of your gallery, 1 of them the same person" in caption for caption in texts(app, "caption"))
+    probabilities = {}
     for pair_second in (1, 2):  # Eileen Collins #1 with the cameraman, then with her second photo
         app.selectbox(key="binary-j").set_value(pair_second).run()
-        probability = float(metrics(app)["ŷ for this pair"])
-        assert 0 < probability < 1  # the untrained encodings are all alike: no verdict is asserted
+        probabilities[pair_second] = probability = float(metrics(app)["ŷ for this pair"])
+        assert 0 < probability < 1
         assert metrics(app)["Verdict (ŷ ≥ 0.5)"] == ("same person" if probability >= 0.5 else "different people")
+    # fitted on these pairs, w and b rate her two photos likelier one person than her and the cameraman
+    assert probabilities[2] > probabilities[1]  # equal if w were 0; small, as the untrained encodings are alike
     assert not app.exception
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import segmentation as seg
 from core import shapes
 from tests.app.elements import captions, frame, metrics, texts
 from tests.conftest import ROOT
@@ -101,20 +102,39 @@ def test_a_mask_in_unknown_colours_or_not_an_image(app):
     assert any("not a readable image" in e for e in texts(app, "error")) and not app.exception
 
 
-def test_a_photo_is_segmented_at_the_training_scale(app):
+def recording_predictions(monkeypatch) -> list[tuple[object, int | None]]:
+    """Every (model, side) the page segments with, recorded around the real call."""
+    calls: list[tuple[object, int | None]] = []
+    real = seg.predict_labels
+
+    def recorded(model, image, device, side=None):
+        calls.append((model, side))
+        return real(model, image, device, side)
+
+    monkeypatch.setattr(seg, "predict_labels", recorded)
+    return calls
+
+
+def test_a_photo_is_segmented_at_the_training_scale(app, monkeypatch):
+    calls = recording_predictions(monkeypatch)
     app.radio(key="segment-input").set_value("Your image").run()
     assert "Overlay, 600×400" in captions(app)  # coffee, labels scaled back to the photo
     assert any("Pixels per class:" in m for m in texts(app, "markdown"))
+    assert calls[-1][1] == 64  # the checkpoint's training side, from its manifest
 
 
-def test_a_short_training_run_is_kept_for_inference(app):
+def test_a_short_training_run_is_kept_for_inference(app, monkeypatch):
     app.number_input(key="train-epochs").set_value(1)
     app.number_input(key="train-count").set_value(16)
     app.selectbox(key="train-size").set_value(32)
     app.button(key="train-start").click().run()
-    assert any("Training finished after 1 steps" in i for i in texts(app, "info")), texts(app, "error")
+    assert any("Training finished after 1 step" in i for i in texts(app, "info")), texts(app, "error")
+    calls = recording_predictions(monkeypatch)
     app.radio(key="segment-model").set_value("Trained in this session").run()
     assert "Mean IoU" in metrics(app) and not app.exception
+    trained = app.session_state["train-run"]["model"]
+    assert calls and all(model is trained and side == 32 for model, side in calls)
+    assert "The U-Net trained in this session: 1 step on 32×32 images." in [c.value for c in app.caption]
 
 
 def test_real_photo_segmenters_say_how_to_get_their_weights(app):

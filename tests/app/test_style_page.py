@@ -5,8 +5,11 @@ settings that cannot work, the Gram viewer and the layer viewer."""
 from __future__ import annotations
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
+from core import style
+from core.examples import example_image
 from tests.app import elements
 from tests.app.elements import captions, texts
 from tests.images import encode, gradient_rgb
@@ -52,7 +55,10 @@ def test_zero_weight_on_every_style_layer_is_refused(app):
     assert "style-start" not in [button.key for button in app.button]
 
 
-def test_a_tiny_style_image_is_scaled_with_a_note_and_blends_work(app):
+def test_a_tiny_style_image_is_scaled_with_a_note_and_blends_work(app, monkeypatch):
+    given = []
+    real = style.transfer
+    monkeypatch.setattr(style, "transfer", lambda *args: given.append(args[2]) or real(*args))
     app.segmented_control(key="style-style-source").set_value("Upload").run()
     app.file_uploader(key="style-style-upload").upload(
         "tiny.png", encode(gradient_rgb(20, 16), "PNG"), "image/png"
@@ -64,6 +70,10 @@ def test_a_tiny_style_image_is_scaled_with_a_note_and_blends_work(app):
     app.number_input(key="style-iterations").set_value(3)
     app.button(key="style-start").click().run()
     assert any(s.startswith("Finished after 3 of 3 steps") for s in texts(app, "success")) and not app.exception
+    (first, first_weight), (second, second_weight) = given[-1]  # both styles reach the optimization, half each
+    assert (first_weight, second_weight) == (0.5, 0.5)
+    expected = style.to_tensor(example_image("immunohistochemistry"), 64)
+    assert torch.allclose(second.cpu(), expected) and first.shape[-2:] == (51, 64)  # the tiny upload, 20×16 → 64
 
 
 def test_the_layer_viewer_finds_nine_patches_for_a_chosen_unit(app):

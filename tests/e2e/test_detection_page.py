@@ -66,7 +66,9 @@ def test_an_uploaded_photo_feeds_the_iou_lab(page, app_url, tmp_path):
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
     settled(page)
     panel = open_tab(page, "IoU")
-    assert "Intersection (px²)" in panel.inner_text() and "IoU" in panel.inner_text()
+    text = panel.inner_text()
+    # the default boxes are fractions of the picture: 0.25 × 0.4 of the 741×500 upload, not of the 512² example
+    assert "37,050" in text and "120,413" in text and "26,214" not in text
     assert_no_exception(page)
     screenshot(page, "detection_iou_upload")
 

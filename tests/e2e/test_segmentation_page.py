@@ -77,5 +77,6 @@ def test_stopping_a_training_run_keeps_the_model(page, app_url):
     panel = open_tab(page, "Segment an image")
     panel.locator("label").filter(has_text="Trained in this session").click()
     settled(page)
-    assert "Mean IoU" in page.get_by_role("tabpanel").inner_text()
+    text = page.get_by_role("tabpanel").inner_text()
+    assert "Mean IoU" in text and f"The U-Net trained in this session: {steps} steps on 48×48 images." in text
     assert_no_exception(page)

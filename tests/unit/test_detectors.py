@@ -102,4 +102,15 @@ def test_faster_rcnn_result_structure(caches):
     result = detectors.detect_faster_rcnn(model, categories, image, CPU, score_threshold=0.0)
     assert result.annotated().shape == image.shape
     assert set(result.speed_ms) == {"total"} and result.speed_ms["total"] > 0
-    assert all(found.class_name == categories[found.class_id] for found in result.detections)
+    with torch.inference_mode():  # the model's own answer on the same pixels
+        raw = model([torch.from_numpy(image.copy()).permute(2, 0, 1).float().div(255)])[0]
+    assert len(result.detections) == len(raw["scores"]) > 0
+    for found, box, score, label in zip(result.detections, raw["boxes"], raw["scores"], raw["labels"]):
+        assert found.box == pytest.approx(box.tolist(), abs=1e-3) and found.confidence == pytest.approx(float(score))
+        assert found.class_name == categories[int(label)] and found.class_id == int(label)
+        x1, y1, x2, y2 = found.box
+        assert 0 <= x1 <= x2 <= image.shape[1] and 0 <= y1 <= y2 <= image.shape[0]
+    middle = float(raw["scores"].median())
+    kept = detectors.detect_faster_rcnn(model, categories, image, CPU, score_threshold=middle)
+    assert len(kept.detections) == int((raw["scores"] >= middle).sum())
+    assert all(found.confidence >= middle for found in kept.detections)

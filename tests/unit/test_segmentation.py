@@ -203,18 +203,30 @@ def test_predict_labels_pads_odd_sizes():
 
 @pytest.mark.slow
 def test_torchvision_segmenter_plumbing(caches):
-    """DeepLabV3 with untrained weights in the exact cache file: shapes and drawing only."""
+    """DeepLabV3 with untrained weights in the exact cache file: the plumbing (preprocessing,
+    upsampling to the photo, argmax, shares), never the quality of the labels."""
+    from torchvision.models import get_weight
+
     from core.examples import example_image
     from core.weights import get_weights, load_pretrained
     from tests.models import save_untrained_torchvision
 
     entry = get_weights("deeplabv3_mobilenet_v3_large")
+
+    torch.manual_seed(0)
     save_untrained_torchvision(entry.name)
+    model = load_pretrained(entry.name)
     image = example_image("coffee")
-    result = seg.segment_with_torchvision(load_pretrained(entry.name), entry.pretrained_tag, image, torch.device("cpu"))
+    result = seg.segment_with_torchvision(model, entry.pretrained_tag, image, torch.device("cpu"))
     assert result.labels.shape == image.shape[:2] and result.overlay.shape == image.shape
     assert result.categories[0] == "__background__" and len(result.categories) == 21
-    assert sum(result.shares.values()) <= 1.0 and "__background__" not in result.shares
+    with torch.inference_mode():  # the weights' own preprocessing, the model, the upsampled argmax
+        pixels = get_weight(entry.pretrained_tag).transforms()(torch.from_numpy(image.copy()).permute(2, 0, 1))
+        scores = torch.nn.functional.interpolate(model(pixels[None])["out"], size=image.shape[:2], mode="bilinear")
+    assert (result.labels == scores.argmax(1)[0].numpy()).mean() > 0.999
+    counts = np.bincount(result.labels.ravel(), minlength=21) / result.labels.size
+    assert result.shares == pytest.approx({result.categories[i]: counts[i] for i in range(1, 21) if counts[i] > 0})
+    assert "__background__" not in result.shares
 
 
 def test_checkpoint_manifest_and_the_shipped_scores():
@@ -253,3 +265,16 @@ def test_the_canvas_after_each_placement_adds_one_scaled_filter():
         top, left = placement.top, placement.left
         assert np.array_equal(added[top : top + 3, left : left + 3], placement.value * kernel)
         assert np.abs(added).sum() == np.abs(placement.value * kernel).sum()
+
+
+def test_predicting_at_the_training_scale_runs_the_network_on_the_resized_photo():
+    """With ``side`` the network sees the photo at that size (padded to 2^depth) and the
+    labels come back at the photo's size; without it, at the photo's own size."""
+    model = seg.UNet(3, 4, base_channels=2, depth=2).eval()
+    seen = []
+    model.register_forward_hook(lambda module, inputs, output: seen.append(tuple(inputs[0].shape[-2:])))
+    photo = np.random.default_rng(0).integers(0, 256, (300, 450, 3), dtype=np.uint8)
+    labels = seg.predict_labels(model, photo, torch.device("cpu"), side=64)
+    assert seen[-1] == (44, 64) and labels.shape == (300, 450)  # 43 → 44, a multiple of 4
+    seg.predict_labels(model, photo, torch.device("cpu"))
+    assert seen[-1] == (300, 452)

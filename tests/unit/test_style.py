@@ -5,6 +5,7 @@ colour preservation, style blending, and receptive fields against autograd."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -134,6 +135,25 @@ def test_the_cost_falls_on_a_small_random_vgg(init, optimizer):
     assert [progress.preview is not None for progress in history].count(True) == 4  # steps 1, 5, 10 and 15
     assert history[-1].preview.shape == (32, 32, 3) and history[-1].preview.dtype == np.uint8
     assert set(history[0].losses) >= {"total", "content", "style", "tv", "style conv1_1", "style conv5_1"}
+
+
+@pytest.mark.parametrize("init", ["content", "noise", "style"])
+def test_the_run_starts_from_the_chosen_image(init):
+    """One step at a tiny learning rate leaves G where ``init`` put it: the content, the
+    style resized to the content, or seeded noise (the same for the same seed)."""
+    config = style.StyleConfig(iterations=1, image_size=32, init=init, learning_rate=1e-6, seed=5)
+    content = style.to_tensor(example_image("astronaut"), 32)
+    style_image = style.to_tensor(example_image("hubble_deep_field"), 48)
+    start = style.initial_image(content, style_image, config)
+    history = run(style.VGGFeatures(tiny_vgg(), config.layers), config, [(style_image, 1.0)], content)
+    torch.testing.assert_close(history[0].best, start, atol=1e-4, rtol=0)
+    others = [
+        style.initial_image(content, style_image, replace(config, init=other))
+        for other in ("content", "noise", "style")
+        if other != init
+    ]
+    assert all((start - other).abs().max() > 0.1 for other in others)
+    assert start.shape == content.shape
 
 
 def test_the_last_preview_is_the_best_image_seen():
