@@ -11,7 +11,6 @@ candidates, 300 boxes kept).
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 
 import numpy as np
@@ -22,16 +21,12 @@ from core.detectors import detect_yolo
 from core.device import describe_device, pick_device
 from core.examples import example_image
 from core.images import fit_within
-from core.latency import measure_latency
+from core.latency import measure_latencies
 from core.weights import load_pretrained
 from tests.models import save_untrained_yolo
 
 REPEATS = 25
 HEADS = (("untrained head: no box passes", None), ("every position passes: NMS, 300 kept", 2.0))
-
-
-def _timed(run, device: torch.device) -> float:
-    return measure_latency(run, device, warmup=0, repeats=1).median_s
 
 
 def _compare(label: str, logit: float | None, image: np.ndarray, device: torch.device, settings: dict) -> tuple:
@@ -41,13 +36,9 @@ def _compare(label: str, logit: float | None, image: np.ndarray, device: torch.d
     model = load_pretrained("yolo11n")
     direct = lambda: model.predict(bgr, device=str(device), verbose=False, **settings)  # noqa: E731
     ours = lambda: detect_yolo(model, image, device, **settings)  # noqa: E731
-    for _ in range(3):  # warm-up: predictor set-up, allocator, cuDNN autotuning
-        direct(), ours()
-    direct_s, ours_s = [], []
-    for _ in range(REPEATS):
-        direct_s.append(_timed(direct, device))
-        ours_s.append(_timed(ours, device))
-    baseline, measured = statistics.median(direct_s), statistics.median(ours_s)
+    # warm-up: predictor set-up, allocator, cuDNN autotuning; then the two calls alternate
+    direct_time, ours_time = measure_latencies([direct, ours], device, warmup=3, repeats=REPEATS)
+    baseline, measured = direct_time.median_s, ours_time.median_s
     overhead = measured / baseline - 1
     return (
         label,

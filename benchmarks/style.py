@@ -24,10 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import torch
@@ -38,7 +36,7 @@ from benchmarks.report import print_table
 from core import style
 from core.device import describe_device, pick_device
 from core.examples import example_image
-from core.latency import synchronize
+from core.latency import measure_latencies, synchronize
 
 SIDES = {"cpu": 256, "cuda": 512}
 STEPS = {"cpu": 10, "cuda": 100}
@@ -187,18 +185,10 @@ def step_seconds(device: torch.device) -> dict[str, float]:
         path: make(network(path, vgg19().eval().to(device)), content, style_image, config)
         for path, make in PATHS.items()
     }
-    for _ in range(WARMUP.get(device.type, 2)):
-        for step in steps.values():
-            step()
-    times: dict[str, list[float]] = {path: [] for path in PATHS}
-    for _ in range(STEPS.get(device.type, 10)):
-        for path, step in steps.items():
-            synchronize(device)
-            started = time.perf_counter()
-            step()
-            synchronize(device)
-            times[path].append(time.perf_counter() - started)
-    return {path: statistics.median(measured) for path, measured in times.items()}
+    timed = measure_latencies(
+        list(steps.values()), device, warmup=WARMUP.get(device.type, 2), repeats=STEPS.get(device.type, 10)
+    )
+    return {path: latency.median_s for path, latency in zip(steps, timed)}
 
 
 def peak_bytes(path: str) -> int:

@@ -2,14 +2,15 @@
 are: warm-up calls first (allocator, cuDNN and oneDNN set-up, lazy initialization), then
 repeated calls timed one by one, with CUDA events on a GPU (device work is asynchronous,
 so a host clock alone would time the launch), and the median reported, because shared
-machines are noisy. Every timing in CNN Lab goes through ``measure_latency``.
+machines are noisy. Computations to be compared are timed with their calls alternating.
+Every timing in CNN Lab goes through ``measure_latency`` or ``measure_latencies``.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -47,24 +48,37 @@ def measure_latency(
     run: Callable[[], object], device: torch.device | str = "cpu", *, warmup: int = 3, repeats: int = 10
 ) -> Latency:
     """Time ``run`` on ``device``: ``warmup`` untimed calls, then ``repeats`` timed ones."""
+    return measure_latencies([run], device, warmup=warmup, repeats=repeats)[0]
+
+
+def measure_latencies(
+    runs: Sequence[Callable[[], object]], device: torch.device | str = "cpu", *, warmup: int = 3, repeats: int = 10
+) -> list[Latency]:
+    """Time several computations that are to be compared, their calls alternating (a, b, a,
+    b, …) so that whatever else the machine is doing slows them alike."""
     device = torch.device(device)
     for _ in range(warmup):
-        run()
-    synchronize(device)
-    if device.type == "cuda":
-        pairs = []
-        for _ in range(repeats):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
+        for run in runs:
             run()
-            end.record()
-            pairs.append((start, end))
+    synchronize(device)
+    times: list[list[float]] = [[] for _ in runs]
+    if device.type == "cuda":
+        events = []
+        for _ in range(repeats):
+            for index, run in enumerate(runs):
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                run()
+                end.record()
+                events.append((index, start, end))
         synchronize(device)
-        return Latency(tuple(start.elapsed_time(end) / 1e3 for start, end in pairs))
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        synchronize(device)
-        times.append(time.perf_counter() - started)
-    return Latency(tuple(times))
+        for index, start, end in events:
+            times[index].append(start.elapsed_time(end) / 1e3)
+    else:
+        for _ in range(repeats):
+            for index, run in enumerate(runs):
+                started = time.perf_counter()
+                run()
+                synchronize(device)
+                times[index].append(time.perf_counter() - started)
+    return [Latency(tuple(measured)) for measured in times]

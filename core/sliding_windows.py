@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from core.errors import UserError
-from core.latency import measure_latency
+from core.latency import measure_latencies
 
 WINDOW = 14  # the classifier's input side
 STRIDE = 2  # windows step by the max pool's stride
@@ -111,8 +111,9 @@ def compare(
     with torch.inference_mode():
         by_window, window_macs = _counted(lambda: every_window(classifier, image))
         at_once, conv_macs = _counted(lambda: twin(image[None])[0])
-        window_time = measure_latency(lambda: every_window(classifier, image), device)
-        conv_time = measure_latency(lambda: twin(image[None])[0], device)
+        window_time, conv_time = measure_latencies(
+            [lambda: every_window(classifier, image), lambda: twin(image[None])[0]], device
+        )
     return Comparison(
         (rows, columns),
         float((by_window - at_once).abs().max()),

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from core.latency import Latency, measure_latency
+from core.latency import Latency, measure_latencies, measure_latency
 
 
 def test_warmup_calls_are_made_and_not_timed():
@@ -36,3 +36,9 @@ def test_cuda_work_is_timed_with_events_not_the_launch():
     launch = measure_latency(lambda: a @ a, "cpu", warmup=0, repeats=5)  # a host clock around the launch only
     torch.cuda.synchronize()
     assert latency.median_s > 5 * launch.median_s
+
+
+def test_compared_computations_alternate():
+    order = []
+    first, second = measure_latencies([lambda: order.append("a"), lambda: order.append("b")], warmup=1, repeats=3)
+    assert order == ["a", "b"] * 4 and len(first.times_s) == len(second.times_s) == 3
