@@ -105,9 +105,10 @@ def yolo_section(image: np.ndarray) -> None:
         placeholder=f"All {len(model.names)} COCO classes",
     )
     classes = [index for index, class_name in model.names.items() if class_name in chosen] or None
-    result = detectors.detect_yolo(
-        model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det
-    )
+    with st.spinner(f"Running {name} on {device}…"):
+        result = detectors.detect_yolo(
+            model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det
+        )
     st.session_state["det-latest"] = (image, result.detections)
     original_column, annotated_column = st.columns(2)
     original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
@@ -243,7 +244,9 @@ def nms_section(image: np.ndarray) -> None:
     if model is not None:
         cached = st.session_state.get("nms-candidates")
         if not cached or cached[0] is not image or cached[1] != name:  # the model runs once per image
-            cached = st.session_state["nms-candidates"] = (image, name, detectors.yolo_candidates(model, image, device))
+            with st.spinner(f"Collecting {name}'s candidate boxes…"):
+                cached = (image, name, detectors.yolo_candidates(model, image, device))
+            st.session_state["nms-candidates"] = cached
         boxes, scores, classes = cached[2]
         class_names = model.names
         canvas = image

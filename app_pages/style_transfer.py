@@ -309,7 +309,8 @@ def gram_section() -> None:
         shown.append((f"G at step {step}", run["previews"][step]))
     figures = st.columns(len(shown))
     for index, (column, (title, pixels)) in enumerate(zip(figures, shown)):
-        gram = style.image_gram(extractor, style.to_tensor(pixels, 256).to(device), layer)[:64, :64].cpu()
+        with st.spinner(f"Gram matrix of {title} at {layer}…"):
+            gram = style.image_gram(extractor, style.to_tensor(pixels, 256).to(device), layer)[:64, :64].cpu()
         figure = px.imshow(
             gram.numpy(), color_continuous_scale="Magma", labels=dict(x="k′", y="k", color="G / n_H n_W")
         )
