@@ -95,21 +95,9 @@ def output_size_section() -> None:
 
 
 STEP_PRESETS = {
-    "Course 6×6 example, vertical filter": (
-        np.array(
-            [
-                [3, 0, 1, 2, 7, 4],
-                [1, 5, 8, 9, 3, 1],
-                [2, 7, 2, 5, 1, 3],
-                [0, 1, 3, 1, 7, 8],
-                [4, 2, 1, 6, 2, 8],
-                [2, 4, 5, 2, 3, 9],
-            ]
-        ),
-        np.array([[1, 0, -1]] * 3),
-    ),
-    "Step image 10 | 0 (light to dark)": (np.array([[10, 10, 10, 0, 0, 0]] * 6), np.array([[1, 0, -1]] * 3)),
-    "Step image 0 | 10 (dark to light)": (np.array([[0, 0, 0, 10, 10, 10]] * 6), np.array([[1, 0, -1]] * 3)),
+    "Course 6×6 example, vertical filter": (conv.COURSE_6X6, conv.COURSE_VERTICAL_FILTER),
+    "Step image 10 | 0 (light to dark)": (np.array([[10, 10, 10, 0, 0, 0]] * 6), conv.COURSE_VERTICAL_FILTER),
+    "Step image 0 | 10 (dark to light)": (np.array([[0, 0, 0, 10, 10, 10]] * 6), conv.COURSE_VERTICAL_FILTER),
 }
 
 

@@ -18,6 +18,19 @@ from core.errors import UserError
 
 PoolMode = Literal["max", "avg"]
 
+# The course's worked example ("Edge detection example"): this 6×6 image with the vertical-edge filter.
+COURSE_6X6 = np.array(
+    [
+        [3, 0, 1, 2, 7, 4],
+        [1, 5, 8, 9, 3, 1],
+        [2, 7, 2, 5, 1, 3],
+        [0, 1, 3, 1, 7, 8],
+        [4, 2, 1, 6, 2, 8],
+        [2, 4, 5, 2, 3, 9],
+    ]
+)
+COURSE_VERTICAL_FILTER = np.array([[1, 0, -1]] * 3)
+
 
 def whole_number(name: str, value: object, minimum: int) -> int:
     """``value`` as an int, or a ``UserError`` naming the field when it is not a whole number ≥ ``minimum``."""

@@ -12,17 +12,7 @@ from hypothesis import strategies as st
 
 from core import conv
 
-COURSE_6X6 = np.array(
-    [
-        [3, 0, 1, 2, 7, 4],
-        [1, 5, 8, 9, 3, 1],
-        [2, 7, 2, 5, 1, 3],
-        [0, 1, 3, 1, 7, 8],
-        [4, 2, 1, 6, 2, 8],
-        [2, 4, 5, 2, 3, 9],
-    ]
-)
-VERTICAL = np.array([[1, 0, -1]] * 3)
+COURSE_6X6, VERTICAL = conv.COURSE_6X6, conv.COURSE_VERTICAL_FILTER
 
 
 # -- sizes ------------------------------------------------------------------------------
