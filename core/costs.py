@@ -76,6 +76,74 @@ def conv_vs_dense(input_shape: Sequence[int], f: int, filters: int, s: int = 1, 
     return ConvVersusDense(cost, inputs, outputs, weights, biases)
 
 
+# -- depthwise-separable convolution (course week 2, "MobileNet") ------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeparableCost:
+    """A normal convolution against its depthwise-separable version, in multiplications
+    (the course counts no biases: MobileNet follows each convolution with batch norm)."""
+
+    output_side: int
+    normal: int  # f·f·n_c · n_out² · n_c′
+    depthwise: int  # f·f · n_out² · n_c: one f×f filter per input channel
+    pointwise: int  # n_c · n_out² · n_c′: a 1×1 convolution mixing the channels
+    normal_params: int  # f·f·n_c·n_c′
+    separable_params: int  # f·f·n_c + n_c·n_c′
+
+    @property
+    def separable(self) -> int:
+        return self.depthwise + self.pointwise
+
+    @property
+    def ratio(self) -> float:
+        """separable / normal = 1/n_c′ + 1/f²."""
+        return self.separable / self.normal
+
+
+def separable_cost(n: int, n_c: int, f: int, n_c_out: int, s: int = 1, p: int = 0) -> SeparableCost:
+    """The course's cost table for an n×n×n_c input and n_c′ filters of f×f (stride ``s``,
+    padding ``p``): 6×6×3, 3×3, 5 filters costs 2,160 normally and 432 + 240 = 672 separably."""
+    n_c, n_c_out = whole_number("Input channels n_c", n_c, 1), whole_number("Filters n_c′", n_c_out, 1)
+    side = output_size(n, f, p, s)
+    outputs = side * side
+    return SeparableCost(
+        side,
+        f * f * n_c * outputs * n_c_out,
+        f * f * outputs * n_c,
+        n_c * outputs * n_c_out,
+        f * f * n_c * n_c_out,
+        f * f * n_c + n_c * n_c_out,
+    )
+
+
+def separable_cost_by_torch(n: int, n_c: int, f: int, n_c_out: int, s: int = 1, p: int = 0) -> SeparableCost:
+    """The same table as PyTorch counts it: the three convolutions built without bias on the
+    meta device (``nn.Conv2d(groups=n_c)`` for the depthwise one), FLOPs from
+    ``FlopCounterMode`` halved, parameters counted from the modules."""
+    import torch
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    separable_cost(n, n_c, f, n_c_out, s, p)  # the same refusals, in the same words
+    with torch.device("meta"):
+        normal = nn.Conv2d(n_c, n_c_out, f, s, p, bias=False)
+        depthwise = nn.Conv2d(n_c, n_c, f, s, p, groups=n_c, bias=False)
+        pointwise = nn.Conv2d(n_c, n_c_out, 1, bias=False)
+        image = torch.zeros(1, n_c, n, n)
+    macs, output = [], image
+    for layer, source in ((normal, image), (depthwise, image), (pointwise, None)):
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            output = layer(source if source is not None else output)
+        macs.append(counter.get_total_flops() // 2)
+
+    def params(*layers: nn.Module) -> int:
+        return sum(parameter.numel() for layer in layers for parameter in layer.parameters())
+
+    return SeparableCost(output.shape[-1], *macs, params(normal), params(depthwise, pointwise))
+
+
 # -- chains of N-D convolutions (1×1, 1D, 3D) ---------------------------------------------------------
 
 
