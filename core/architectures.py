@@ -17,6 +17,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +25,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from core.errors import UserError
+from core.latency import Latency, measure_latency
 
 # -- the two networks built here ----------------------------------------------------------------------
 
@@ -201,6 +203,7 @@ class ArchStats:
     flops: int
     activations: int
     input_size: int
+    largest_activation: int = 0  # the most values one layer produces
 
     @property
     def activation_mb(self) -> float:
@@ -234,7 +237,7 @@ def architecture_stats(name: str, resolution: int | None = None) -> ArchStats:
             hook.remove()
     flops = counter.get_total_flops()
     params = sum(parameter.numel() for parameter in model.parameters())
-    return ArchStats(params, flops // 2, flops, sum(produced), size)
+    return ArchStats(params, flops // 2, flops, sum(produced), size, max(produced))
 
 
 @dataclass(frozen=True)
@@ -283,3 +286,108 @@ def module_rows(model: nn.Module, input_shape: tuple[int, ...], names: Iterable[
         )
         for name in names
     ]
+
+
+# -- latency on this server's device ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelLatency:
+    """One architecture timed on one device: the batch and resolution, the median latency
+    of a forward pass, and the peak memory of the pass (None where it cannot be read)."""
+
+    name: str
+    batch: int
+    resolution: int
+    latency: Latency
+    peak_bytes: int | None
+
+    @property
+    def throughput(self) -> float:
+        """Images per second."""
+        return self.batch / self.latency.median_s
+
+
+def inference_memory_estimate(name: str, batch: int, resolution: int | None = None) -> int:
+    """Bytes a forward pass needs, from the network's own counts: its float32 weights and,
+    for each image, three times its largest activation (a layer's input, its output and a
+    workspace alive at once under ``inference_mode``). Checked against measured peaks."""
+    stats = architecture_stats(name, resolution)
+    return 4 * (stats.params + batch * 3 * stats.largest_activation)
+
+
+def measure_model(
+    name: str,
+    device: torch.device | str = "cpu",
+    *,
+    batch: int = 1,
+    resolution: int | None = None,
+    channels_last: bool = False,
+    low_precision: bool = False,
+    repeats: int = 10,
+) -> ModelLatency:
+    """Time a forward pass of ``name`` with random weights (the time does not depend on the
+    values) on a random batch, under ``inference_mode``, after warm-up, with CUDA events on a
+    GPU (``core.latency``). On CUDA, ``channels_last`` and ``low_precision`` (bfloat16
+    autocast) are the usual speed-ups. Refused before it starts when it would not fit in a
+    job's memory budget (``core.budget``)."""
+    from core.budget import check_fits
+    from core.device import autocast_dtype
+
+    device = torch.device(device)
+    architecture = get_architecture(name)
+    size = resolution or architecture.input_size
+    if not 1 <= batch <= 1024:
+        raise UserError(f"The batch size must be between 1 and 1,024, not {batch}.")
+    check_fits(
+        inference_memory_estimate(name, batch, size), f"{architecture.title} at batch {batch} and {size} px",
+        "the batch size or the resolution", device,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = architecture.builder().eval().to(device)
+    image = torch.rand(batch, architecture.in_channels, size, size, device=device)
+    if channels_last:
+        model, image = model.to(memory_format=torch.channels_last), image.contiguous(memory_format=torch.channels_last)
+    dtype = autocast_dtype(device) if low_precision else None
+
+    def forward() -> None:
+        with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            model(image)
+
+    peak = _PeakMemory(device)
+    with torch.inference_mode(), peak:
+        latency = measure_latency(forward, device, warmup=2, repeats=repeats)
+    return ModelLatency(name, batch, size, latency, peak.bytes)
+
+
+class _PeakMemory:
+    """How far memory rises during a block: CUDA's ``max_memory_allocated``; on Linux the
+    process's peak resident set (``VmHWM``, reset on entry), which other work in the same
+    process also moves; None elsewhere."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.bytes = device, None
+
+    def __enter__(self) -> _PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+        elif _STATUS.exists():
+            self._base = _status_kib("VmRSS:") * 1024
+            _CLEAR_REFS.write_text("5")  # Linux: reset the peak resident set
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            self.bytes = torch.cuda.max_memory_allocated(self.device) - self._base
+        elif _STATUS.exists():
+            self.bytes = max(0, _status_kib("VmHWM:") * 1024 - self._base)
+
+
+_STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+
+
+def _status_kib(field: str) -> int:
+    line = next(line for line in _STATUS.read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1])

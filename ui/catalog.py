@@ -37,6 +37,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Output sizes, convolution step by step, edge filters on your image, pooling, layer tables.",
     ),
     PageInfo(
+        "app_pages/mobilenet.py",
+        "MobileNet cost estimator",
+        ":material/speed:",
+        "Architectures",
+        "Normal against depthwise-separable convolution, MobileNet v1 and v2, EfficientNet scaling, measured here.",
+    ),
+    PageInfo(
         "app_pages/object_detection.py",
         "Object detection",
         ":material/center_focus_strong:",

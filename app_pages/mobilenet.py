@@ -1,0 +1,462 @@
+"""MobileNet cost estimator (course week 2, "MobileNet", "MobileNet Architecture",
+"EfficientNet"): a normal against a depthwise-separable convolution in multiplications and
+in measured time, MobileNet v1 with its width and resolution multipliers, MobileNetV2's
+bottleneck, EfficientNet's compound scaling, and which small network is best on this server.
+
+The arithmetic lives in ``core.costs``, ``core.mobilenet`` and ``core.architectures``; every
+number is checked against PyTorch in the tests. Each section is a fragment, except the
+timed comparison of networks, whose Stop button must interrupt it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import architectures as arch
+from core import costs
+from core import mobilenet as mn
+from core.device import job_queue
+from core.errors import UserError
+from ui.fields import bounded_number
+from ui.models import compute_device
+from ui.page import page_header, section_tabs
+
+REALISTIC = (112, 64, 3, 128)  # MobileNet's second block: 112×112×64 → 128
+CONTENDERS = (
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "efficientnet_b1",
+    "efficientnet_b2",
+    "efficientnet_b3",
+    "resnet18",
+    "resnet50",
+)
+
+
+def volumes_figure(n: int, n_c: int, side: int, n_c_out: int) -> go.Figure:
+    """The three volumes side by side, drawn to scale (height = the spatial side, width =
+    the channels): the input, after the depthwise step, after the pointwise step."""
+    figure = go.Figure()
+    scale = 100 / max(n, n_c, n_c_out)
+    steps = [
+        ("input", n, n_c, "#1f77b4"),
+        ("after depthwise", side, n_c, "#ff7f0e"),
+        ("after pointwise", side, n_c_out, "#2ca02c"),
+    ]
+    left = 0.0
+    for label, height, depth, color in steps:
+        width, tall = depth * scale, height * scale
+        figure.add_shape(
+            type="rect", x0=left, x1=left + width, y0=0, y1=tall, fillcolor=color, opacity=0.6, line=dict(color=color)
+        )
+        figure.add_annotation(
+            x=left + width / 2, y=tall, text=f"{label}<br>{height}×{height}×{depth}", showarrow=False, yshift=18
+        )
+        left += width + 30
+    figure.update_xaxes(visible=False, range=[-10, left])
+    figure.update_yaxes(visible=False, range=[-5, 140])
+    figure.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10))
+    return figure
+
+
+@st.fragment
+def separable_section() -> None:
+    st.subheader("Normal against depthwise-separable convolution")
+    columns = st.columns(6)
+    n = bounded_number("n (input side)", 1, 4096, 6, key="sep-n", where=columns[0])
+    n_c = bounded_number("n_c (input channels)", 1, 4096, 3, key="sep-nc", where=columns[1])
+    f = bounded_number("f (filter side)", 1, 15, 3, key="sep-f", where=columns[2])
+    n_c_out = bounded_number("n_c′ (filters)", 1, 4096, 5, key="sep-ncout", where=columns[3])
+    s = bounded_number("s (stride)", 1, 8, 1, key="sep-s", where=columns[4])
+    p = bounded_number("p (padding)", 0, 16, 0, key="sep-p", where=columns[5])
+    if None in (n, n_c, f, n_c_out, s, p):
+        return
+    try:
+        cost = costs.separable_cost(n, n_c, f, n_c_out, s, p)
+        by_torch = costs.separable_cost_by_torch(n, n_c, f, n_c_out, s, p)
+    except UserError as error:
+        st.error(str(error))
+        return
+    side = cost.output_side
+    st.plotly_chart(volumes_figure(n, n_c, side, n_c_out), key="sep-volumes")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "step": "normal convolution",
+                    "multiplications": cost.normal,
+                    "formula": f"f·f·n_c · n_out² · n_c′ = {f}·{f}·{n_c} · {side}² · {n_c_out}",
+                    "parameters": cost.normal_params,
+                },
+                {
+                    "step": "depthwise",
+                    "multiplications": cost.depthwise,
+                    "formula": f"f·f · n_out² · n_c = {f}·{f} · {side}² · {n_c}",
+                    "parameters": f * f * n_c,
+                },
+                {
+                    "step": "pointwise (1×1)",
+                    "multiplications": cost.pointwise,
+                    "formula": f"n_c · n_out² · n_c′ = {n_c} · {side}² · {n_c_out}",
+                    "parameters": n_c * n_c_out,
+                },
+                {
+                    "step": "depthwise-separable",
+                    "multiplications": cost.separable,
+                    "formula": "depthwise + pointwise",
+                    "parameters": cost.separable_params,
+                },
+            ]
+        ).style.format({"multiplications": "{:,}", "parameters": "{:,}"}),
+        hide_index=True,
+    )
+    st.latex(
+        rf"\frac{{{cost.separable:,}}}{{{cost.normal:,}}} = {cost.ratio:.3f} = "
+        rf"\frac{{1}}{{n_c'}} + \frac{{1}}{{f^2}} = \frac{{1}}{{{n_c_out}}} + \frac{{1}}{{{f * f}}}"
+    )
+    if by_torch == cost:
+        st.success(
+            "PyTorch agrees: nn.Conv2d(groups=n_c) and a 1×1 convolution, built without bias, make these "
+            "multiplications (FlopCounterMode) and have these parameters."
+        )
+    else:
+        st.error("PyTorch counts differently; please report these settings.")
+    st.caption(
+        "Multiplications as the course counts them, without biases (MobileNet follows each convolution with batch "
+        "norm). The course's example is the default: 6×6×3, 3×3, 5 filters → 4×4×5."
+    )
+
+
+def timing_rows(device, sizes: list[tuple[str, tuple[int, int, int, int]]]) -> list[dict]:
+    rows = []
+    for label, (n, n_c, f, n_c_out) in sizes:
+        timing = mn.time_separable(n, n_c, f, n_c_out, device, p=f // 2)
+        rows.append(
+            {
+                "layer": label,
+                "MACs ratio": round(timing.macs_ratio, 3),
+                "time ratio": round(timing.time_ratio, 3),
+                "normal ms": round(timing.normal_s * 1e3, 3),
+                "separable ms": round(timing.separable_s * 1e3, 3),
+                "normal GFLOP/s": round(timing.gflops(False), 1),
+                "separable GFLOP/s": round(timing.gflops(True), 1),
+            }
+        )
+    return rows
+
+
+def timing_section() -> None:
+    """Not a fragment: the measurement runs in the page's run, queued per device."""
+    st.subheader("Measured time beside the multiplications")
+    st.markdown(
+        "Fewer multiplications are not the same as less time: a depthwise convolution does little arithmetic per "
+        "value it reads, so memory traffic bounds it. Both layers are timed here on this server (same padding), at "
+        "the sizes above and at a realistic MobileNet layer."
+    )
+    sizes = [("MobileNet block: 112×112×64 → 128, 3×3", REALISTIC)]
+    values = [st.session_state.get(key) for key in ("sep-n", "sep-nc", "sep-f", "sep-ncout")]
+    if all(isinstance(value, int) for value in values) and tuple(values) != REALISTIC:
+        n, n_c, f, n_c_out = values
+        sizes.insert(0, (f"yours: {n}×{n}×{n_c} → {n_c_out}, {f}×{f}", (n, n_c, f, n_c_out)))
+    if not st.button("Time both layers", key="time-run", icon=":material/timer:"):
+        return
+    device = compute_device()
+    if device is None:
+        return
+    status = st.empty()
+    try:
+        with job_queue(device).turn(on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead on {device}.")):
+            with st.spinner(f"Timing {len(sizes)} pairs of layers on {device} (median of 10 after 3 warm-ups)…"):
+                rows = timing_rows(device, sizes)
+    except UserError as error:
+        st.error(str(error))
+        return
+    status.empty()
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(
+        f"Ratios are separable / normal. On {device}: the time ratio stays above the MACs ratio, because the depthwise step reads and writes a "
+        "whole activation for a few multiplications per value (low GFLOP/s), while the normal convolution keeps "
+        "the arithmetic units busy."
+    )
+
+
+@st.fragment
+def mobilenet_v1_section() -> None:
+    st.subheader("MobileNet v1: width and resolution multipliers")
+    left, right = st.columns(2)
+    width = left.select_slider("Width multiplier α", mn.MOBILENET_V1_WIDTHS, value=1.0, key="v1-width")
+    resolution = right.select_slider("Resolution", mn.MOBILENET_V1_RESOLUTIONS, value=224, key="v1-resolution")
+    rows = mn.mobilenet_v1_table(width, resolution)
+    kinds = (
+        ["conv 3×3, stride 2"]
+        + [f"block {b}: {part}" for b in range(1, 14) for part in ("depthwise 3×3", "pointwise 1×1")]
+        + ["average pool", "fully connected"]
+    )
+    table = pd.DataFrame(
+        [
+            {"layer": kind, "output": " × ".join(map(str, row.shape)), "parameters": row.params, "MACs": row.macs}
+            for kind, row in zip(kinds, rows)
+        ]
+    )
+    params, macs = int(table["parameters"].sum()), int(table["MACs"].sum())
+    full = sum(row.macs for row in mn.mobilenet_v1_table(1.0, 224))
+    columns = st.columns(4)
+    columns[0].metric("Parameters", f"{params / 1e6:.2f} M")
+    columns[1].metric("MACs", f"{macs / 1e6:,.0f} M")
+    paper = mn.MOBILENET_V1_PAPER_MMACS.get((width, resolution))
+    columns[2].metric(
+        "Paper (Howard et al.)",
+        f"{paper} M" if paper else "–",
+        help="Tables 6 and 7 give each width at 224 and 1.0 at each resolution.",
+    )
+    columns[3].metric(
+        "α²ρ² rule",
+        f"{mn.width_resolution_rule(width, resolution) * full / 1e6:,.0f} M",
+        help="α² ρ² × the cost of 1.0-224; the first layer and the classifier grow only with α.",
+    )
+    st.dataframe(table.style.format({"parameters": "{:,}", "MACs": "{:,}"}), hide_index=True, height=420)
+    st.caption(
+        "MACs from FlopCounterMode on the module built on PyTorch's meta device; each convolution's row "
+        "includes its batch norm's parameters."
+    )
+
+
+@st.fragment
+def bottleneck_section() -> None:
+    st.subheader("MobileNetV2's bottleneck block")
+    st.markdown(
+        "Expansion (1×1 to t·n_c channels), depthwise 3×3, then a *linear* projection (1×1, no ReLU) back "
+        "to few channels; a residual connection when the stride is 1 and the shapes match."
+    )
+    columns = st.columns(5)
+    n = bounded_number("n (input side)", 1, 1024, 56, key="v2-n", where=columns[0])
+    n_c = bounded_number("n_c", 1, 4096, 24, key="v2-nc", where=columns[1])
+    t = bounded_number("expansion t", 1, 16, 6, key="v2-t", where=columns[2])
+    n_c_out = bounded_number("n_c′", 1, 4096, 24, key="v2-ncout", where=columns[3])
+    s = columns[4].radio("stride", [1, 2], horizontal=True, key="v2-s")
+    if None in (n, n_c, t, n_c_out):
+        return
+    block = mn.bottleneck_cost(n, n_c, t, n_c_out, s)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "part": "expansion 1×1",
+                    "output": f"{n}×{n}×{block.expanded}" if t > 1 else "(none: t = 1)",
+                    "MACs": block.expansion_macs,
+                },
+                {
+                    "part": "depthwise 3×3",
+                    "output": f"{block.output_side}×{block.output_side}×{block.expanded}",
+                    "MACs": block.depthwise_macs,
+                },
+                {
+                    "part": "projection 1×1 (linear)",
+                    "output": f"{block.output_side}×{block.output_side}×{n_c_out}",
+                    "MACs": block.projection_macs,
+                },
+            ]
+        ).style.format({"MACs": "{:,}"}),
+        hide_index=True,
+    )
+    st.markdown(
+        f"**{block.macs:,} MACs, {block.params:,} parameters**; residual connection: "
+        f"{'yes' if block.residual else 'no (the stride or the channels change the shape)'}."
+    )
+    st.markdown("**The whole MobileNetV2**, added up from these blocks and its table of (t, c, n, s):")
+    table = mn.mobilenet_v2_table()
+    rows = [
+        {
+            "stage": "conv 3×3, stride 2",
+            "t": "",
+            "c": 32,
+            "n": 1,
+            "s": 2,
+            "input": "224×224×3",
+            "parameters": table.stem[0],
+            "MACs": table.stem[1],
+        }
+    ]
+    rows += [
+        {
+            "stage": "bottleneck",
+            "t": stage.t,
+            "c": stage.c,
+            "n": stage.n,
+            "s": stage.s,
+            "input": f"{stage.input_side}×{stage.input_side}×{stage.input_channels}",
+            "parameters": stage.params,
+            "MACs": stage.macs,
+        }
+        for stage in table.stages
+    ]
+    rows += [
+        {
+            "stage": "conv 1×1",
+            "t": "",
+            "c": 1280,
+            "n": 1,
+            "s": 1,
+            "input": "7×7×320",
+            "parameters": table.head[0],
+            "MACs": table.head[1],
+        },
+        {
+            "stage": "fully connected",
+            "t": "",
+            "c": 1000,
+            "n": 1,
+            "s": "",
+            "input": "1280",
+            "parameters": table.classifier[0],
+            "MACs": table.classifier[1],
+        },
+    ]
+    st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True)
+    published = arch.get_architecture("mobilenet_v2").published()
+    st.markdown(
+        f"Totals: **{table.params:,} parameters, {table.macs / 1e9:.3f} GMACs**; torchvision's model has "
+        f"{published.params:,} parameters and {published.gmacs} GMACs."
+    )
+
+
+@st.fragment
+def efficientnet_section() -> None:
+    st.subheader("EfficientNet: compound scaling")
+    alpha, beta, gamma = mn.COMPOUND_BASE
+    st.latex(
+        rf"\text{{depth}} = \alpha^\phi,\ \text{{width}} = \beta^\phi,\ \text{{resolution}} = \gamma^\phi;"
+        rf"\quad \alpha = {alpha}, \beta = {beta}, \gamma = {gamma},\ \alpha\beta^2\gamma^2 = "
+        rf"{alpha * beta**2 * gamma**2:.2f} \approx 2"
+    )
+    phi = st.slider("φ", 0.0, 7.0, 1.0, 0.5, key="eff-phi")
+    scale = mn.compound_scale(phi)
+    columns = st.columns(4)
+    columns[0].metric("Depth ×", f"{scale.depth:.2f}")
+    columns[1].metric("Width ×", f"{scale.width:.2f}")
+    columns[2].metric("Resolution", f"{mn.B0_RESOLUTION * scale.resolution:.0f} px")
+    columns[3].metric("FLOPs ×", f"{scale.flops_factor:.1f}", help="(α β² γ²)^φ ≈ 2^φ")
+    with st.spinner("Counting B0…B7 on the meta device…"):
+        family = mn.efficientnet_family()
+    base = family[0][1].macs
+    rows = []
+    for phi_index, (name, stats) in enumerate(family):
+        published = arch.get_architecture(name).published()
+        rows.append(
+            {
+                "model": f"B{phi_index}",
+                "resolution": stats.input_size,
+                "parameters (M)": stats.params / 1e6,
+                "GMACs": stats.macs / 1e9,
+                "× B0's MACs": stats.macs / base,
+                "rule: 2^φ": 2**phi_index,
+                "acc@1 (%)": published.acc1,
+            }
+        )
+    st.dataframe(pd.DataFrame(rows).round(3), hide_index=True)
+    st.caption(
+        "Measured on the modules torchvision builds (FlopCounterMode, meta device); accuracy from the "
+        "weights' metadata. The released B1…B7 use hand-rounded multipliers, so they grow more slowly "
+        "than 2^φ."
+    )
+    st.markdown("**Scale B0 yourself**, one knob at a time:")
+    columns = st.columns(3)
+    width = bounded_number("width ×", 0.25, 4.0, 1.0, step=0.1, key="eff-width", where=columns[0])
+    depth = bounded_number("depth ×", 0.25, 4.0, 1.0, step=0.1, key="eff-depth", where=columns[1])
+    resolution = bounded_number("resolution (px)", 32, 1024, 224, step=16, key="eff-resolution", where=columns[2])
+    if None in (width, depth, resolution):
+        return
+    try:
+        stats = mn.scaled_efficientnet_stats(width, depth, resolution)
+    except UserError as error:
+        st.error(str(error))
+        return
+    st.markdown(
+        f"**{stats.params / 1e6:.2f} M parameters, {stats.macs / 1e9:.3f} GMACs** ({stats.macs / base:.2f}× B0's)."
+    )
+
+
+def best_section() -> None:
+    """Not a fragment: the latency measurement can be stopped."""
+    st.subheader("Which small network is best on this server")
+    rows = []
+    with st.spinner("Counting the networks on the meta device…"):
+        stats_of = {name: arch.architecture_stats(name) for name in CONTENDERS}
+    for name in CONTENDERS:
+        entry, stats = arch.get_architecture(name), stats_of[name]
+        rows.append(
+            {
+                "model": entry.title,
+                "GMACs": stats.macs / 1e9,
+                "parameters (M)": stats.params / 1e6,
+                "acc@1 (%)": entry.published().acc1,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    figure = px.scatter(frame, x="GMACs", y="acc@1 (%)", text="model", size="parameters (M)", log_x=True)
+    figure.update_traces(textposition="top center")
+    figure.update_layout(height=380, margin=dict(t=10))
+    st.plotly_chart(figure, key="best-macs")
+    st.caption(
+        "ImageNet top-1 accuracy of each network's torchvision weights against the MACs of one 224-px image "
+        "(each at its own resolution); bubble size is the parameters."
+    )
+    if not st.button("Measure their latency here", key="best-run", icon=":material/timer:"):
+        if "best-latency" in st.session_state:
+            show_latency(frame, st.session_state["best-latency"])
+        return
+    st.button("Stop", key="best-stop", icon=":material/stop:")
+    device = compute_device()
+    if device is None:
+        return
+    measured: dict[str, float] = {}
+    bar, status = st.progress(0.0), st.empty()
+    with job_queue(device).turn(on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead on {device}.")):
+        for index, name in enumerate(CONTENDERS):
+            bar.progress(index / len(CONTENDERS), text=f"Timing {arch.get_architecture(name).title} on {device}…")
+            try:
+                measured[name] = arch.measure_model(name, device).latency.median_ms
+            except UserError as error:
+                st.error(str(error))
+            st.session_state["best-latency"] = dict(measured)
+    bar.empty()
+    show_latency(frame, measured)
+
+
+def show_latency(frame: pd.DataFrame, measured: dict[str, float]) -> None:
+    titles = {arch.get_architecture(name).title: name for name in CONTENDERS}
+    frame = frame.assign(**{"latency (ms)": [measured.get(titles[title]) for title in frame["model"]]})
+    frame = frame.dropna()
+    if frame.empty:
+        return
+    figure = px.scatter(frame, x="latency (ms)", y="acc@1 (%)", text="model", log_x=True)
+    figure.update_traces(textposition="top center")
+    figure.update_layout(height=380, margin=dict(t=10))
+    st.plotly_chart(figure, key="best-latency-figure")
+    st.caption(
+        "Median of 10 forward passes of one image after warm-up, with random weights (the time does not "
+        "depend on their values), float32, on this server's device."
+    )
+
+
+SECTIONS = {
+    "Depthwise-separable": separable_section,
+    "Measured time": timing_section,
+    "MobileNet v1": mobilenet_v1_section,
+    "MobileNetV2 bottleneck": bottleneck_section,
+    "EfficientNet scaling": efficientnet_section,
+    "Best on this device": best_section,
+}
+
+if __name__ == "__main__":  # Streamlit runs pages as __main__
+    page_header(
+        "MobileNet cost estimator",
+        "Course week 2 — normal against depthwise-separable convolutions, MobileNet v1 and v2, EfficientNet; the "
+        "numbers come from `core.costs`, `core.mobilenet` and `core.architectures` and are checked against PyTorch.",
+    )
+    section_tabs(SECTIONS)
