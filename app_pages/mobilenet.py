@@ -179,9 +179,9 @@ def timing_section() -> None:
     status.empty()
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption(
-        f"Ratios are separable / normal. On {device}: the time ratio stays above the MACs ratio, because the depthwise step reads and writes a "
-        "whole activation for a few multiplications per value (low GFLOP/s), while the normal convolution keeps "
-        "the arithmetic units busy."
+        f"Ratios are separable / normal. On {device}: the time ratio stays above the MACs ratio, because the "
+        "depthwise step reads and writes a whole activation for a few multiplications per value (low GFLOP/s), "
+        "while the normal convolution keeps the arithmetic units busy."
     )
 
 

@@ -9,7 +9,16 @@ import sys
 
 from core.device import DEVICE_ENV_VAR
 
-BENCHMARKS = ("startup", "conv_page", "detection", "sliding_windows", "segmentation", "faces", "style")
+BENCHMARKS = (
+    "startup",
+    "conv_page",
+    "mobilenet_page",
+    "detection",
+    "sliding_windows",
+    "segmentation",
+    "faces",
+    "style",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -10,38 +10,17 @@ Target: every interaction <= 100 ms on a 2-core CPU.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.page_timing import REPEATS, baseline_rerun, median_rerun, section_app
 from benchmarks.report import print_table
 from core.device import pick_device
 from core.examples import example_image
 from core.images import fit_within
 from tests.e2e.harness import ROOT
 from tests.images import encode
-
-REPEATS = 7
-
-
-def _bare() -> None:
-    import streamlit as st
-
-    st.title("Baseline")
-
-
-def _median_rerun(app: AppTest, change) -> float:
-    times = []
-    for index in range(REPEATS):
-        change(app, index)
-        started = time.perf_counter()
-        app.run()
-        times.append(time.perf_counter() - started)
-        assert not app.exception, app.exception
-    return statistics.median(times)
-
 
 # section -> (widget change made before each timed rerun)
 INTERACTIONS = {
@@ -63,26 +42,17 @@ def _with_upload(app: AppTest, key: str, image: bytes) -> None:
     app.file_uploader(key=f"{key}-upload").upload("photo.png", image, "image/png").run()
 
 
-def _section_app(name: str) -> AppTest:
-    script = f"import importlib\nimportlib.import_module('app_pages.conv_calculator').SECTIONS[{name!r}]()\n"
-    app = AppTest.from_string(script, default_timeout=120)
-    app.run()
-    return app
-
-
 def main() -> None:
     os.environ.setdefault("CNNLAB_DEVICE", "cpu")
-    bare = AppTest.from_function(_bare, default_timeout=60)
-    bare.run()
-    baseline = _median_rerun(bare, lambda app, i: None)
+    baseline = baseline_rerun()
 
     image = encode(Image.fromarray(fit_within(example_image("retina"), 1024)), "PNG")  # a real 1024×1024 photo
     rows = []
     for name, change in INTERACTIONS.items():
-        app = _section_app(name)
+        app = section_app("app_pages.conv_calculator", name)
         if name in IMAGE_INPUTS:
             _with_upload(app, IMAGE_INPUTS[name], image)
-        seconds = _median_rerun(app, change)
+        seconds = median_rerun(app, change)
         rows.append((name, f"{seconds * 1e3:.1f}", f"{seconds / baseline:.1f}", "yes" if seconds <= 0.100 else "NO"))
 
     page = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
@@ -91,7 +61,7 @@ def main() -> None:
         _with_upload(page, key, image)
     edge_map = f"Edge map 1022×1022 (n − f + 1 = n − 2), on {pick_device().type}"
     assert edge_map in [c for i in page.image for c in i.captions]
-    whole = _median_rerun(page, INTERACTIONS["Output size"])
+    whole = median_rerun(page, INTERACTIONS["Output size"])
     rows.append(("whole page (full load only)", f"{whole * 1e3:.1f}", f"{whole / baseline:.1f}", "n/a"))
     print_table(
         f"Conv calculator, 1024×1024 upload, {os.cpu_count()} CPU cores "

@@ -7,6 +7,7 @@ compound scaling (Tan & Le 2019). The cost of one separable layer is ``core.cost
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -72,16 +73,17 @@ MOBILENET_V1_PAPER_MMACS = {(1.0, 224): 569, (0.75, 224): 325, (0.5, 224): 149, 
                             (1.0, 192): 418, (1.0, 160): 291, (1.0, 128): 186}  # fmt: skip
 
 
-def mobilenet_v1_table(width: float = 1.0, resolution: int = 224) -> list[ModuleRow]:
+@functools.lru_cache(maxsize=64)
+def mobilenet_v1_table(width: float = 1.0, resolution: int = 224) -> tuple[ModuleRow, ...]:
     """One row per layer of MobileNet v1 for one image: the first convolution, then each
     block's depthwise and pointwise convolutions (each with its batch norm), the pooling and
-    the classifier; the rows add up to the whole network."""
+    the classifier; the rows add up to the whole network. Cached per process."""
     if resolution < 32:
         raise UserError(f"MobileNet v1 needs an input of at least 32 px (five stride-2 layers), not {resolution}.")
     with torch.device("meta"):
         model = mobilenet_v1(width).eval()
     names = ["0"] + [f"{block}.{part}" for block in range(1, 14) for part in (0, 1)] + ["14", "16"]
-    return module_rows(model, (3, resolution, resolution), names)
+    return tuple(module_rows(model, (3, resolution, resolution), names))
 
 
 def width_resolution_rule(width: float, resolution: int) -> float:
@@ -207,10 +209,11 @@ def compound_scale(phi: float) -> CompoundScale:
     return CompoundScale(phi, alpha**phi, beta**phi, gamma**phi)
 
 
+@functools.lru_cache(maxsize=64)
 def scaled_efficientnet_stats(width: float = 1.0, depth: float = 1.0, resolution: int = B0_RESOLUTION) -> ArchStats:
     """B0 scaled by hand: torchvision's EfficientNet built with its own width and depth
     multipliers (``efficientnet._efficientnet_conf``, which its B0…B7 builders call),
-    counted at ``resolution`` on the meta device."""
+    counted at ``resolution`` on the meta device; cached per process."""
     from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 
     if not (0.25 <= width <= 4 and 0.25 <= depth <= 4 and 32 <= resolution <= 1024):
