@@ -144,6 +144,28 @@ _DETECTION = "Object detection"
 _SEGMENTATION = "U-Net segmentation"
 _FACES = "Face recognition"
 _STYLE = "Neural style transfer"
+_COMPARISONS = "Model comparisons"
+# The ImageNet classifiers of the model comparisons page: torchvision's default weights of each
+# architecture in core.architectures (VGG19's entry is the style page's, shared).
+CLASSIFIERS = (
+    "alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "googlenet", "inception_v3",
+    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", *(f"efficientnet_b{phi}" for phi in range(8)),
+    "convnext_tiny",
+)  # fmt: skip
+
+
+def _imagenet_classifier(name: str) -> PretrainedWeights:
+    """An entry read from torchvision's weights enum: its URL, file size and categories."""
+    from torchvision.models import get_model_weights
+
+    from core.architectures import get_architecture
+
+    weights = get_model_weights(name).DEFAULT
+    return PretrainedWeights(
+        name, f"{get_architecture(name).title} (ImageNet)", "torchvision", name, str(weights), weights.url,
+        weights.meta["_file_size"], "BSD-3-Clause", "ImageNet-1K (1000 classes)", (_COMPARISONS,),
+    )  # fmt: skip
+
 
 REGISTRY: dict[str, PretrainedWeights] = {
     entry.name: entry
@@ -183,7 +205,7 @@ REGISTRY: dict[str, PretrainedWeights] = {
             548.1,
             "BSD-3-Clause",
             "ImageNet-1K",
-            (_STYLE,),
+            (_STYLE, _COMPARISONS),
         ),
         PretrainedWeights(
             "fasterrcnn_resnet50_fpn",
@@ -261,6 +283,7 @@ REGISTRY: dict[str, PretrainedWeights] = {
         ),
     )
 }
+REGISTRY.update({name: _imagenet_classifier(name) for name in CLASSIFIERS})
 
 
 def get_weights(name: str) -> PretrainedWeights:

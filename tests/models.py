@@ -38,7 +38,7 @@ def save_untrained_torchvision(name: str) -> dict[str, torch.Tensor]:
     entry = get_weights(name)
     categories = len(get_weight(entry.pretrained_tag).meta["categories"])
     extra = {"aux_loss": True} if name.startswith("deeplab") else {}
-    if name != "vgg19":
+    if name.startswith(("deeplab", "fasterrcnn")):
         extra["weights_backbone"] = None
     untrained = get_model(entry.builder, weights=None, num_classes=categories, **extra)
     # With weights, detection backbones use FrozenBatchNorm2d, which keeps no batch counter;

@@ -21,6 +21,13 @@ from core.weights import REGISTRY, ModelUnavailable, download, get_weights, load
 from tests.models import save_untrained_facenet, save_untrained_torchvision
 
 TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
+# The classifiers all load through one call (get_model with their enum); the load test writes
+# a small one and the two whose builders treat their auxiliary heads specially, not 2 GB of states.
+LOADED_TORCHVISION = [name for name in TORCHVISION if name not in weights.CLASSIFIERS] + [
+    "mobilenet_v3_small",
+    "googlenet",
+    "inception_v3",
+]
 ULTRALYTICS = [name for name, entry in REGISTRY.items() if entry.library == "ultralytics"]
 FACENET = [name for name, entry in REGISTRY.items() if entry.library == "facenet-pytorch" and not entry.bundled]
 
@@ -35,6 +42,7 @@ def test_the_planned_weights_are_registered():
         "facenet_casia",
         "mtcnn",
         "unet_shapes",
+        *weights.CLASSIFIERS,
     }
     for entry in REGISTRY.values():
         assert entry.title and entry.license and entry.trained_on and entry.pages and entry.size_mb > 0
@@ -216,13 +224,14 @@ def test_unknown_names_list_the_registry():
 
 def _assert_same_parameters(loaded: torch.nn.Module, saved: dict[str, torch.Tensor]) -> None:
     state = loaded.state_dict()
-    assert set(state) == set(saved)
-    for key in list(saved)[:: max(1, len(saved) // 12)]:
+    # GoogLeNet's builder loads its auxiliary classifiers with the file, then drops them
+    assert set(state) <= set(saved) and all(key.startswith(("aux1.", "aux2.")) for key in set(saved) - set(state))
+    for key in list(state)[:: max(1, len(state) // 12)]:
         torch.testing.assert_close(state[key], saved[key])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", TORCHVISION)
+@pytest.mark.parametrize("name", LOADED_TORCHVISION)
 def test_torchvision_weights_load_from_the_hub_cache(name, caches):
     entry = get_weights(name)
     saved = save_untrained_torchvision(name)
