@@ -40,6 +40,8 @@ def save_untrained_torchvision(name: str) -> dict[str, torch.Tensor]:
     extra = {"aux_loss": True} if name.startswith("deeplab") else {}
     if name.startswith(("deeplab", "fasterrcnn")):
         extra["weights_backbone"] = None
+    if name in ("googlenet", "inception_v3"):
+        extra["init_weights"] = False  # torchvision's slow truncated-normal initialization is not needed here
     untrained = get_model(entry.builder, weights=None, num_classes=categories, **extra)
     # With weights, detection backbones use FrozenBatchNorm2d, which keeps no batch counter;
     # the published checkpoint has none either.
