@@ -1,0 +1,203 @@
+"""Residual networks (course week 2, "ResNets", "Why ResNets Work?"; He et al. 2015, "Deep
+residual learning for image recognition"): the residual block a[l+2] = g(z[l+2] + a[l])
+with an identity or a 1×1 projection shortcut, ResNet-34's stages, and the degradation
+experiment: plain and residual networks of two depths, the same widths, batch norm in
+all, trained side by side on scikit-learn's bundled handwritten digits. In theory a deeper
+network can do at least as well as a shallower one; in practice the deeper plain network
+ends with a higher training error, and the deeper residual one does not.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.architectures import ModuleRow, module_rows
+from core.errors import UserError
+
+# -- the block ------------------------------------------------------------------------------------------------
+
+
+class ResidualBlock(nn.Module):
+    """Two 3×3 convolutions with batch norm; the shortcut adds a[l] before the second ReLU:
+    a[l+2] = g(z[l+2] + a[l]), or g(z[l+2] + W_s a[l]) with W_s a 1×1 convolution (and batch
+    norm) when the stride or the channels change the shape."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                          nn.BatchNorm2d(out_channels))  # fmt: skip
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
+        z = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(a)))))  # z[l+2]
+        return F.relu(z + self.shortcut(a))  # a[l+2]
+
+
+@dataclass(frozen=True)
+class BlockCost:
+    """One residual block on an n×n×C input: the shapes a[l] → a[l+2], the parameters of the
+    main path and of the shortcut (0 for the identity)."""
+
+    input_shape: tuple[int, int, int]
+    output_shape: tuple[int, int, int]
+    main_params: int
+    shortcut_params: int
+
+    @property
+    def identity(self) -> bool:
+        return self.shortcut_params == 0
+
+
+def residual_block_cost(n: int, in_channels: int, out_channels: int, stride: int = 1) -> BlockCost:
+    """Counted from the built block (on the meta device)."""
+    if min(n, in_channels, out_channels) < 1 or stride not in (1, 2):
+        raise UserError("A block needs a side, input and output channels of at least 1, and a stride of 1 or 2.")
+    with torch.device("meta"):
+        block = ResidualBlock(in_channels, out_channels, stride)
+        output = block(torch.zeros(1, in_channels, n, n))
+    shortcut = sum(p.numel() for p in block.shortcut.parameters())
+    main = sum(p.numel() for p in block.parameters()) - shortcut
+    return BlockCost((n, n, in_channels), (output.shape[2], output.shape[3], out_channels), main, shortcut)
+
+
+def resnet34_stages(resolution: int = 224) -> list[ModuleRow]:
+    """ResNet-34 (torchvision's) stage by stage: the 7×7 stem, max pool, four stages of 3, 4,
+    6 and 3 blocks, average pool and the classifier."""
+    from torchvision.models import resnet34
+
+    with torch.device("meta"):
+        model = resnet34().eval()
+    names = ["conv1", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"]
+    return module_rows(model, (3, resolution, resolution), names)
+
+
+# -- plain and residual networks for the experiment --------------------------------------------------------------
+
+
+def plain_network(layers: int, width: int = 16, classes: int = 10) -> nn.Sequential:
+    """``layers`` 3×3 convolutions (each with batch norm and ReLU) on a 1-channel image,
+    global average pooling and one FC layer."""
+    convs: list[nn.Module] = []
+    for index in range(layers):
+        convs += [nn.Conv2d(1 if index == 0 else width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                  nn.ReLU()]  # fmt: skip
+    return nn.Sequential(*convs, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes))
+
+
+def residual_network(layers: int, width: int = 16, classes: int = 10) -> nn.Sequential:
+    """The same as ``plain_network`` with its convolutions after the first paired into
+    residual blocks: ``layers`` convolutions in all (``layers`` odd)."""
+    stem = [nn.Conv2d(1, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    blocks = [ResidualBlock(width, width) for _ in range((layers - 1) // 2)]
+    return nn.Sequential(*stem, *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes))
+
+
+@functools.cache
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's bundled handwritten digits: (1797, 1, 8, 8) in [0, 1] and their labels."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return torch.tensor(data.images, dtype=torch.float32)[:, None] / 16.0, torch.tensor(data.target)
+
+
+@dataclass(frozen=True)
+class DegradationConfig:
+    """The experiment's settings; the defaults show the effect within a minute on two cores."""
+
+    shallow: int = 8
+    deep: int = 32
+    width: int = 16
+    epochs: int = 12
+    batch_size: int = 64
+    learning_rate: float = 0.05
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.shallow < self.deep <= 64:
+            raise UserError("Choose a shallow depth of at least 2 and a deep one above it, at most 64 layers.")
+        if not (1 <= self.epochs <= 100 and 1 <= self.batch_size <= 1797 and 1 <= self.width <= 64):
+            raise UserError("Use 1 to 100 epochs, a batch of 1 to 1,797 digits and a width of 1 to 64 channels.")
+
+    def networks(self) -> dict[str, nn.Module]:
+        """The four networks, each initialized from the seed: plain and residual, shallow and deep
+        (a residual network has one convolution more when the count is even, to pair the rest)."""
+        odd = {depth: depth + 1 - depth % 2 for depth in (self.shallow, self.deep)}
+        built = {}
+        for label, make, depth in (
+            (f"plain {self.shallow}", plain_network, self.shallow), (f"plain {self.deep}", plain_network, self.deep),
+            (f"ResNet {odd[self.shallow]}", residual_network, odd[self.shallow]),
+            (f"ResNet {odd[self.deep]}", residual_network, odd[self.deep]),
+        ):  # fmt: skip
+            torch.manual_seed(self.seed)
+            built[label] = make(depth, self.width)
+        return built
+
+
+@dataclass(frozen=True)
+class DegradationProgress:
+    """After one epoch of one network: its training error on all 1,797 digits (batch norm in
+    evaluation mode) and the seconds since the experiment began."""
+
+    network: str
+    epoch: int
+    training_error: float
+    elapsed_s: float
+
+
+def degradation_experiment(
+    config: DegradationConfig, device: torch.device | str = "cpu"
+) -> Iterator[DegradationProgress]:
+    """Train the four networks side by side, one epoch of each in turn, with SGD (momentum
+    0.9) and a one-cycle learning rate; yield after every epoch of every network, so the
+    curves grow together and the caller can stop at any time."""
+    images, labels = (tensor.to(device) for tensor in digits())
+    networks = {label: network.to(device) for label, network in config.networks().items()}
+    steps = -(-len(images) // config.batch_size) * config.epochs
+    optimizers = {label: torch.optim.SGD(network.parameters(), lr=config.learning_rate, momentum=0.9)
+                  for label, network in networks.items()}  # fmt: skip
+    schedules = {label: torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=steps)
+                 for label, optimizer in optimizers.items()}  # fmt: skip
+    orders = {label: torch.Generator().manual_seed(config.seed) for label in networks}
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        for label, network in networks.items():
+            network.train()
+            for batch in torch.randperm(len(images), generator=orders[label]).split(config.batch_size):
+                loss = F.cross_entropy(network(images[batch]), labels[batch])
+                optimizers[label].zero_grad(set_to_none=True)
+                loss.backward()
+                optimizers[label].step()
+                schedules[label].step()
+            network.eval()
+            with torch.no_grad():
+                error = 1.0 - (network(images).argmax(1) == labels).float().mean().item()
+            yield DegradationProgress(label, epoch, error, time.perf_counter() - started)
+
+
+def gradient_norms(network: nn.Module, batch: int = 256, seed: int = 0) -> list[float]:
+    """‖∂L/∂W‖ of each 3×3 convolution, input side first, for one batch of digits at
+    initialization. In a deep plain network the norms differ by orders of magnitude from one
+    end to the other (with batch norm they grow toward the input); the shortcuts keep them
+    within a small factor."""
+    images, labels = digits()
+    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:batch]
+    network.train()
+    network.zero_grad(set_to_none=True)
+    F.cross_entropy(network(images[chosen]), labels[chosen]).backward()
+    norms = [float(module.weight.grad.norm()) for module in network.modules()
+             if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3)]  # fmt: skip
+    network.zero_grad(set_to_none=True)
+    return norms
