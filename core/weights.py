@@ -97,7 +97,7 @@ class PretrainedWeights:
         if self.library == "cnn-lab":
             return (
                 f"It ships with CNN Lab at {self.cache_path()}: restore it with `git checkout -- {self.bundled_file}`, "
-                "or train it again with `python -m scripts.train_unet`"
+                f"or train it again with `python -m scripts.{_TRAINING_SCRIPTS[self.builder]}`"
             )
         if self.bundled:
             return "It ships inside facenet-pytorch: reinstall that with `make run`"
@@ -145,6 +145,7 @@ _SEGMENTATION = "U-Net segmentation"
 _FACES = "Face recognition"
 _STYLE = "Neural style transfer"
 _COMPARISONS = "Model comparisons"
+_TRAINING_SCRIPTS = {"UNet": "train_unet", "LeNet5": "train_lenet"}  # the scripts that make CNN Lab's own weights
 # The ImageNet classifiers of the model comparisons page: torchvision's default weights of each
 # architecture in core.architectures (VGG19's entry is the style page's, shared).
 CLASSIFIERS = (
@@ -269,6 +270,19 @@ REGISTRY: dict[str, PretrainedWeights] = {
             bundled_file="checkpoints/unet_shapes.pt",
         ),
         PretrainedWeights(
+            "lenet5_digits",
+            "LeNet-5 on handwritten digits (trained by scripts/train_lenet.py)",
+            "cnn-lab",
+            "LeNet5",
+            "",
+            None,
+            0.25,
+            "same as CNN Lab",
+            "scikit-learn's 1,797 handwritten digits (a seeded fifth held out)",
+            (_COMPARISONS,),
+            bundled_file="checkpoints/lenet5_digits.pt",
+        ),
+        PretrainedWeights(
             "mtcnn",
             "MTCNN face detector (P-, R-, O-Net)",
             "facenet-pytorch",
@@ -387,6 +401,10 @@ def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
         from ultralytics import YOLO
 
         model = YOLO(str(entry.cache_path()))
+    elif entry.builder == "LeNet5":
+        from core.classify import load_lenet
+
+        model = load_lenet(entry.cache_path())
     elif entry.library == "cnn-lab":
         from core.segmentation import load_checkpoint
 

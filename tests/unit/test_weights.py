@@ -42,6 +42,7 @@ def test_the_planned_weights_are_registered():
         "facenet_casia",
         "mtcnn",
         "unet_shapes",
+        "lenet5_digits",
         *weights.CLASSIFIERS,
     }
     for entry in REGISTRY.values():

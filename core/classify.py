@@ -1,0 +1,171 @@
+"""Classifying an image with ImageNet networks (course week 2, "Using Open-Source
+Implementation", "Transfer Learning" and the test-time tricks of "State of Computer
+Vision": ensembling and multi-crop at test time), and LeNet-5 on handwritten digits, which
+CNN Lab trains itself on scikit-learn's bundled set so that classification works offline.
+
+Each torchvision network is fed with its weights' own preprocessing (resize, centre crop,
+normalization; Inception v3 at 299 px). 10-crop takes the four corners and the centre at
+the crop size, and their mirror images, and averages the ten softmaxes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.architectures import LeNet5
+from core.device import device_lock
+from core.errors import UserError
+from core.resnets import digits
+
+TOP = 5
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One network's answer: the ``TOP`` classes with their probabilities, all 1000
+    probabilities (to ensemble), the crops averaged, and the seconds the forward pass took."""
+
+    top: tuple[tuple[str, float], ...]
+    probabilities: torch.Tensor  # (classes,)
+    crops: int
+    seconds: float
+
+
+def _top(probabilities: torch.Tensor, categories: Sequence[str], count: int = TOP) -> tuple[tuple[str, float], ...]:
+    values, indices = probabilities.topk(min(count, len(categories)))
+    return tuple((categories[int(index)], float(value)) for value, index in zip(values, indices))
+
+
+def classify(model: nn.Module, weights_tag: str, image: np.ndarray, device: torch.device | str,
+             ten_crop: bool = False) -> Prediction:  # fmt: skip
+    """Top-5 of ``model`` (eval mode, on ``device``) for an (H, W, 3) uint8 photo, with one
+    centre crop or ten crops averaged."""
+    from torchvision.models import get_weight
+    from torchvision.transforms import v2
+
+    weights = get_weight(weights_tag)
+    preprocess = weights.transforms()
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)  # (3, H, W)
+    if ten_crop:
+        resized = v2.functional.resize(pixels, preprocess.resize_size, antialias=True)
+        crops = torch.stack(v2.functional.ten_crop(resized, preprocess.crop_size))  # (10, 3, h, w)
+        batch = v2.functional.normalize(crops.float() / 255, preprocess.mean, preprocess.std)
+    else:
+        batch = preprocess(pixels)[None]  # (1, 3, h, w)
+    device = torch.device(device)
+    with device_lock(device), torch.inference_mode():
+        started = time.perf_counter()
+        logits = model(batch.to(device))
+        probabilities = logits.softmax(dim=1).mean(dim=0).float().cpu()
+        seconds = time.perf_counter() - started
+    return Prediction(_top(probabilities, weights.meta["categories"]), probabilities, len(batch), seconds)
+
+
+def ensemble(predictions: Sequence[Prediction], categories: Sequence[str]) -> tuple[tuple[str, float], ...]:
+    """The ensemble's top-5: the mean of the networks' probabilities."""
+    if not predictions:
+        raise UserError("Choose at least one network to ensemble.")
+    return _top(torch.stack([prediction.probabilities for prediction in predictions]).mean(dim=0), categories)
+
+
+# -- LeNet-5 on handwritten digits ----------------------------------------------------------------------------
+
+DIGIT_SIDE = 32  # LeNet-5's input; scikit-learn's 8×8 digits are scaled up to it
+HELD_OUT_SHARE = 0.2
+SPLIT_SEED = 0
+
+
+def to_lenet_input(images: torch.Tensor) -> torch.Tensor:
+    """(N, 1, 8, 8) digits in [0, 1] -> (N, 1, 32, 32), bilinearly scaled."""
+    return F.interpolate(images, size=(DIGIT_SIDE, DIGIT_SIDE), mode="bilinear", align_corners=False)
+
+
+@functools.cache
+def digit_split() -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the training and the held-out digits: a seeded split, a fifth held out."""
+    count = len(digits()[1])
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(SPLIT_SEED))
+    held_out = int(HELD_OUT_SHARE * count)
+    return order[held_out:], order[:held_out]
+
+
+def train_lenet(epochs: int = 40, learning_rate: float = 2e-3, seed: int = 0) -> LeNet5:
+    """LeNet-5 trained with Adam on the training digits (small random shifts each epoch)."""
+    images, labels = digits()
+    train, _ = digit_split()
+    inputs = to_lenet_input(images[train])
+    torch.manual_seed(seed)
+    model = LeNet5()
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    order = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        model.train()
+        for batch in torch.randperm(len(train), generator=order).split(64):
+            shift = tuple(int(v) for v in torch.randint(-2, 3, (2,), generator=order))
+            loss = F.cross_entropy(model(torch.roll(inputs[batch], shift, dims=(2, 3))), labels[train][batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return model.eval()
+
+
+def held_out_accuracy(model: nn.Module) -> float:
+    """Accuracy on the held-out fifth of the digits, which training never sees."""
+    images, labels = digits()
+    _, held_out = digit_split()
+    with torch.inference_mode():
+        predicted = model(to_lenet_input(images[held_out])).argmax(1)
+    return float((predicted == labels[held_out]).float().mean())
+
+
+def save_lenet(model: LeNet5, path: Path, manifest: dict) -> None:
+    """The weights (state dict) and, beside them, the manifest with the file's SHA-256."""
+    torch.save(model.state_dict(), path)
+    manifest = {**manifest, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size_bytes": path.stat().st_size}
+    path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def load_lenet(path: Path) -> LeNet5:
+    model = LeNet5()
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def digit_from_photo(image: np.ndarray) -> torch.Tensor:
+    """A photo of one handwritten digit -> LeNet-5's (1, 1, 32, 32) input, made to look like
+    the training digits: gray, bright strokes on black (inverted when the paper is light),
+    cut to the ink's bounding box, centred in a square as tall as the ink (every training
+    digit spans all eight rows), scaled to 8×8, then up."""
+    gray = torch.from_numpy(np.asarray(image, dtype=np.float32).mean(axis=2) / 255.0)  # (H, W)
+    if gray.mean() > 0.5:
+        gray = 1.0 - gray
+    ink = gray > max(0.25, float(gray.max()) * 0.5)
+    if not bool(ink.any()):
+        raise UserError("No digit found: the photo has no strokes darker or lighter than its background.")
+    rows, columns = torch.nonzero(ink, as_tuple=True)
+    crop = gray[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    side = max(crop.shape)
+    square = torch.zeros(side, side)
+    top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
+    square[top : top + crop.shape[0], left : left + crop.shape[1]] = crop
+    small = F.interpolate(square[None, None], size=(8, 8), mode="area")
+    small = small / small.max().clamp_min(1e-6)
+    return to_lenet_input(small)
+
+
+def classify_digit(model: nn.Module, digit: torch.Tensor) -> tuple[tuple[str, float], ...]:
+    """The top 3 digits for a (1, 1, 32, 32) input."""
+    with torch.inference_mode():
+        probabilities = model(digit).softmax(dim=1)[0]
+    return _top(probabilities, [str(d) for d in range(10)], 3)
