@@ -391,3 +391,14 @@ _STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 def _status_kib(field: str) -> int:
     line = next(line for line in _STATUS.read_text().splitlines() if line.startswith(field))
     return int(line.split()[1])
+
+
+def layer_table(name: str, resolution: int | None = None) -> list[ModuleRow]:
+    """The course's table for a classic network: one row per convolution, pooling and fully
+    connected layer, with its activation shape, parameters and MACs, for one image."""
+    architecture = get_architecture(name)
+    size = resolution or architecture.input_size
+    with torch.device("meta"):
+        model = architecture.builder().eval()
+    names = [module_name for module_name, module in model.named_modules() if isinstance(module, _COUNTED)]
+    return module_rows(model, (architecture.in_channels, size, size), names)

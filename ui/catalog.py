@@ -37,6 +37,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Output sizes, convolution step by step, edge filters on your image, pooling, layer tables.",
     ),
     PageInfo(
+        "app_pages/model_comparisons.py",
+        "Model comparisons",
+        ":material/leaderboard:",
+        "Architectures",
+        "LeNet-5 to EfficientNet measured in one table and on this server; ResNets, Inception; classify with several.",
+    ),
+    PageInfo(
         "app_pages/mobilenet.py",
         "MobileNet cost estimator",
         ":material/speed:",
