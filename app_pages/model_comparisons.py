@@ -187,6 +187,11 @@ def show_latency() -> None:
     )
 
 
+def rows_table(rows: list[arch.ModuleRow]):
+    """The rows as a table with thousands separators."""
+    return rows_frame(rows).style.format({c: "{:,}" for c in ("activation size", "parameters", "MACs")})
+
+
 def rows_frame(rows: list[arch.ModuleRow]) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -216,7 +221,7 @@ def classic_section() -> None:
     )
     rows = arch.layer_table(name)
     frame = rows_frame(rows)
-    st.dataframe(frame.style.format({c: "{:,}" for c in ("activation size", "parameters", "MACs")}), hide_index=True)
+    st.dataframe(rows_table(rows), hide_index=True)
     params = int(frame["parameters"].sum())
     dense = int(frame.loc[frame["kind"] == "Linear", "parameters"].sum())
     stats = arch.architecture_stats(name)
@@ -259,7 +264,7 @@ def resnet_section() -> None:
             f"shortcut {shortcut}."
         )
     st.markdown("**ResNet-34, stage by stage** (3, 4, 6 and 3 blocks):")
-    st.dataframe(rows_frame(resnets.resnet34_stages()).astype(str), hide_index=True)
+    st.dataframe(rows_table(resnets.resnet34_stages()), hide_index=True)
     degradation_figures()
 
 
@@ -409,7 +414,7 @@ def inception_section() -> None:
     else:
         st.error("PyTorch counts differently; please report these settings.")
     st.markdown("**GoogLeNet's nine modules** (torchvision's, which adds batch norm):")
-    st.dataframe(rows_frame(inception.googlenet_modules()).astype(str), hide_index=True)
+    st.dataframe(rows_table(inception.googlenet_modules()), hide_index=True)
 
 
 @st.cache_resource(show_spinner=False)
@@ -429,7 +434,7 @@ def digits_part() -> None:
     images, labels = resnets.digits()
     _, held_out = classify.digit_split()
     manifest = json.loads(weights.get_weights("lenet5_digits").cache_path().with_suffix(".json").read_text())
-    source = st.radio("Digit", ["A held-out digit", "A photo of a digit"], horizontal=True, key="digit-source")
+    source = st.radio("Digit", ["A held-out digit", "A photo of a digit"], horizontal=True, key="digit-kind")
     if source == "A held-out digit":
         index = bounded_number(f"Held-out digit (0 … {len(held_out) - 1})", 0, len(held_out) - 1, 0, key="digit-index")
         if index is None:

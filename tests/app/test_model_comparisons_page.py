@@ -4,6 +4,7 @@ Inception module builder, LeNet-5 on digits, and the ImageNet networks without w
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -74,3 +75,24 @@ def test_lenet_reads_held_out_digits_and_imagenet_networks_say_what_is_missing(a
     assert "Held-out digit (0 … 358) must be between 0 and 358, not 400." in texts(app, "error")
     warnings = texts(app, "warning")
     assert any("ResNet-18 (ImageNet)" in w and "not on this machine" in w for w in warnings)
+
+
+def test_a_photo_of_a_digit_is_read_and_a_blank_one_explained(app):
+    from PIL import Image
+
+    from core import classify
+    from core.resnets import digits
+    from tests.images import encode
+
+    images, labels = digits()
+    index = int(classify.digit_split()[1][5])
+    ink = (images[index, 0].numpy() * 255).astype(np.uint8)
+    photo = Image.fromarray(255 - np.asarray(Image.fromarray(ink).resize((120, 120)))).convert("RGB")
+    app.radio(key="digit-kind").set_value("A photo of a digit").run()
+    app.segmented_control(key="digit-source").set_value("Upload").run()
+    app.file_uploader(key="digit-upload").upload("digit.png", encode(photo, "PNG"), "image/png").run()
+    assert not app.exception
+    assert elements.frame(app, "digit")["digit"].iloc[0] == str(int(labels[index]))
+    blank = Image.new("RGB", (60, 60), (200, 200, 200))
+    app.file_uploader(key="digit-upload").upload("blank.png", encode(blank, "PNG"), "image/png").run()
+    assert any("No digit found" in e for e in texts(app, "error")) and not app.exception
