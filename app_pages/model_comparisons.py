@@ -110,8 +110,11 @@ def latency_section() -> None:
         format_func=lambda name: arch.get_architecture(name).title,
         key="latency-names",
     )
-    columns = st.columns(3)
+    columns = st.columns(4)
     batch = bounded_number("Batch size", 1, 1024, 1, key="latency-batch", where=columns[0])
+    resolution = bounded_number(
+        "Resolution (px, 0: each network's own)", 0, 1024, 0, key="latency-resolution", where=columns[3]
+    )
     cuda = device.type == "cuda"
     channels_last = columns[1].toggle(
         "Channels-last",
@@ -127,7 +130,7 @@ def latency_section() -> None:
         "time is the trained network's. Median of 10 passes after 2 warm-ups, synchronized (CUDA events on a GPU), "
         "under torch.inference_mode."
     )
-    if batch is None or not names:
+    if batch is None or resolution is None or not names:
         return
     start, _ = st.columns(2)
     if not start.button("Measure", type="primary", key="latency-run", icon=":material/timer:"):
@@ -144,6 +147,7 @@ def latency_section() -> None:
                     name,
                     device,
                     batch=batch,
+                    resolution=resolution or None,
                     channels_last=channels_last and cuda,
                     low_precision=low_precision and cuda,
                 )
@@ -151,6 +155,7 @@ def latency_section() -> None:
                 st.error(str(error))
                 continue
             results[name] = {
+                "resolution": measured.resolution,
                 "median_ms": measured.latency.median_ms,
                 "throughput": measured.throughput,
                 "peak_mb": None if measured.peak_bytes is None else measured.peak_bytes / 1e6,
@@ -172,6 +177,7 @@ def show_latency() -> None:
                     "model": arch.get_architecture(name).title,
                     "device": result["device"],
                     "batch": result["batch"],
+                    "input": f"{result['resolution']}²",
                     "median ms": round(result["median_ms"], 2),
                     "images / s": round(result["throughput"], 1),
                     "peak memory (MB)": None if result["peak_mb"] is None else round(result["peak_mb"], 1),

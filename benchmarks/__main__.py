@@ -13,6 +13,8 @@ BENCHMARKS = (
     "startup",
     "conv_page",
     "mobilenet_page",
+    "comparisons_page",
+    "latency",
     "detection",
     "sliding_windows",
     "segmentation",

@@ -8,6 +8,7 @@ counted by formula and confirmed by FlopCounterMode on the built module.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -110,9 +111,10 @@ class InceptionModule(nn.Module):
         return torch.cat([path(x) for path in self.paths], dim=1)
 
 
+@functools.lru_cache(maxsize=128)
 def measured(spec: InceptionSpec) -> tuple[tuple[int, ...], int]:
     """(output shape (n, n, C′), multiplications) of the built module, from a forward pass on
-    the meta device and FlopCounterMode (FLOPs / 2)."""
+    the meta device and FlopCounterMode (FLOPs / 2); cached per process."""
     with torch.device("meta"):
         module = InceptionModule(spec)
         image = torch.zeros(1, spec.channels, spec.n, spec.n)
@@ -131,10 +133,11 @@ GOOGLENET_MODULES = ("inception3a", "inception3b", "inception4a", "inception4b",
                      "inception4e", "inception5a", "inception5b")  # fmt: skip
 
 
-def googlenet_modules(resolution: int = 224) -> list[ModuleRow]:
+@functools.lru_cache(maxsize=8)
+def googlenet_modules(resolution: int = 224) -> tuple[ModuleRow, ...]:
     """GoogLeNet's nine Inception modules (torchvision's) with their output shapes, parameters and MACs."""
     from torchvision.models import googlenet
 
     with torch.device("meta"):
         model = googlenet(aux_logits=False, init_weights=False).eval()
-    return module_rows(model, (3, resolution, resolution), GOOGLENET_MODULES)
+    return tuple(module_rows(model, (3, resolution, resolution), GOOGLENET_MODULES))

@@ -60,6 +60,7 @@ class BlockCost:
         return self.shortcut_params == 0
 
 
+@functools.lru_cache(maxsize=128)
 def residual_block_cost(n: int, in_channels: int, out_channels: int, stride: int = 1) -> BlockCost:
     """Counted from the built block (on the meta device)."""
     if min(n, in_channels, out_channels) < 1 or stride not in (1, 2):
@@ -72,7 +73,8 @@ def residual_block_cost(n: int, in_channels: int, out_channels: int, stride: int
     return BlockCost((n, n, in_channels), (output.shape[2], output.shape[3], out_channels), main, shortcut)
 
 
-def resnet34_stages(resolution: int = 224) -> list[ModuleRow]:
+@functools.lru_cache(maxsize=8)
+def resnet34_stages(resolution: int = 224) -> tuple[ModuleRow, ...]:
     """ResNet-34 (torchvision's) stage by stage: the 7×7 stem, max pool, four stages of 3, 4,
     6 and 3 blocks, average pool and the classifier."""
     from torchvision.models import resnet34
@@ -80,7 +82,7 @@ def resnet34_stages(resolution: int = 224) -> list[ModuleRow]:
     with torch.device("meta"):
         model = resnet34().eval()
     names = ["conv1", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"]
-    return module_rows(model, (3, resolution, resolution), names)
+    return tuple(module_rows(model, (3, resolution, resolution), names))
 
 
 # -- plain and residual networks for the experiment --------------------------------------------------------------

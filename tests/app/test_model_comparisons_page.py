@@ -35,7 +35,11 @@ def test_latency_refuses_a_batch_beyond_the_memory_budget_and_measures_a_small_o
     app.number_input(key="latency-batch").set_value(64).run()
     app.button(key="latency-run").click().run(timeout=120)
     assert any("would need about" in e and "Lower the batch size or the resolution" in e for e in texts(app, "error"))
-    app.number_input(key="latency-batch").set_value(2).run()
+    app.number_input(key="latency-batch").set_value(2)
+    app.number_input(key="latency-resolution").set_value(20).run()
+    app.button(key="latency-run").click().run(timeout=120)
+    assert "MobileNetV3-Small needs an input of at least 32 px, not 20." in texts(app, "error")
+    app.number_input(key="latency-resolution").set_value(0).run()
     app.button(key="latency-run").click().run(timeout=120)
     timed = elements.frame(app, "median ms")
     assert timed["model"].tolist() == ["MobileNetV3-Small"] and timed["batch"].tolist() == [2]
