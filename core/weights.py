@@ -145,7 +145,12 @@ _SEGMENTATION = "U-Net segmentation"
 _FACES = "Face recognition"
 _STYLE = "Neural style transfer"
 _COMPARISONS = "Model comparisons"
-_TRAINING_SCRIPTS = {"UNet": "train_unet", "LeNet5": "train_lenet"}  # the scripts that make CNN Lab's own weights
+_TRANSFER = "Transfer learning"
+_TRAINING_SCRIPTS = {
+    "UNet": "train_unet",
+    "LeNet5": "train_lenet",
+    "DigitBackbone": "train_digit_backbone",
+}  # the scripts that make CNN Lab's own weights
 # The ImageNet classifiers of the model comparisons page: torchvision's default weights of each
 # architecture in core.architectures (VGG19's entry is the style page's, shared).
 CLASSIFIERS = (
@@ -164,7 +169,8 @@ def _imagenet_classifier(name: str) -> PretrainedWeights:
     weights = get_model_weights(name).DEFAULT
     return PretrainedWeights(
         name, f"{get_architecture(name).title} (ImageNet)", "torchvision", name, str(weights), weights.url,
-        weights.meta["_file_size"], "BSD-3-Clause", "ImageNet-1K (1000 classes)", (_COMPARISONS,),
+        weights.meta["_file_size"], "BSD-3-Clause", "ImageNet-1K (1000 classes)",
+        (_COMPARISONS, _TRANSFER) if name in ("mobilenet_v3_large", "resnet18") else (_COMPARISONS,),
     )  # fmt: skip
 
 
@@ -281,6 +287,19 @@ REGISTRY: dict[str, PretrainedWeights] = {
             "scikit-learn's 1,797 handwritten digits (a seeded fifth held out)",
             (_COMPARISONS,),
             bundled_file="checkpoints/lenet5_digits.pt",
+        ),
+        PretrainedWeights(
+            "digits_0to4",
+            "Small CNN on the digits 0–4 (trained by scripts/train_digit_backbone.py)",
+            "cnn-lab",
+            "DigitBackbone",
+            "",
+            None,
+            0.31,
+            "same as CNN Lab",
+            "scikit-learn's handwritten digits 0–4 (never a 5–9)",
+            (_TRANSFER,),
+            bundled_file="checkpoints/digits_0to4.pt",
         ),
         PretrainedWeights(
             "mtcnn",
@@ -401,6 +420,10 @@ def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
         from ultralytics import YOLO
 
         model = YOLO(str(entry.cache_path()))
+    elif entry.builder == "DigitBackbone":
+        from core.transfer import load_digit_backbone
+
+        model = load_digit_backbone(entry.cache_path())
     elif entry.builder == "LeNet5":
         from core.classify import load_lenet
 

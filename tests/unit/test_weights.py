@@ -43,6 +43,7 @@ def test_the_planned_weights_are_registered():
         "mtcnn",
         "unet_shapes",
         "lenet5_digits",
+        "digits_0to4",
         *weights.CLASSIFIERS,
     }
     for entry in REGISTRY.values():
