@@ -102,7 +102,7 @@ def gallery(
     """``count`` augmented copies of ``image`` (H, W, 3 uint8), reproducible from ``seed``
     (torch's global random state is forked for the draws and restored after)."""
     augment = augmenter(settings, size)
-    pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    pixels = torch.tensor(np.asarray(image)).permute(2, 0, 1)  # a copy: example photos are read-only
     generator = np.random.default_rng(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -1,0 +1,165 @@
+"""core.transfer and core.augment: the regimes on an untrained backbone (plumbing: what is
+frozen gets no gradient, regime (a) runs the backbone once), the user's photo set and its
+refusals, the exported model, the offline digit experiment (behaviour), and the PCA colour
+shift written out."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from core import augment, transfer
+from core.errors import UserError
+from core.examples import example_image
+from core.images import fit_within
+from core.weights import load_pretrained
+from tests.images import encode
+
+
+def photo_set(classes: int = 2, each: int = 6) -> transfer.PhotoSet:
+    names = ["cat", "coffee", "rocket"][:classes]
+    photos = transfer.PhotoSet()
+    for name in names:
+        transfer.PhotoSet.add_class(photos, name)
+        base = fit_within(example_image({"cat": "chelsea"}.get(name, name)), 96)
+        photos.add_photos(name, [np.roll(base, shift, axis=1) for shift in range(each)])
+    return photos
+
+
+@pytest.fixture(scope="module")
+def untrained_resnet():
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    return resnet18().eval()
+
+
+def test_each_regime_freezes_what_it_says(untrained_resnet):
+    backbone = transfer.BACKBONES["resnet18"]
+    network = transfer.transfer_net(backbone, untrained_resnet, num_classes=2)
+    assert len(network.blocks) == 5 and network.head.in_features == 512
+    for frozen in (5, 3, 0):
+        network.freeze(frozen)
+        network.zero_grad(set_to_none=True)
+        network.train()
+        torch.nn.functional.cross_entropy(network(torch.randn(2, 3, 64, 64)), torch.tensor([0, 1])).backward()
+        for index, block in enumerate(network.blocks):
+            grads = [p.grad for p in block.parameters()]
+            assert all(g is None for g in grads) if index < frozen else all(g is not None for g in grads)
+            assert block.training == (index >= frozen)  # frozen blocks keep their batch-norm statistics
+        assert network.head.weight.grad is not None
+    assert all(p.grad is None for p in untrained_resnet.parameters())  # the shared model is a copy's source only
+
+
+def test_regime_a_runs_the_frozen_backbone_once(untrained_resnet, monkeypatch):
+    photos = photo_set()
+    training, validation = transfer.split(photos)
+    calls = []
+    real = transfer.TransferNet.features
+    monkeypatch.setattr(transfer.TransferNet, "features", lambda self, x: calls.append(len(x)) or real(self, x))
+    settings = transfer.TrainingSettings(regimes=("head",), epochs=4)
+    reports = [p for p, _ in transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training,
+                                                    validation, 2, settings)]  # fmt: skip
+    assert [r.epoch for r in reports] == [1, 2, 3, 4] and calls == [len(training), len(validation)]
+    assert reports[-1].confusion.sum() == len(validation) and reports[0].confusion is None
+
+
+def test_every_regime_trains_and_reports(untrained_resnet):
+    photos = photo_set()
+    training, validation = transfer.split(photos)
+    settings = transfer.TrainingSettings(epochs=1, frozen_blocks=3)
+    seen = [p.regime for p, _ in transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training,
+                                                        validation, 2, settings)]  # fmt: skip
+    assert seen == list(transfer.REGIMES)
+    with pytest.raises(UserError, match="k must lie between 0 and 5"):
+        next(transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training, validation, 2,
+                                    transfer.TrainingSettings(regimes=("partial",), frozen_blocks=9)))  # fmt: skip
+    with pytest.raises(UserError, match="only \\(d\\) can run"):
+        next(transfer.train_regimes(transfer.BACKBONES["resnet18"], None, training, validation, 2, settings))
+
+
+def test_the_exported_model_loads_with_weights_only(untrained_resnet):
+    network = transfer.transfer_net(transfer.BACKBONES["resnet18"], untrained_resnet, 2)
+    data = transfer.export_model(network, ["cat", "coffee"], transfer.BACKBONES["resnet18"], "head")
+    loaded = torch.load(io.BytesIO(data), weights_only=True)
+    assert loaded["classes"] == ["cat", "coffee"] and loaded["transforms"]["resize"] == [224, 224]
+    again = transfer.transfer_net(transfer.BACKBONES["resnet18"], None, 2)
+    again.load_state_dict(loaded["state_dict"])
+    image = torch.randn(1, 3, 64, 64)
+    torch.testing.assert_close(again.eval()(image), network.eval()(image))
+
+
+def test_the_photo_set_refuses_what_cannot_be_trained():
+    photos = transfer.PhotoSet()
+    with pytest.raises(UserError, match="Give the class a name"):
+        photos.add_class("  ")
+    photos.add_class("Tigger")
+    with pytest.raises(UserError, match="already a class named 'tigger'"):
+        photos.add_class(" tigger ")
+    with pytest.raises(UserError, match="at least two classes"):
+        photos.check_trainable()
+    photos.add_class("Misty")
+    photos.add_photos("Tigger", [np.zeros((8, 8, 3), np.uint8)] * 5)
+    photos.add_photos("Misty", [np.zeros((8, 8, 3), np.uint8)])
+    with pytest.raises(UserError, match="Class 'Misty' has 1 photo; give every class at least 5"):
+        transfer.split(photos)
+    assert photos.add_photos("Misty", [np.zeros((8, 8, 3), np.uint8)] * 80) == 49  # 50 a class
+    with pytest.raises(UserError, match="at most 50 photos"):
+        photos.add_photos("Misty", [np.zeros((8, 8, 3), np.uint8)])
+
+
+def test_export_and_import_of_a_photo_set_skip_files_that_are_not_images():
+    photos = photo_set(each=5)
+    data = photos.export()
+    again, skipped = transfer.PhotoSet.from_export(data)
+    assert again.classes == ["cat", "coffee"] and skipped == []
+    assert all(np.array_equal(a, b) for a, b in zip(again.photos["cat"], photos.photos["cat"]))
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("0_cat/notes.txt", b"not a picture")
+    again, skipped = transfer.PhotoSet.from_export(buffer.getvalue())
+    assert len(again.photos["cat"]) == 5 and len(skipped) == 1 and skipped[0].startswith("0_cat/notes.txt:")
+    with pytest.raises(UserError, match="not a zip"):
+        transfer.PhotoSet.from_export(encode(__import__("PIL.Image", fromlist=["Image"]).new("RGB", (4, 4)), "PNG"))
+
+
+def test_the_pretrained_digit_backbone_transfers_to_unseen_digits_by_a_clear_margin():
+    result = transfer.offline_experiment(load_pretrained("digits_0to4"), shots=5, seed=0)
+    assert result.tested == 871
+    assert result.pretrained_accuracy >= 0.65 and result.pretrained_accuracy > result.untrained_accuracy + 0.12
+
+
+def test_the_pca_colour_shift_is_alexnets():
+    image = example_image("chelsea")
+    shift = augment.pca_shift(image, sigma=0.1, generator=np.random.default_rng(0))
+    pixels = image.reshape(-1, 3) / 255.0
+    covariance = np.cov(pixels, rowvar=False)
+    np.testing.assert_allclose(covariance @ shift.eigenvectors, shift.eigenvectors * shift.eigenvalues, atol=1e-10)
+    np.testing.assert_allclose(shift.shift, shift.eigenvectors @ (shift.alphas * shift.eigenvalues))
+    # the shift's coordinates along the principal components are exactly α_i λ_i
+    np.testing.assert_allclose(shift.eigenvectors.T @ shift.shift, shift.alphas * shift.eigenvalues, atol=1e-12)
+    alphas = np.array([augment.pca_shift(image, 0.1, np.random.default_rng(seed)).alphas for seed in range(400)])
+    assert alphas.std() == pytest.approx(0.1, rel=0.1) and abs(alphas.mean()) < 0.02
+    shifted = augment.apply_shift(image, shift.shift)
+    assert np.abs(shifted.astype(int) - image.astype(int)).max() <= np.abs(shift.shift).max() * 255 + 1
+
+
+def test_the_gallery_is_seeded_and_leaves_the_global_generator_alone():
+    image = fit_within(example_image("chelsea"), 120)
+    state = torch.random.get_rng_state()
+    first = augment.gallery(image, augment.AugmentSettings(), seed=3, count=4, size=64)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    second = augment.gallery(image, augment.AugmentSettings(), seed=3, count=4, size=64)
+    assert len(first) == 4 and first[0].shape == (64, 64, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not np.array_equal(first[0], first[1])
+    still = augment.AugmentSettings(mirror=False, crop_scale=1.0, rotation=0, shear=0, rgb_offset=0, jitter=0,
+                                    pca_sigma=0)  # fmt: skip
+    plain = augment.gallery(image, still, count=2, size=64)
+    assert np.array_equal(plain[0], plain[1])  # nothing random left: every copy is the same resize
+    with pytest.raises(UserError, match="5 % and 100 %"):
+        augment.AugmentSettings(crop_scale=0.0)
