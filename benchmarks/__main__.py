@@ -15,6 +15,7 @@ BENCHMARKS = (
     "mobilenet_page",
     "comparisons_page",
     "latency",
+    "transfer",
     "detection",
     "sliding_windows",
     "segmentation",

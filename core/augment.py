@@ -18,24 +18,35 @@ from core.errors import UserError
 @dataclass(frozen=True)
 class PCAShift:
     """One PCA colour shift: the eigenvectors p_i (columns) and eigenvalues λ_i of the RGB
-    covariance, the draws α_i, and the shift Σ α_i λ_i p_i added to every pixel (in [0, 1] units)."""
+    covariance, the draws α_i, and the shift Σ α_i √λ_i p_i added to every pixel (in [0, 1]
+    units). AlexNet's paper writes λ_i; the implementations that reproduce it (fb.resnet.torch's
+    ``Lighting``, whose ImageNet "eigval" 0.2175 = 55.46/255 is a standard deviation) scale by
+    √λ_i, the spread of the pixels along p_i, so σ = 0.1 moves colours by a tenth of that spread.
+    With λ_i itself the shift would be below one grey level on a 0–1 scale."""
 
     eigenvectors: np.ndarray  # (3, 3)
     eigenvalues: np.ndarray  # (3,)
     alphas: np.ndarray  # (3,)
 
     @property
+    def spreads(self) -> np.ndarray:  # (3,) √λ_i
+        return np.sqrt(self.eigenvalues)
+
+    @property
     def shift(self) -> np.ndarray:  # (3,)
-        return self.eigenvectors @ (self.alphas * self.eigenvalues)
+        return self.eigenvectors @ (self.alphas * self.spreads)
 
 
 def pca_shift(image: np.ndarray, sigma: float = 0.1, generator: np.random.Generator | None = None) -> PCAShift:
     """The shift AlexNet adds to ``image`` ((H, W, 3) uint8): eigen-decompose the 3×3
-    covariance of its pixels' RGB values (scaled to [0, 1]); draw α_i ~ N(0, σ²)."""
+    covariance of its pixels' RGB values (scaled to [0, 1]), largest eigenvalue first; draw
+    α_i ~ N(0, σ²)."""
     if sigma < 0:
         raise UserError(f"σ must be at least 0, not {sigma}.")
     pixels = np.asarray(image, dtype=np.float64).reshape(-1, 3) / 255.0
     eigenvalues, eigenvectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    order = eigenvalues.argsort()[::-1]  # the principal component first
+    eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
     generator = generator or np.random.default_rng()
     return PCAShift(eigenvectors, np.clip(eigenvalues, 0, None), generator.normal(0.0, sigma, 3))
 

@@ -11,7 +11,7 @@ with training from scratch for reference:
 
 A ``TransferNet`` is a backbone's blocks, pooled and flattened, and a new linear head.
 Backbones: torchvision's MobileNetV3-Large and ResNet-18 (ImageNet), and, offline, a
-LeNet-5 that CNN Lab pretrains on the digits 0–4 and transfers to 5–9.
+small CNN that CNN Lab pretrains on the digits 0–4 and transfers to 5–9.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ REGIME_TITLES = {"head": "(a) new softmax only, cached features", "partial": "(b
                  "all": "(c) fine-tune everything", "scratch": "(d) from scratch"}  # fmt: skip
 MIN_PHOTOS, MAX_PHOTOS, MAX_CLASSES = 5, 50, 5
 MAX_TOTAL_PHOTOS = 500
+STORED_SIDE = 256  # photos are kept with their longer side at most this (torchvision's "resize 256" before a 224 crop)
 
 
 class TransferNet(nn.Module):
@@ -78,6 +79,7 @@ class Backbone:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     features: int
+    block_count: int
     split: Callable[[nn.Module], list[nn.Module]] = field(repr=False)
 
     def blocks(self, model: nn.Module) -> list[nn.Module]:
@@ -85,7 +87,7 @@ class Backbone:
 
 
 def _mobilenet_blocks(model: nn.Module) -> list[nn.Module]:
-    return list(model.features)  # 17 blocks, 960 channels at the end
+    return list(model.features)  # the stem, 15 inverted residuals and the last 1×1 convolution to 960 channels
 
 
 def _resnet_blocks(model: nn.Module) -> list[nn.Module]:
@@ -93,16 +95,12 @@ def _resnet_blocks(model: nn.Module) -> list[nn.Module]:
     return [stem, model.layer1, model.layer2, model.layer3, model.layer4]
 
 
-def _lenet_blocks(model: nn.Module) -> list[nn.Module]:
-    features, classifier = model.features, model.classifier
-    return [features[0:3], features[3:6], classifier[0:3], classifier[3:5]]  # conv, conv, FC 120, FC 84
-
-
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 BACKBONES = {
     "mobilenet_v3_large": Backbone("mobilenet_v3_large", "MobileNetV3-Large", "mobilenet_v3_large", 224,
-                                   IMAGENET_MEAN, IMAGENET_STD, 960, _mobilenet_blocks),
-    "resnet18": Backbone("resnet18", "ResNet-18", "resnet18", 224, IMAGENET_MEAN, IMAGENET_STD, 512, _resnet_blocks),
+                                   IMAGENET_MEAN, IMAGENET_STD, 960, 17, _mobilenet_blocks),
+    "resnet18": Backbone("resnet18", "ResNet-18", "resnet18", 224, IMAGENET_MEAN, IMAGENET_STD, 512, 5,
+                         _resnet_blocks),
 }  # fmt: skip
 
 
@@ -145,11 +143,12 @@ class PhotoSet:
         return cleaned
 
     def add_photos(self, name: str, images: Sequence[np.ndarray]) -> int:
-        """Add ``images`` to class ``name`` up to the caps; returns how many were added."""
+        """Add ``images`` to class ``name`` up to the caps, each shrunk to ``STORED_SIDE`` (so a
+        session's set stays under 100 MB whatever the photos' size); returns how many were added."""
         room = min(MAX_PHOTOS - len(self.photos[name]), MAX_TOTAL_PHOTOS - self.total)
         if room <= 0:
             raise UserError(f"A class holds at most {MAX_PHOTOS} photos and all classes {MAX_TOTAL_PHOTOS}.")
-        self.photos[name].extend(images[:room])
+        self.photos[name].extend(_shrunk(image) for image in images[:room])
         return min(room, len(images))
 
     def check_trainable(self) -> None:
@@ -208,6 +207,17 @@ class PhotoSet:
         return found, skipped
 
 
+def _shrunk(image: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    height, width = image.shape[:2]
+    scale = STORED_SIDE / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.array(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+
+
 def split(
     photos: PhotoSet, share: float = 0.2, seed: int = 0
 ) -> tuple[list[tuple[np.ndarray, int]], list[tuple[np.ndarray, int]]]:
@@ -226,7 +236,7 @@ def split(
 def to_batch(images: Sequence[np.ndarray], backbone: Backbone) -> torch.Tensor:
     """(N, 3, side, side) normalized: each photo resized to the backbone's side (no crop, so
     nothing of a small object is lost)."""
-    tensors = [torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None] / 255 for image in images]
+    tensors = [torch.tensor(image).permute(2, 0, 1).float()[None] / 255 for image in images]
     resized = torch.cat([F.interpolate(t, size=(backbone.side, backbone.side), mode="bilinear", antialias=True,
                                        align_corners=False) for t in tensors])  # fmt: skip
     mean, std = torch.tensor(backbone.mean).view(1, -1, 1, 1), torch.tensor(backbone.std).view(1, -1, 1, 1)
@@ -257,6 +267,18 @@ class RegimeProgress:
     validation_accuracy: float
     epoch_seconds: float
     confusion: np.ndarray | None = None
+
+
+def training_memory(backbone: Backbone, photos: int, batch_size: int) -> int:
+    """Bytes training takes at its peak, from the network's own counts: the photos as float32
+    tensors at the backbone's side, five copies of the weights (the copy being trained, its
+    gradients, Adam's two moments, and the pretrained model it came from) and four floats per
+    element of every layer's output for a batch (the outputs the backward pass keeps, their
+    gradients and the workspaces of both passes). Checked against measured peaks in the tests."""
+    from core.architectures import architecture_stats
+
+    stats = architecture_stats(backbone.name)
+    return 4 * (photos * 3 * backbone.side**2 + 5 * stats.params + 4 * batch_size * stats.activations)
 
 
 def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -294,16 +316,16 @@ def _train_one(regime, network, train, validation, settings, device, augment, ba
     (train_x, train_y), (val_x, val_y) = train, validation
     trainable = [parameter for parameter in network.parameters() if parameter.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=settings.learning_rate * (10 if regime == "head" else 1))
-    order = torch.Generator().manual_seed(settings.seed)
+    order, size = torch.Generator().manual_seed(settings.seed), settings.batch_size
     cached = None
     if regime == "head":  # the frozen network runs once; the head trains on its outputs
         network.eval()
         with torch.no_grad():
-            cached = (network.features(train_x.to(device)), network.features(val_x.to(device)))
+            cached = (_features(network, train_x, device, size), _features(network, val_x, device, size))
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         network.train()
-        for batch in torch.randperm(len(train_y), generator=order).split(settings.batch_size):
+        for batch in torch.randperm(len(train_y), generator=order).split(size):
             labels = train_y[batch].to(device)
             if cached is not None:
                 logits = network.head(cached[0][batch])
@@ -322,7 +344,10 @@ def _train_one(regime, network, train, validation, settings, device, augment, ba
             if cached is not None:
                 train_logits, val_logits = network.head(cached[0]), network.head(cached[1])
             else:
-                train_logits, val_logits = _logits(network, train_x, device), _logits(network, val_x, device)
+                train_logits, val_logits = (
+                    _logits(network, train_x, device, size),
+                    _logits(network, val_x, device, size),
+                )
         confusion = None
         if epoch == settings.epochs:
             predicted = val_logits.argmax(1).cpu()
@@ -334,8 +359,14 @@ def _train_one(regime, network, train, validation, settings, device, augment, ba
         yield progress, network
 
 
-def _logits(network: nn.Module, inputs: torch.Tensor, device: torch.device, batch: int = 32) -> torch.Tensor:
+def _logits(network: nn.Module, inputs: torch.Tensor, device: torch.device, batch: int) -> torch.Tensor:
     return torch.cat([network(inputs[start : start + batch].to(device)) for start in range(0, len(inputs), batch)])
+
+
+def _features(network: TransferNet, inputs: torch.Tensor, device: torch.device, batch: int) -> torch.Tensor:
+    """The frozen network's features, a batch at a time (its peak stays one batch's)."""
+    return torch.cat([network.features(inputs[start : start + batch].to(device))
+                      for start in range(0, len(inputs), batch)])  # fmt: skip
 
 
 def _augmented(inputs: torch.Tensor, augment, backbone: Backbone) -> torch.Tensor:

@@ -51,6 +51,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Normal against depthwise-separable convolution, MobileNet v1 and v2, EfficientNet scaling, measured here.",
     ),
     PageInfo(
+        "app_pages/transfer.py",
+        "Transfer learning",
+        ":material/model_training:",
+        "Architectures",
+        "Your own classes from a few photos: the three transfer regimes side by side, digits offline, augmentation.",
+    ),
+    PageInfo(
         "app_pages/object_detection.py",
         "Object detection",
         ":material/center_focus_strong:",

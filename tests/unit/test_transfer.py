@@ -139,9 +139,11 @@ def test_the_pca_colour_shift_is_alexnets():
     pixels = image.reshape(-1, 3) / 255.0
     covariance = np.cov(pixels, rowvar=False)
     np.testing.assert_allclose(covariance @ shift.eigenvectors, shift.eigenvectors * shift.eigenvalues, atol=1e-10)
-    np.testing.assert_allclose(shift.shift, shift.eigenvectors @ (shift.alphas * shift.eigenvalues))
-    # the shift's coordinates along the principal components are exactly α_i λ_i
-    np.testing.assert_allclose(shift.eigenvectors.T @ shift.shift, shift.alphas * shift.eigenvalues, atol=1e-12)
+    assert (np.diff(shift.eigenvalues) <= 0).all()  # the principal component first
+    # the shift's coordinates along the principal components are exactly α_i √λ_i, √λ_i the pixels' spread
+    np.testing.assert_allclose(shift.eigenvectors.T @ shift.shift, shift.alphas * shift.spreads, atol=1e-12)
+    projected = (pixels - pixels.mean(0)) @ shift.eigenvectors
+    np.testing.assert_allclose(projected.std(0, ddof=1), shift.spreads, rtol=1e-9)
     alphas = np.array([augment.pca_shift(image, 0.1, np.random.default_rng(seed)).alphas for seed in range(400)])
     assert alphas.std() == pytest.approx(0.1, rel=0.1) and abs(alphas.mean()) < 0.02
     shifted = augment.apply_shift(image, shift.shift)
@@ -163,3 +165,21 @@ def test_the_gallery_is_seeded_and_leaves_the_global_generator_alone():
     assert np.array_equal(plain[0], plain[1])  # nothing random left: every copy is the same resize
     with pytest.raises(UserError, match="5 % and 100 %"):
         augment.AugmentSettings(crop_scale=0.0)
+
+
+@pytest.mark.parametrize("name", list(transfer.BACKBONES))
+def test_each_backbone_states_its_blocks_and_features(name):
+    from torchvision.models import get_model
+
+    backbone = transfer.BACKBONES[name]
+    model = get_model(name, weights=None).eval()
+    network = transfer.TransferNet(backbone.blocks(model), backbone.features, 3)
+    assert len(network.blocks) == backbone.block_count
+    assert network.features(torch.randn(1, 3, 64, 64)).shape == (1, backbone.features)
+
+
+def test_large_photos_are_kept_small_and_keep_their_shape():
+    photos = transfer.PhotoSet()
+    photos.add_class("wide")
+    photos.add_photos("wide", [np.zeros((1200, 3000, 3), np.uint8), np.zeros((40, 60, 3), np.uint8)])
+    assert [image.shape for image in photos.photos["wide"]] == [(102, 256, 3), (40, 60, 3)]

@@ -1,0 +1,379 @@
+"""Transfer learning and data augmentation (course week 2, "Transfer Learning", "Data
+Augmentation"): your own classes from a few photos each, the course's three regimes and
+training from scratch side by side on an ImageNet backbone, an offline transfer experiment
+on handwritten digits, and an augmentation gallery with AlexNet's PCA colour shift.
+
+The regimes live in ``core.transfer``, the augmentations in ``core.augment``. Training runs
+in the page's own run (not a fragment) so that Stop interrupts it; the other sections are
+fragments. The photos stay in this browser session.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import augment, transfer, weights
+from core.budget import check_fits
+from core.device import job_queue
+from core.errors import UserError
+from core.images import ACCEPTED_EXTENSIONS, load_image
+from ui.fields import bounded_number
+from ui.image_input import display_jpeg, image_input
+from ui.model_status import weights_ready
+from ui.models import compute_device, pretrained
+from ui.page import page_header, section_tabs
+
+PHOTOS_KEY = "transfer-photos"  # the user's PhotoSet, in this session only
+NOTICES_KEY = "transfer-notices"  # (kind, message) about the last change to the set, said once
+EARLIER_KEY, MAX_EARLIER = "transfer-earlier", 20  # summary rows of the trainings before the last one
+RUNS_KEY = "transfer-runs"  # regime -> (progress history, trained network, classes, backbone name)
+
+
+def photo_set() -> transfer.PhotoSet:
+    return st.session_state.setdefault(PHOTOS_KEY, transfer.PhotoSet())
+
+
+@st.fragment
+def classes_section() -> None:
+    """Every change happens in a widget's callback, before the section draws, so what is
+    drawn is the set as it now stands; messages about the change are said once."""
+    st.subheader("Your classes")
+    st.markdown(f"{transfer.MAX_CLASSES} classes at most, {transfer.MIN_PHOTOS}–{transfer.MAX_PHOTOS} photos each "
+                "(the course's example: Tigger, Misty, neither). The photos stay in this browser session.")  # fmt: skip
+    photos = photo_set()
+    for kind, notice in st.session_state.pop(NOTICES_KEY, []):
+        getattr(st, kind)(notice)
+    name_column, add_column = st.columns([3, 1], vertical_alignment="bottom")
+    name_column.text_input("New class", key="transfer-new-class", max_chars=40, placeholder="e.g. Tigger")
+    add_column.button("Add class", key="transfer-add-class", icon=":material/add:", on_click=add_class)
+    for index, (label, images) in enumerate(photos.photos.items()):
+        with st.container(border=True):
+            title, delete = st.columns([4, 1])
+            count = f"{len(images)} photo{'s' if len(images) != 1 else ''}"
+            title.markdown(f"**{label}** · {count}")
+            delete.popover("Delete", icon=":material/delete:").button(
+                f"Delete {label} and its {count}", key=f"transfer-delete-{index}", type="primary",
+                on_click=photos.photos.pop, args=(label,))  # fmt: skip
+            key = f"transfer-upload-{index}-{len(images)}"  # a new uploader once its files are added
+            st.file_uploader(f"Add photos to {label}", type=list(ACCEPTED_EXTENSIONS), accept_multiple_files=True,
+                             key=key, on_change=add_uploads, args=(label, key))  # fmt: skip
+            if images:
+                st.image([display_jpeg(image) for image in images[:12]], width=72)
+    if photos.classes and st.toggle("Add photos with the camera", key="transfer-camera-on"):
+        label = st.selectbox("Add each shot to", photos.classes, key="transfer-camera-class")
+        st.camera_input("Take a photo", key="transfer-camera", on_change=add_uploads, args=(label, "transfer-camera"))
+    export_column, import_column = st.columns(2)
+    export_column.download_button("Export the set (.zip)", photos.export,
+                                  file_name="cnn-lab-classes.zip", disabled=not photos.total,
+                                  icon=":material/download:", key="transfer-export")  # fmt: skip
+    upload = import_column.file_uploader("Import a set (.zip)", type=["zip"], key="transfer-import")
+    replaces = f" (replaces the {photos.total} photos here)" if photos.total else ""
+    import_column.button(f"Import{replaces}", key="transfer-import-go", disabled=upload is None, on_click=import_set)
+
+
+def say(kind: str, message: str) -> None:
+    """Keep a message (``kind``: "success", "warning" or "error") for the section's next drawing."""
+    st.session_state.setdefault(NOTICES_KEY, []).append((kind, message))
+
+
+def add_class() -> None:
+    try:
+        photo_set().add_class(st.session_state["transfer-new-class"])
+    except UserError as error:
+        say("error", str(error))
+
+
+def add_uploads(label: str, key: str) -> None:
+    """Decode each file of the uploader (or camera) ``key``; a file that is not an image is
+    skipped with its name, the rest kept."""
+    files = st.session_state.get(key)
+    files = files if isinstance(files, list) else [files] if files is not None else []
+    decoded = []
+    for upload in files:
+        try:
+            decoded.append(load_image(upload.getvalue()))
+        except UserError as error:
+            say("warning", f"Skipped {upload.name}: {error}")
+    if not decoded:
+        return
+    try:
+        added = photo_set().add_photos(label, decoded)
+    except UserError as error:
+        say("error", str(error))
+        return
+    if added < len(decoded):
+        say("warning", f"Added {added} of {len(decoded)} photos to {label}: a class holds at most "
+                       f"{transfer.MAX_PHOTOS} and all classes {transfer.MAX_TOTAL_PHOTOS}.")  # fmt: skip
+
+
+def import_set() -> None:
+    upload = st.session_state.get("transfer-import")
+    try:
+        imported, skipped = transfer.PhotoSet.from_export(upload.getvalue())
+    except UserError as error:
+        say("error", str(error))
+        return
+    st.session_state[PHOTOS_KEY] = imported
+    say("success", f"Imported {imported.total} photos in {len(imported.classes)} classes.")
+    for reason in skipped:
+        say("warning", f"Skipped {reason}")
+
+
+def augment_settings(prefix: str, where=st) -> augment.AugmentSettings | None:
+    """The augmentation sliders (shared by the gallery and training)."""
+    columns = where.columns(4)
+    values = dict(
+        mirror=columns[0].toggle("Mirror", value=True, key=f"{prefix}-mirror"),
+        crop_scale=columns[1].slider("Crop keeps ≥ (area)", 0.1, 1.0, 0.6, 0.05, key=f"{prefix}-crop"),
+        rotation=columns[2].slider("Rotation ±°", 0, 90, 15, key=f"{prefix}-rotation"),
+        shear=columns[3].slider("Shear ±°", 0, 45, 10, key=f"{prefix}-shear"),
+    )
+    columns = where.columns(4)
+    values.update(
+        warp=columns[0].slider("Local warping (elastic α)", 0, 200, 0, 10, key=f"{prefix}-warp"),
+        rgb_offset=columns[1].slider("RGB shift ± levels", 0, 64, 20, key=f"{prefix}-offset"),
+        jitter=columns[2].slider("Colour jitter", 0.0, 0.8, 0.2, 0.05, key=f"{prefix}-jitter"),
+        pca_sigma=columns[3].slider("PCA colour σ", 0.0, 0.5, 0.1, 0.01, key=f"{prefix}-pca"),
+    )
+    try:
+        return augment.AugmentSettings(**values)
+    except UserError as error:
+        where.error(str(error))
+        return None
+
+
+def train_section() -> None:
+    """Not a fragment: Stop, a page-level click, interrupts training."""
+    st.subheader("Three regimes and training from scratch, side by side")
+    backbone_name = st.radio("Backbone", list(transfer.BACKBONES), horizontal=True, key="transfer-backbone",
+                             format_func=lambda name: transfer.BACKBONES[name].title)  # fmt: skip
+    backbone = transfer.BACKBONES[backbone_name]
+    blocks = backbone.block_count
+    regimes = st.multiselect("Regimes", transfer.REGIMES, default=list(transfer.REGIMES),
+                             format_func=transfer.REGIME_TITLES.get, key="transfer-regimes")  # fmt: skip
+    columns = st.columns(4)
+    frozen = columns[0].slider(f"k: blocks frozen in (b), of {blocks}", 0, blocks, min(3, blocks), key="transfer-k")
+    epochs = bounded_number("Epochs", 1, 50, 8, key="transfer-epochs", where=columns[1])
+    learning_rate = bounded_number("Learning rate", 1e-5, 1e-1, 1e-3, number_format="%.5f", key="transfer-lr",
+                                   where=columns[2])  # fmt: skip
+    use_augmentation = columns[3].toggle("Augment (b)–(d)", key="transfer-augment",
+                                         help="The Augmentation tab's settings, drawn anew every epoch.")  # fmt: skip
+    photos = photo_set()
+    try:
+        training, validation = transfer.split(photos)
+    except UserError as error:
+        st.info(f"{error} Add photos in the “Your classes” tab.")
+        show_runs()
+        return
+    st.caption(f"{len(training)} photos to train on, {len(validation)} held out (a fifth of each class, at least "
+               "one); photos resized to 224×224.")  # fmt: skip
+    have_weights = weights_ready(backbone.weights_name, f"regimes (a)–(c) on {backbone.title}",
+                                 key=f"transfer-download-{backbone_name}")  # fmt: skip
+    if not have_weights:
+        regimes = [regime for regime in regimes if regime == "scratch"]
+        st.caption("Without the ImageNet weights only (d) from scratch can run; the Offline tab shows a real transfer "
+                   "experiment that needs no download.")  # fmt: skip
+    if None in (epochs, learning_rate) or not regimes:
+        show_runs()
+        return
+    start, stop = st.columns(2)
+    if not start.button("Train", type="primary", key="transfer-train", icon=":material/play_arrow:"):
+        show_runs()
+        return
+    stop.button("Stop (keeps what is trained)", key="transfer-stop", icon=":material/stop:")
+    device = compute_device()
+    if device is None:
+        return
+    settings = transfer.TrainingSettings(tuple(regimes), frozen, epochs, learning_rate)
+    try:
+        check_fits(transfer.training_memory(backbone, photos.total, settings.batch_size),
+                   f"Training on {photos.total} photos", "the number of photos", device)  # fmt: skip
+    except UserError as error:
+        st.error(str(error))
+        return
+    augmenter = None
+    if use_augmentation:
+        chosen = augment_settings_from_state()
+        pipeline = augment.augmenter(chosen, backbone.side)
+        generator = np.random.default_rng(settings.seed)
+        augmenter = lambda pixels: pipeline(pixels, generator)  # noqa: E731
+    model = pretrained(backbone.weights_name, "cpu") if have_weights else None
+    if st.session_state.get(RUNS_KEY):  # the last training's results move to the earlier ones
+        earlier = summary_rows(st.session_state[RUNS_KEY]) + st.session_state.get(EARLIER_KEY, [])
+        st.session_state[EARLIER_KEY] = earlier[:MAX_EARLIER]
+    runs = st.session_state[RUNS_KEY] = {}
+    bar, chart = st.progress(0.0), st.empty()
+    total = len(regimes) * epochs
+    with job_queue(device).turn(on_wait=lambda ahead: bar.progress(0.0, text=f"Waiting: {ahead} job(s) ahead")):
+        for done, (progress, network) in enumerate(
+            transfer.train_regimes(backbone, model, training, validation, len(photos.classes), settings, device,
+                                   augmenter), start=1):  # fmt: skip
+            history = runs.setdefault(progress.regime, {"history": []})["history"]
+            history.append(progress)
+            runs[progress.regime].update(network=network, classes=photos.classes, backbone=backbone_name,
+                                         augmented=use_augmentation and progress.regime != "head")  # fmt: skip
+            bar.progress(done / total, text=f"{transfer.REGIME_TITLES[progress.regime]}: epoch {progress.epoch}/"
+                         f"{epochs}, validation accuracy {progress.validation_accuracy:.0%}")  # fmt: skip
+            chart.plotly_chart(curves_figure(runs), key=f"transfer-curves-{done}")
+    st.rerun()
+
+
+def augment_settings_from_state() -> augment.AugmentSettings:
+    """The Augmentation tab's settings as the user left them (its defaults if never opened)."""
+    state = st.session_state
+    defaults = augment.AugmentSettings()
+    return augment.AugmentSettings(
+        mirror=state.get("gallery-mirror", defaults.mirror), crop_scale=state.get("gallery-crop", defaults.crop_scale),
+        rotation=state.get("gallery-rotation", defaults.rotation), shear=state.get("gallery-shear", defaults.shear),
+        warp=state.get("gallery-warp", defaults.warp), rgb_offset=state.get("gallery-offset", defaults.rgb_offset),
+        jitter=state.get("gallery-jitter", defaults.jitter), pca_sigma=state.get("gallery-pca", defaults.pca_sigma),
+    )  # fmt: skip
+
+
+def curves_figure(runs: dict) -> go.Figure:
+    figure = go.Figure()
+    for regime, run in runs.items():
+        epochs = [p.epoch for p in run["history"]]
+        figure.add_trace(go.Scatter(x=epochs, y=[p.validation_accuracy for p in run["history"]], mode="lines+markers",
+                                    name=f"{transfer.REGIME_TITLES[regime]} (validation)"))  # fmt: skip
+        figure.add_trace(go.Scatter(x=epochs, y=[p.train_accuracy for p in run["history"]], mode="lines",
+                                    line=dict(dash="dot"),
+                                    name=f"{transfer.REGIME_TITLES[regime][:3]} training"))  # fmt: skip
+    figure.update_layout(height=360, xaxis_title="epoch", yaxis=dict(title="accuracy", range=[0, 1.05]),
+                         margin=dict(t=10))  # fmt: skip
+    return figure
+
+
+def summary_rows(runs: dict) -> list[dict]:
+    """One row per regime of a training: its last epoch's accuracies and its median epoch time."""
+    rows = []
+    for regime, run in runs.items():
+        last = run["history"][-1]
+        rows.append({"regime": transfer.REGIME_TITLES[regime], "backbone": transfer.BACKBONES[run["backbone"]].title,
+                     "epochs": last.epoch, "training accuracy": round(last.train_accuracy, 3),
+                     "validation accuracy": round(last.validation_accuracy, 3),
+                     "seconds per epoch": round(np.median([p.epoch_seconds for p in run["history"]]), 3),
+                     "augmented": run["augmented"]})  # fmt: skip
+    return rows
+
+
+def show_runs() -> None:
+    runs = st.session_state.get(RUNS_KEY)
+    if not runs:
+        return
+    st.plotly_chart(curves_figure(runs), key="transfer-curves-kept")
+    st.dataframe(pd.DataFrame(summary_rows(runs)), hide_index=True)
+    st.caption("Regime (a) trains only the new softmax on features the frozen network computed once, so its "
+               "epochs take a fraction of the others'.")  # fmt: skip
+    earlier = st.session_state.get(EARLIER_KEY)
+    if earlier:
+        st.markdown(f"**Earlier trainings in this session** (the last {MAX_EARLIER} rows): train again with "
+                    "augmentation on or off to see its effect on validation accuracy.")  # fmt: skip
+        st.dataframe(pd.DataFrame(earlier), hide_index=True, key="transfer-earlier")
+    columns = st.columns(len(runs))
+    for column, (regime, run) in zip(columns, runs.items()):
+        last = run["history"][-1]
+        if last.confusion is not None:
+            figure = px.imshow(last.confusion, x=run["classes"], y=run["classes"], text_auto=True,
+                               labels=dict(x="predicted", y="true"), color_continuous_scale="Blues")  # fmt: skip
+            figure.update_layout(height=260, margin=dict(t=30), title=regime, coloraxis_showscale=False)
+            column.plotly_chart(figure, key=f"transfer-confusion-{regime}")
+        column.download_button(f"Download ({regime})",
+                               partial(transfer.export_model, run["network"], run["classes"],
+                                       transfer.BACKBONES[run["backbone"]], regime),
+                               file_name=f"cnn-lab-{regime}.pt", key=f"transfer-download-model-{regime}")  # fmt: skip
+
+
+@st.fragment
+def classify_section() -> None:
+    st.subheader("Classify a new photo")
+    runs = st.session_state.get(RUNS_KEY)
+    if not runs:
+        st.info("Train a regime in the Train tab first.")
+        return
+    regime = st.radio("Model", list(runs), format_func=transfer.REGIME_TITLES.get, horizontal=True,
+                      key="transfer-classify-regime")  # fmt: skip
+    image = image_input("transfer-query", label="Photo", default_example="chelsea")
+    if image is None:
+        return
+    run = runs[regime]
+    device = compute_device()
+    if device is None:
+        return
+    with st.spinner("Classifying…"):
+        answer = transfer.classify_photo(run["network"], image, run["classes"], transfer.BACKBONES[run["backbone"]],
+                                         device)  # fmt: skip
+    left, right = st.columns([1, 2])
+    left.image(display_jpeg(image), width=240)
+    right.metric("Most likely", answer[0][0], f"{answer[0][1]:.1%}", delta_color="off")
+    right.dataframe(pd.DataFrame(answer, columns=["class", "probability"]), hide_index=True)
+
+
+@st.fragment
+def offline_section() -> None:
+    st.subheader("Offline: transfer between handwritten digits")
+    st.markdown("A small CNN (three 3×3 convolutions of 64 channels, batch norm, global pooling) that CNN Lab "
+                "pretrains on scikit-learn's digits **0–4** is frozen; only a new softmax is trained, on a few "
+                "examples of each digit **5–9** it never saw — regime (a). The same head on the same network "
+                "with random weights is the reference.")  # fmt: skip
+    columns = st.columns(2)
+    shots = bounded_number("Examples per digit", 1, 100, 5, key="offline-shots", where=columns[0])
+    seed = bounded_number("Seed (which examples)", 0, 1000, 0, key="offline-seed", where=columns[1])
+    if shots is None or seed is None:
+        return
+    backbone = weights.load_pretrained("digits_0to4")
+    with st.spinner("Training the two softmax layers…"):
+        result = transfer.offline_experiment(backbone, shots, seed)
+    columns = st.columns(2)
+    columns[0].metric("Pretrained on 0–4", f"{result.pretrained_accuracy:.1%}")
+    columns[1].metric("Untrained backbone", f"{result.untrained_accuracy:.1%}")
+    st.caption(f"Accuracy on the other {result.tested} digits 5–9, from {shots} example{'s' if shots > 1 else ''} of "
+               "each. The pretrained network's features separate new digits; random features barely do.")  # fmt: skip
+
+
+@st.fragment
+def augmentation_section() -> None:
+    st.subheader("Data augmentation")
+    image = image_input("gallery-image", label="Image", default_example="chelsea")
+    settings = augment_settings("gallery")
+    seed = bounded_number("Seed", 0, 10_000, 0, key="gallery-seed")
+    if image is None or settings is None or seed is None:
+        return
+    with st.spinner("Drawing 16 augmented copies…"):
+        copies = augment.gallery(image, settings, seed)
+    st.image(copies, width=150)
+    shift = augment.pca_shift(image, settings.pca_sigma, np.random.default_rng(seed))
+    st.markdown("**PCA colour augmentation** (AlexNet): the principal components p_i of this image's RGB values "
+                "(0–1), their eigenvalues λ_i and the spread √λ_i of the pixels along each, and one draw "
+                "α_i ~ N(0, σ²). The shift follows the colours the photo already varies in.")  # fmt: skip
+    st.dataframe(pd.DataFrame({"p_i (R, G, B)": [np.round(v, 3).tolist() for v in shift.eigenvectors.T],
+                               "λ_i": np.round(shift.eigenvalues, 5), "√λ_i": np.round(shift.spreads, 4),
+                               "α_i": np.round(shift.alphas, 4)}), hide_index=True)  # fmt: skip
+    st.latex(
+        r"\Delta = \sum_i \alpha_i \sqrt{\lambda_i}\, \mathbf{p}_i = ("
+        + ", ".join(f"{value * 255:+.2f}" for value in shift.shift)
+        + r")\ \text{levels added to every pixel}"
+    )
+
+
+SECTIONS = {
+    "Your classes": classes_section,
+    "Train": train_section,
+    "Classify": classify_section,
+    "Offline": offline_section,
+    "Augmentation": augmentation_section,
+}
+
+if __name__ == "__main__":  # Streamlit runs pages as __main__
+    page_header(
+        "Transfer learning",
+        "Course week 2 — your own classes on an ImageNet backbone in the course's three regimes, a transfer between "
+        "digits that needs no download, and data augmentation; `core.transfer` and `core.augment`.",
+    )
+    section_tabs(SECTIONS)

@@ -1,0 +1,102 @@
+"""The transfer-learning page in a real browser: every tab without ImageNet weights, then,
+with an untrained ResNet-18 in the server's cache, two classes built from multi-file uploads
+(one file not an image) and the four regimes trained (plumbing: an untrained backbone's accuracy
+means nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app_pages.transfer import SECTIONS
+from core.examples import example_image
+from core.images import fit_within
+from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.harness import served_app
+from tests.models import save_untrained_torchvision
+
+pytestmark = pytest.mark.e2e
+
+
+def open_transfer_page(page, app_url: str) -> None:
+    page.goto(f"{app_url}/transfer")
+    page.get_by_role("heading", name="Transfer learning").wait_for(timeout=90_000)
+    settled(page)
+
+
+def test_every_tab_renders_without_imagenet_weights(page, app_url):
+    open_transfer_page(page, app_url)
+    visit_every_tab(
+        page,
+        list(SECTIONS),
+        {
+            "Your classes": ("5 classes at most", "transfer_classes_empty"),
+            "Train": ("Make at least two classes.", "transfer_train_empty"),
+            "Offline": ("Pretrained on 0–4", "transfer_offline"),
+            "Augmentation": ("PCA colour augmentation", "transfer_augmentation"),
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def untrained_resnet_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("streamlit-transfer")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCH_HOME", str(workdir / "torch"))
+        save_untrained_torchvision("resnet18")
+    with served_app(workdir) as url:
+        yield url
+
+
+def photos(folder: Path, example: str, count: int) -> list[str]:
+    base = fit_within(example_image(example), 96)
+    paths = []
+    for index in range(count):
+        path = folder / f"{example}{index}.png"
+        Image.fromarray(np.roll(base, 4 * index, axis=1)).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def add_class(page, panel, name: str, files: list[str]) -> None:
+    panel.get_by_label("New class").fill(name)
+    panel.get_by_role("button", name="Add class").click()
+    settled(page)
+    panel.get_by_label(f"Add photos to {name}").locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files
+    )
+    settled(page)
+
+
+def test_two_classes_from_uploads_then_the_regimes(page, untrained_resnet_url, tmp_path):
+    open_transfer_page(page, untrained_resnet_url)
+    panel = page.get_by_role("tabpanel")
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"not an image")
+    add_class(page, panel, "cat", [*photos(tmp_path, "chelsea", 6), str(notes)])
+    assert "Skipped notes.png" in panel.inner_text()
+    add_class(page, panel, "coffee", photos(tmp_path, "coffee", 6))
+    text = panel.inner_text()
+    assert "cat · 6 photos" in text and "coffee · 6 photos" in text
+    assert_no_exception(page)
+    screenshot(page, "transfer_two_classes")
+    panel = open_tab(page, "Train")
+    panel.get_by_text("ResNet-18", exact=True).click()
+    settled(page)
+    fill_number(page, panel, "Epochs", "3")
+    assert "10 photos to train on, 2 held out" in panel.inner_text()
+    panel.get_by_role("button", name="Train").click()
+    page.get_by_text("so its epochs take a fraction of the others'").wait_for(timeout=240_000)
+    settled(page)
+    text = panel.inner_text()
+    assert all(f"Download ({regime})" in text for regime in ("head", "partial", "all", "scratch"))
+    assert_no_exception(page)
+    screenshot(page, "transfer_trained")
+    panel = open_tab(page, "Classify")
+    assert "Most likely" in panel.inner_text()
+    assert_no_exception(page)
+    screenshot(page, "transfer_classify")
