@@ -14,8 +14,9 @@ import torch
 
 from core import segmentation as seg
 from core import shapes, weights
+from core.budget import check_fits
 from core.detectors import detect_yolo
-from core.device import job_queue
+from core.device import job_queue, pick_device
 from core.errors import UserError
 from core.examples import PHOTOS
 from core.images import fit_within
@@ -352,7 +353,7 @@ def sample_predictions(model: seg.UNet, data: seg.TrainingData, device: torch.de
     """Validation images, their labels and the model's labels, as one picture."""
     rows = []
     for index in range(count):
-        image = (data.validation_images[index].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        image = data.validation_images[index].permute(1, 2, 0).numpy()
         predicted = seg.predict_labels(model, image, device)
         rows.append(
             np.concatenate(
@@ -388,6 +389,9 @@ def train_section() -> None:
     )
     try:
         seg.check_input_size(image_size, image_size, config.depth, "same")
+        memory = seg.training_memory(config)
+        check_fits(memory.total, f"Training on {train_images:,} images of {image_size}² in batches of {batch_size}",
+                   memory.largest, pick_device())  # fmt: skip
     except UserError as error:
         st.error(str(error))
         return

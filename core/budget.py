@@ -9,6 +9,8 @@ models and the server fit in 24 GB); on CUDA also at most 80 % of the GPU's free
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 
@@ -21,6 +23,23 @@ MB = 1_000_000
 
 class TooLarge(UserError):
     """A job that would take more memory than one job may; the message names the setting to lower."""
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """A job's estimated peak in bytes, split by the setting each part grows with (e.g.
+    {"the batch size": …, "the number of training images": …}), so a refusal can name the
+    setting that matters most."""
+
+    parts: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.parts.values())
+
+    @property
+    def largest(self) -> str:
+        return max(self.parts, key=self.parts.__getitem__)
 
 
 def job_budget_bytes(device: torch.device | str = "cpu") -> int:
@@ -43,3 +62,21 @@ def check_fits(estimate_bytes: int, what: str, lower: str, device: torch.device 
             f"{what} would need about {estimate_bytes / MB:,.0f} MB of memory; one job may use "
             f"{budget / MB:,.0f} MB on this server ({JOB_MEMORY_ENV}). Lower {lower}."
         )
+
+
+def activation_values(model: torch.nn.Module, input_shape: tuple[int, ...]) -> int:
+    """The values every leaf module of ``model`` outputs for one input of ``input_shape``
+    (batch 1), counted on the meta device: nothing is allocated. Build ``model`` there."""
+    produced = []
+    hooks = [
+        module.register_forward_hook(lambda module, inputs, output: produced.append(output.numel()))
+        for module in model.modules()
+        if not any(module.children())
+    ]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape, device="meta"))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return sum(produced)

@@ -12,10 +12,12 @@ from core.segmentation.training import (
     Progress,
     TrainingConfig,
     TrainingData,
+    as_input,
     evaluate,
     new_model,
     segmentation_loss,
     train,
+    training_memory,
 )
 from core.segmentation.transposed import (
     Placement,
@@ -45,6 +47,8 @@ __all__ = [
     "Stage",
     "TrainingConfig",
     "TrainingData",
+    "as_input",
+    "training_memory",
     "TransposedConvolution",
     "UNet",
     "check_input_size",

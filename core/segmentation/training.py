@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from core.budget import MemoryEstimate, activation_values
 from core.segmentation.metrics import SegmentationScores, confusion_matrix, scores_from_confusion
 from core.segmentation.unet import UNet
 
@@ -49,26 +50,54 @@ class Progress:
 
 @dataclass
 class TrainingData:
-    """Training and validation tensors made from ``core.shapes`` with a seed."""
+    """Training and validation sets made from ``core.shapes`` with a seed, kept as bytes (4
+    per pixel: RGB and the label); each batch becomes float32 only when it is used."""
 
-    images: torch.Tensor  # (N, 3, S, S) float in [0, 1]
-    labels: torch.Tensor  # (N, S, S) int64
+    images: torch.Tensor  # (N, 3, S, S) uint8
+    labels: torch.Tensor  # (N, S, S) uint8
     validation_images: torch.Tensor
     validation_labels: torch.Tensor
 
     @classmethod
     def make(cls, config: TrainingConfig) -> TrainingData:
-        from core.shapes import make_set
-
-        def tensors(seed: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-            images, labels = make_set(seed, count, config.image_size)
-            return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255), torch.from_numpy(labels).long()
-
         # validation uses another seed: images the network never trains on
         return cls(
-            *tensors(config.data_seed, config.train_images),
-            *tensors(config.data_seed + 10_000, config.validation_images),
+            *_shapes_set(config.data_seed, config.train_images, config.image_size),
+            *_shapes_set(config.data_seed + 10_000, config.validation_images, config.image_size),
         )
+
+
+def _shapes_set(seed: int, count: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each sample drawn straight into its place: no second copy of the set at any time."""
+    from core.shapes import make_sample
+
+    images = torch.empty(count, 3, size, size, dtype=torch.uint8)
+    labels = torch.empty(count, size, size, dtype=torch.uint8)
+    for index in range(count):
+        image, label, _ = make_sample(seed, index, size)
+        images[index] = torch.from_numpy(image).permute(2, 0, 1)
+        labels[index] = torch.from_numpy(label)
+    return images, labels
+
+
+def as_input(images: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """A batch of uint8 images (B, 3, H, W) as the network's float32 input in [0, 1]."""
+    return images.to(device).float().div_(255)
+
+
+def training_memory(config: TrainingConfig, num_classes: int = 4) -> MemoryEstimate:
+    """Bytes training takes at its peak, from tensor sizes: the set (4 bytes a pixel), four
+    copies of the weights (the weights, their gradients, Adam's two moments) and, for a batch,
+    three floats per value the network's layers output (the outputs the backward pass keeps,
+    their gradients, and the loss's per-pixel tensors). Checked against measured peaks in the
+    tests."""
+    with torch.device("meta"):
+        model = new_model(config, num_classes)
+    params = sum(parameter.numel() for parameter in model.parameters())
+    values = activation_values(model, (3, config.image_size, config.image_size))
+    pixels = (config.train_images + config.validation_images) * config.image_size**2
+    return MemoryEstimate({"the number of training images": 4 * pixels, "the network's width": 4 * 4 * params,
+                           "the batch size or the image size": 4 * 3 * config.batch_size * values})  # fmt: skip
 
 
 def new_model(config: TrainingConfig, num_classes: int = 4) -> UNet:
@@ -79,15 +108,15 @@ def new_model(config: TrainingConfig, num_classes: int = 4) -> UNet:
 def evaluate(
     model: UNet, images: torch.Tensor, labels: torch.Tensor, device: torch.device, batch_size: int = 32
 ) -> SegmentationScores:
-    """Scores of ``model`` over a whole labelled set."""
+    """Scores of ``model`` over a whole labelled set (uint8 images and labels, as ``TrainingData``)."""
     num_classes = model.config["num_classes"]
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
     was_training = model.training
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            predicted = model(images[start : start + batch_size].to(device)).argmax(1).cpu()
-            confusion += confusion_matrix(predicted, labels[start : start + batch_size], num_classes)
+            predicted = model(as_input(images[start : start + batch_size], device)).argmax(1).cpu()
+            confusion += confusion_matrix(predicted, labels[start : start + batch_size].long(), num_classes)
     model.train(was_training)
     return scores_from_confusion(confusion)
 
@@ -118,7 +147,7 @@ def train(
     started, step = time.perf_counter(), 0
     for epoch in range(1, config.epochs + 1):
         for batch in torch.randperm(len(data.images), generator=order).split(config.batch_size):
-            loss = segmentation_loss(model(data.images[batch].to(device)), data.labels[batch].to(device))
+            loss = segmentation_loss(model(as_input(data.images[batch], device)), data.labels[batch].to(device).long())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -137,6 +137,25 @@ def test_a_short_training_run_is_kept_for_inference(app, monkeypatch):
     assert "The U-Net trained in this session: 1 step on 32×32 images." in [c.value for c in app.caption]
 
 
+def test_training_beyond_the_memory_budget_is_refused_naming_the_setting(app, monkeypatch):
+    app.number_input(key="train-epochs").set_value(200)
+    app.number_input(key="train-count").set_value(20_000)
+    app.number_input(key="train-batch").set_value(256)
+    app.selectbox(key="train-size").set_value(128).run()
+    refusal = next(e for e in texts(app, "error") if "would need about" in e)
+    assert refusal.startswith("Training on 20,000 images of 128² in batches of 256 would need about 20,")
+    assert refusal.endswith("Lower the batch size or the image size.")
+    assert not any(b.key == "train-start" for b in app.button)  # nothing to start
+    monkeypatch.setenv("CNNLAB_JOB_MEMORY_MB", "1000")
+    app.number_input(key="train-batch").set_value(16).run()
+    refusal = next(e for e in texts(app, "error") if "would need about" in e)
+    assert refusal.endswith("Lower the number of training images.")
+    app.number_input(key="train-count").set_value(2_000)
+    app.number_input(key="train-batch").set_value(4).run()
+    assert not any("would need about" in e for e in texts(app, "error"))
+    assert any(b.key == "train-start" for b in app.button)
+
+
 def test_real_photo_segmenters_say_how_to_get_their_weights(app):
     warnings = texts(app, "warning")
     assert any("DeepLabV3" in w and "make weights" in w for w in warnings)

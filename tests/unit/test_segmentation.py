@@ -176,6 +176,18 @@ def test_a_few_steps_lower_the_loss():
     assert not model.training
 
 
+def test_the_training_set_is_the_shapes_set_kept_as_bytes():
+    config = seg.TrainingConfig(train_images=5, validation_images=2, image_size=32)
+    data = seg.TrainingData.make(config)
+    images, labels = shapes.make_set(config.data_seed, 5, 32)
+    assert data.images.dtype == data.labels.dtype == torch.uint8
+    assert torch.equal(data.images, torch.from_numpy(images).permute(0, 3, 1, 2))
+    assert torch.equal(data.labels, torch.from_numpy(labels))
+    assert torch.equal(data.validation_labels, torch.from_numpy(shapes.make_set(config.data_seed + 10_000, 2, 32)[1]))
+    batch = seg.as_input(data.images[:2], "cpu")
+    assert batch.dtype == torch.float32 and torch.equal(batch, data.images[:2].float() / 255)
+
+
 def test_stopping_early_keeps_the_model_so_far():
     config = seg.TrainingConfig(epochs=5, train_images=32, batch_size=8, image_size=32, base_channels=4, depth=2)
     model = seg.new_model(config)
@@ -244,12 +256,7 @@ def test_checkpoint_manifest_and_the_shipped_scores():
     config = seg.TrainingConfig(**manifest["config"])
     fresh_seed = manifest["fresh_test"]["data_seed"] + 1  # not even the manifest's own test images
     images, labels = shapes.make_set(fresh_seed, 100, config.image_size)
-    scores = seg.evaluate(
-        model,
-        torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255),
-        torch.from_numpy(labels).long(),
-        torch.device("cpu"),
-    )
+    scores = seg.evaluate(model, torch.from_numpy(images).permute(0, 3, 1, 2), torch.from_numpy(labels), "cpu")
     assert scores.mean_iou >= 0.9
 
 
