@@ -25,6 +25,7 @@ from core.errors import UserError
 from core.faces import CROP_SIZE
 
 MAX_NAME_LENGTH = 60
+MAX_ENTRIES = 500  # photos per gallery: 500 crops of 160×160×3 are 38 MB
 EXPORT_FORMAT = "cnn-lab-face-gallery-1"
 
 
@@ -108,19 +109,22 @@ class GalleryStore:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What importing a gallery file did: photos added, and photos that were already there."""
+    """What importing a gallery file did: photos added, photos that were already there, and
+    photos left out because the gallery was full."""
 
     added: int
     already_there: int
+    left_out: int = 0
 
     def summary(self, file_name: str) -> str:
         def photos(count: int) -> str:
             return f"{count:,} photo" + ("" if count == 1 else "s")
 
+        full = f" {photos(self.left_out)} left out: a gallery holds at most {MAX_ENTRIES}." if self.left_out else ""
         if not self.added:
-            return f"Nothing new in {file_name}: its {photos(self.already_there)} are already in the gallery."
+            return f"Nothing new in {file_name}: its {photos(self.already_there)} are already in the gallery." + full
         skipped = f" ({photos(self.already_there)} already there)" if self.already_there else ""
-        return f"Imported {photos(self.added)} from {file_name}{skipped}."
+        return f"Imported {photos(self.added)} from {file_name}{skipped}." + full
 
 
 class Gallery:
@@ -140,6 +144,8 @@ class Gallery:
 
     def add(self, name: str, crop: np.ndarray) -> Enrolled:
         """Enroll one more photo of ``name`` (a new identity, or another photo of one)."""
+        if len(self.entries) >= MAX_ENTRIES:
+            raise GalleryError(f"A gallery holds at most {MAX_ENTRIES} photos; delete some to enroll more.")
         entry = Enrolled(uuid.uuid4().hex, clean_name(name), _checked_crop(crop).copy())
         if self.store:
             self.store.add(self.owner, entry)
@@ -195,19 +201,32 @@ class Gallery:
         adds nothing the second time. A file that is not such a gallery adds nothing."""
         names, crops = read_export(data)
         present = {(entry.name, entry.crop.tobytes()) for entry in self.entries}
-        added = 0
+        added = left_out = 0
         for name, crop in zip(names, crops):
             if (name, crop.tobytes()) in present:
+                continue
+            if len(self.entries) >= MAX_ENTRIES:
+                left_out += 1
                 continue
             self.add(name, crop)
             present.add((name, crop.tobytes()))
             added += 1
-        return ImportResult(added, len(names) - added)
+        return ImportResult(added, len(names) - added - left_out, left_out)
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a file whose crops would unpack beyond a full gallery's (a small compressed
+    file can hold gigabytes of zeros), before anything is unpacked."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > MAX_ENTRIES * (CROP_SIZE**2 * 3 + 4 * MAX_NAME_LENGTH) + 2**20:
+        raise GalleryError(f"This gallery file holds more than {MAX_ENTRIES} photos, more than a gallery may.")
 
 
 def read_export(data: bytes) -> tuple[list[str], np.ndarray]:
     """The names and (N, 160, 160, 3) crops of an exported gallery file."""
     try:
+        _check_unpacked_size(data)
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             if str(archive["format"]) != EXPORT_FORMAT:
                 raise GalleryError("This file is not a CNN Lab face gallery.")

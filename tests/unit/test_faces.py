@@ -357,6 +357,30 @@ def test_export_and_import_round_trip():
             read_export(data)
 
 
+def test_a_gallery_is_capped_and_a_file_that_would_unpack_beyond_it_is_refused(monkeypatch):
+    import io
+
+    from core import gallery as gallery_module
+
+    monkeypatch.setattr(gallery_module, "MAX_ENTRIES", 3)
+    source = Gallery()
+    for index in range(3):
+        source.add(f"P{index}", crop(index))
+    with pytest.raises(GalleryError, match="at most 3 photos"):
+        source.add("P3", crop(3))
+    target = Gallery()
+    target.add("Zoe", crop(9))
+    result = target.import_file(source.export())
+    assert result == ImportResult(2, 0, 1) and len(target.entries) == 3
+    assert result.summary("g.npz") == "Imported 2 photos from g.npz. 1 photo left out: a gallery holds at most 3."
+    buffer = io.BytesIO()  # 400 zero crops: 30 MB unpacked from a few kilobytes
+    np.savez_compressed(buffer, format=np.array(gallery_module.EXPORT_FORMAT), names=np.array(["A"] * 400),
+                        crops=np.zeros((400, 160, 160, 3), np.uint8))  # fmt: skip
+    assert len(buffer.getvalue()) < 100_000
+    with pytest.raises(GalleryError, match="more than 3 photos"):
+        read_export(buffer.getvalue())
+
+
 def test_the_store_keeps_each_owners_gallery_apart(tmp_path):
     store = GalleryStore(tmp_path / "faces.sqlite")
     mine, theirs = Gallery(store, "me"), Gallery(store, "them")
