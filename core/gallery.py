@@ -129,11 +129,36 @@ class ImportResult:
 
 class Gallery:
     """Enrolled photos grouped by name, in enrollment order; written through to ``store``
-    under ``owner`` when both are given."""
+    under ``owner`` when both are given. When the store fails (a damaged or unwritable file),
+    the gallery keeps everything it holds in memory, stops writing, and says why in
+    ``unsaved_reason``: nothing already here is lost."""
 
     def __init__(self, store: GalleryStore | None = None, owner: str = "") -> None:
         self.store, self.owner = store, owner
-        self.entries: list[Enrolled] = store.entries(owner) if store else []
+        self.unsaved_reason: str | None = None
+        self.entries: list[Enrolled] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the owner's gallery from the store again (another session of the same owner
+        may have changed it)."""
+        if self.store:
+            try:
+                self.entries = self.store.entries(self.owner)
+            except GalleryError as error:
+                self._detach(error)
+
+    def _write(self, operation: str, *args: object) -> None:
+        if self.store:
+            try:
+                getattr(self.store, operation)(self.owner, *args)
+            except GalleryError as error:
+                self._detach(error)
+
+    def _detach(self, error: GalleryError) -> None:
+        self.store = None
+        self.unsaved_reason = (f"{error} This session keeps its gallery in memory from now on: nothing in it is "
+                               "lost, but changes are no longer written to the file.")  # fmt: skip
 
     def names(self) -> list[str]:
         """The identities, each once, in the order they were first enrolled."""
@@ -147,8 +172,7 @@ class Gallery:
         if len(self.entries) >= MAX_ENTRIES:
             raise GalleryError(f"A gallery holds at most {MAX_ENTRIES} photos; delete some to enroll more.")
         entry = Enrolled(uuid.uuid4().hex, clean_name(name), _checked_crop(crop).copy())
-        if self.store:
-            self.store.add(self.owner, entry)
+        self._write("add", entry)
         self.entries.append(entry)
         return entry
 
@@ -158,8 +182,7 @@ class Gallery:
             raise GalleryError(f"There is no {old!r} in the gallery.")
         if new != old and new in self.names():
             raise GalleryError(f"{new!r} is already in the gallery; delete one of them or pick another name.")
-        if self.store:
-            self.store.rename(self.owner, old, new)
+        self._write("rename", old, new)
         self.entries = [
             Enrolled(entry.entry_id, new, entry.crop) if entry.name == old else entry for entry in self.entries
         ]
@@ -174,8 +197,7 @@ class Gallery:
         self._remove([entry.entry_id for entry in self.entries])
 
     def _remove(self, entry_ids: list[str]) -> None:
-        if self.store:
-            self.store.remove(self.owner, entry_ids)
+        self._write("remove", entry_ids)
         gone = set(entry_ids)
         self.entries = [entry for entry in self.entries if entry.entry_id not in gone]
 

@@ -15,6 +15,7 @@ from core.gallery import Gallery, GalleryStore
 FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file: galleries outlive the session, one per user
 SHARED_GALLERY_ENV = "CNNLAB_FACE_DB_SHARED"  # "1": everyone shares one team gallery in that file
 KEY_BYTES = 12  # a private gallery key: 96 random bits, URL-safe base64
+GALLERY_KEY = "faces-gallery"
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,15 +39,25 @@ def gallery_owner() -> str:
 
 
 def current_gallery() -> Gallery:
-    """The session's gallery; with ``CNNLAB_FACE_DB`` set, the owner's gallery in that file
-    (or, when the file cannot be used, the session's own after saying so)."""
+    """The session's gallery; with ``CNNLAB_FACE_DB`` set, the owner's gallery in that file,
+    read again on every run. When the file cannot be opened, or fails later, the session
+    keeps what it holds in memory and the page says so."""
     path = os.environ.get(FACE_DB_ENV)
-    if path:
+    gallery = st.session_state.get(GALLERY_KEY)
+    if path and (gallery is None or (gallery.store is not None and gallery.owner != gallery_owner())):
         try:
-            return Gallery(face_store(path), gallery_owner())
+            gallery = Gallery(face_store(path), gallery_owner())
         except UserError as error:
             st.error(f"{error} This session keeps its gallery in memory.")
-    return st.session_state.setdefault("faces-gallery", Gallery())
+            gallery = gallery or Gallery()
+    elif gallery is None:
+        gallery = Gallery()
+    else:
+        gallery.refresh()
+    if gallery.unsaved_reason:
+        st.warning(gallery.unsaved_reason, icon=":material/sd_card_alert:")
+    st.session_state[GALLERY_KEY] = gallery
+    return gallery
 
 
 def where_faces_live() -> str:

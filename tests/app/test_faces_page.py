@@ -16,6 +16,7 @@ from tests.app import elements
 from tests.app.elements import captions, metrics, texts
 from tests.images import encode
 from tests.models import save_untrained_facenet
+from ui.face_gallery import KEY_BYTES
 
 PAGE = "app_pages/faces.py"
 
@@ -194,6 +195,9 @@ def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypat
     key = first.session_state["faces-key"]
     second = open_page()
     assert gallery_heading(second) == "Gallery: 0 people, 0 photos"
+    # a key is 96 random bits (secrets.token_urlsafe(12): 16 characters); one tells nothing of another
+    other_key = second.session_state["faces-key"]
+    assert len(key) == len(other_key) == 16 and key != other_key and KEY_BYTES * 8 == 96
     second.text_input(key="faces-open-key").input(key).run()  # the first user's key opens their gallery
     assert gallery_heading(second) == "Gallery: 1 person, 1 photo"
     assert (tmp_path / "faces.sqlite").stat().st_size > 0
@@ -204,6 +208,30 @@ def test_a_shared_team_gallery_is_seen_by_everyone(caches, monkeypatch, tmp_path
     monkeypatch.setenv("CNNLAB_FACE_DB_SHARED", "1")
     enroll(open_page(), "Team Member")
     assert gallery_heading(open_page()) == "Gallery: 1 person, 1 photo"
+
+
+def test_a_database_damaged_during_a_session_loses_nothing_already_in_it(caches, monkeypatch, tmp_path):
+    database = tmp_path / "faces.sqlite"
+    monkeypatch.setenv("CNNLAB_FACE_DB", str(database))
+    monkeypatch.delenv("CNNLAB_FACE_DB_SHARED", raising=False)
+    app = open_page()
+    enroll(app, "Before The Damage")
+    database.write_bytes(b"this is not a SQLite database" * 100)
+    app.run()
+    assert any("cannot be used" in w and "nothing in it is lost" in w for w in texts(app, "warning"))
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
+    enroll(app, "After The Damage")
+    assert gallery_heading(app) == "Gallery: 2 people, 2 photos"
+
+
+def test_a_damaged_database_file_falls_back_to_the_session(caches, monkeypatch, tmp_path):
+    database = tmp_path / "faces.sqlite"
+    database.write_bytes(b"garbage" * 1000)
+    monkeypatch.setenv("CNNLAB_FACE_DB", str(database))
+    app = open_page()
+    assert any("cannot be used" in e and "in memory" in e for e in texts(app, "error"))
+    enroll(app, "Still Works")
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
 
 
 def test_an_unusable_database_path_falls_back_to_the_session(caches, monkeypatch, tmp_path):
