@@ -128,3 +128,43 @@ def test_with_real_weights_she_is_recognized_in_a_changed_photo(page, tmp_path):
     with served_app(tmp_path / "server", torch_home=torch_home()) as url:
         text = enroll_and_recognize(page, url, query)
     assert "Face 1: Eileen Collins" in text
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def isolation_url(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with an untrained encoder, galleries in the sessions or in a SQLite file."""
+    workdir = tmp_path_factory.mktemp(f"streamlit-faces-{request.param}")
+    save_untrained_facenet("facenet_vggface2", directory=workdir / "torch")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CNNLAB_FACE_DB_SHARED", raising=False)
+        if request.param == "sqlite":
+            patch.setenv("CNNLAB_FACE_DB", str(workdir / "faces.sqlite"))
+        else:
+            patch.delenv("CNNLAB_FACE_DB", raising=False)
+        with served_app(workdir) as url:
+            yield url
+
+
+def test_a_face_enrolled_in_one_session_never_appears_in_another(browser, isolation_url, request):
+    first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
+    try:
+        mine, theirs = first.new_page(), second.new_page()
+        open_faces_page(mine, isolation_url)
+        panel = open_tab(mine, "Gallery")
+        panel.get_by_label("Name").fill("Only In The First Session")
+        panel.get_by_label("Name").press("Enter")
+        settled(mine)
+        panel.get_by_role("button", name="Enroll").click()
+        mine.get_by_text("Enrolled Only In The First Session.").wait_for(timeout=60_000)
+        settled(mine)
+        open_faces_page(theirs, isolation_url)
+        for tab in ("Gallery", "Recognize (1:K)", "Labs"):
+            text = open_tab(theirs, tab).inner_text()
+            assert "Only In The First Session" not in text
+        assert "Gallery: 0 people, 0 photos" in open_tab(theirs, "Gallery").inner_text()
+        assert_no_exception(theirs)
+        screenshot(theirs, f"faces_isolation_{request.node.callspec.params['isolation_url']}")
+        assert "Gallery: 1 person, 1 photo" in open_tab(mine, "Gallery").inner_text()
+    finally:
+        first.close()
+        second.close()
