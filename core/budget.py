@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -80,3 +81,36 @@ def activation_values(model: torch.nn.Module, input_shape: tuple[int, ...]) -> i
         for hook in hooks:
             hook.remove()
     return sum(produced)
+
+
+class PeakMemory:
+    """How far memory rises during a block: CUDA's ``max_memory_allocated``; on Linux the
+    process's peak resident set (``VmHWM``, reset on entry), which other work in the same
+    process also moves; None elsewhere."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.bytes = device, None
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+        elif _STATUS.exists():
+            self._base = _status_kib("VmRSS:") * 1024
+            _CLEAR_REFS.write_text("5")  # Linux: reset the peak resident set
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            self.bytes = torch.cuda.max_memory_allocated(self.device) - self._base
+        elif _STATUS.exists():
+            self.bytes = max(0, _status_kib("VmHWM:") * 1024 - self._base)
+
+
+_STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+
+
+def _status_kib(field: str) -> int:
+    line = next(line for line in _STATUS.read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1])
