@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from core import style
+from core.budget import check_fits
 from core.device import job_queue
 from core.errors import UserError
 from core.examples import PHOTOS, STYLES, example_image
@@ -202,6 +203,13 @@ def transfer_section() -> None:
     if not start:
         if run:
             show_result(run)
+        return
+    try:
+        memory = style.transfer_memory(config, content.shape[:2], [image.shape[:2] for image, _ in styles])
+        check_fits(memory.total, f"Style transfer at {config.image_size} px with style scale {config.style_scale:g}",
+                   memory.largest, device)  # fmt: skip
+    except UserError as error:
+        st.error(str(error))
         return
     content_tensor = style.to_tensor(content, config.image_size).to(device)
     style_side = max(16, round(config.image_size * config.style_scale))

@@ -65,9 +65,10 @@ def check_fits(estimate_bytes: int, what: str, lower: str, device: torch.device 
         )
 
 
-def activation_values(model: torch.nn.Module, input_shape: tuple[int, ...]) -> int:
-    """The values every leaf module of ``model`` outputs for one input of ``input_shape``
-    (batch 1), counted on the meta device: nothing is allocated. Build ``model`` there."""
+def activation_values(model: torch.nn.Module, input_shape: tuple[int, ...]) -> list[int]:
+    """How many values each leaf module of ``model`` outputs, in call order, for one input
+    of ``input_shape`` (batch 1), counted on the meta device: nothing is allocated. Build
+    ``model`` there."""
     produced = []
     hooks = [
         module.register_forward_hook(lambda module, inputs, output: produced.append(output.numel()))
@@ -80,7 +81,7 @@ def activation_values(model: torch.nn.Module, input_shape: tuple[int, ...]) -> i
     finally:
         for hook in hooks:
             hook.remove()
-    return sum(produced)
+    return produced
 
 
 class PeakMemory:

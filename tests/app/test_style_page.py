@@ -47,6 +47,19 @@ def test_a_short_run_shows_content_style_result_and_costs(app):
     assert any("G at step 12" in str(chart.proto.spec) for chart in app.get("plotly_chart"))
 
 
+def test_a_run_beyond_the_memory_budget_is_refused_naming_the_setting(app, monkeypatch):
+    monkeypatch.setenv("CNNLAB_JOB_MEMORY_MB", "100")
+    app.selectbox(key="style-size").set_value(256)
+    app.button(key="style-start").click().run()
+    refusal = next(e for e in texts(app, "error") if "would need about" in e)
+    assert refusal.startswith("Style transfer at 256 px with style scale 1 would need about")
+    assert refusal.endswith("Lower the image size.") and "style-run" not in app.session_state
+    app.selectbox(key="style-size").set_value(64)
+    app.number_input(key="style-iterations").set_value(2)
+    app.button(key="style-start").click().run()
+    assert any(s.startswith("Finished after 2 of 2 steps") for s in texts(app, "success"))
+
+
 def test_zero_weight_on_every_style_layer_is_refused(app):
     for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"):
         app.number_input(key=f"style-lambda-{name}").set_value(0.0)
