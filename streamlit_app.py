@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from core.device import keep_releasing_memory
 from ui.catalog import HOME, SECTIONS, pages_in
 from ui.sidebar import render_sidebar
 
@@ -19,8 +22,15 @@ def build_navigation() -> StreamlitPage:
     return st.navigation(menu)
 
 
+@st.cache_resource(show_spinner=False)
+def memory_release() -> threading.Event:
+    """One thread per server that gives freed memory back to the system (``core.device``)."""
+    return keep_releasing_memory()
+
+
 def main() -> None:
     st.set_page_config(page_title="CNN Lab", page_icon=":material/grid_on:", layout="wide")
+    memory_release()
     page = build_navigation()
     render_sidebar()
     page.run()

@@ -21,6 +21,7 @@ BENCHMARKS = (
     "segmentation",
     "faces",
     "style",
+    "load",
 )
 
 

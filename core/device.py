@@ -90,6 +90,40 @@ def device_lock(device: torch.device) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
+def release_memory() -> None:
+    """Give memory a finished job freed back to the system, so the server's resident set
+    falls back: Python's reference cycles collected, the CUDA allocator's cached blocks
+    released, and, with glibc, the free pages of its heaps returned (``malloc_trim``); glibc
+    otherwise keeps them for the process."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    torch = sys.modules.get("torch")  # nothing to release on a device no page has used
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # another C library (musl): nothing to trim
+            pass
+
+
+def keep_releasing_memory(interval_s: float = 30.0, release: Callable[[], None] = release_memory) -> threading.Event:
+    """A daemon thread that calls ``release`` every ``interval_s`` seconds until the returned
+    event is set: what a job leaves behind when its page's run ends, and what Streamlit frees
+    when it drops a closed session's state (``server.disconnectedSessionTTL``), goes back to
+    the system within that."""
+    stop = threading.Event()
+
+    def release_until_stopped() -> None:
+        while not stop.wait(interval_s):
+            release()
+
+    threading.Thread(target=release_until_stopped, name="cnnlab-release-memory", daemon=True).start()
+    return stop
+
+
 class JobQueue:
     """Heavy jobs (training, style transfer) on one device run one at a time, in arrival order."""
 
@@ -105,7 +139,8 @@ class JobQueue:
     @contextmanager
     def turn(self, on_wait: Callable[[int], None] = lambda ahead: None) -> Iterator[None]:
         """Wait for this job's turn, calling ``on_wait(jobs ahead)`` while waiting; leave the
-        queue on exit, also when the caller is interrupted."""
+        queue on exit, also when the caller is interrupted, and give the memory the job freed
+        back to the system (``release_memory``)."""
         ticket = object()
         with self._changed:
             self._tickets.append(ticket)
@@ -119,6 +154,7 @@ class JobQueue:
             with self._changed:
                 self._tickets.remove(ticket)
                 self._changed.notify_all()
+            release_memory()
 
 
 _queues: dict[str, JobQueue] = {}
