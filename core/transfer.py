@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.errors import UserError
+from core.images import fit_within, load_image
 
 REGIMES = ("head", "partial", "all", "scratch")
 REGIME_TITLES = {"head": "(a) new softmax only, cached features", "partial": "(b) first k blocks frozen",
@@ -148,7 +149,7 @@ class PhotoSet:
         room = min(MAX_PHOTOS - len(self.photos[name]), MAX_TOTAL_PHOTOS - self.total)
         if room <= 0:
             raise UserError(f"A class holds at most {MAX_PHOTOS} photos and all classes {MAX_TOTAL_PHOTOS}.")
-        self.photos[name].extend(_shrunk(image) for image in images[:room])
+        self.photos[name].extend(fit_within(image, STORED_SIDE) for image in images[:room])
         return min(room, len(images))
 
     def check_trainable(self) -> None:
@@ -180,8 +181,6 @@ class PhotoSet:
         """The set in an exported zip, and the files skipped (not images) with why."""
         import zipfile
 
-        from core.images import load_image
-
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile:
@@ -205,17 +204,6 @@ class PhotoSet:
         if not found.photos:
             raise UserError("This zip holds no class folders of photos.")
         return found, skipped
-
-
-def _shrunk(image: np.ndarray) -> np.ndarray:
-    from PIL import Image
-
-    height, width = image.shape[:2]
-    scale = STORED_SIDE / max(height, width)
-    if scale >= 1:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.array(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
 
 
 def split(
