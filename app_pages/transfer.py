@@ -30,7 +30,7 @@ from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
 
 PHOTOS_KEY = "transfer-photos"  # the user's PhotoSet, in this session only
-NOTICES_KEY = "transfer-notices"  # (kind, message) about the last change to the set, said once
+NOTICES_KEY, MAX_NOTICES = "transfer-notices", 10  # (kind, message) about the last change to the set, said once
 EARLIER_KEY, MAX_EARLIER = "transfer-earlier", 20  # summary rows of the trainings before the last one
 RUNS_KEY = "transfer-runs"  # regime -> (progress history, trained network, classes, backbone name)
 
@@ -121,8 +121,10 @@ def import_set() -> None:
         return
     st.session_state[PHOTOS_KEY] = imported
     say("success", f"Imported {imported.total} photos in {len(imported.classes)} classes.")
-    for reason in skipped:
+    for reason in skipped[:MAX_NOTICES]:
         say("warning", f"Skipped {reason}")
+    if len(skipped) > MAX_NOTICES:
+        say("warning", f"… and {len(skipped) - MAX_NOTICES:,} more files skipped.")
 
 
 def augment_settings(prefix: str, where=st) -> augment.AugmentSettings | None:

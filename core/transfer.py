@@ -35,6 +35,7 @@ REGIME_TITLES = {"head": "(a) new softmax only, cached features", "partial": "(b
                  "all": "(c) fine-tune everything", "scratch": "(d) from scratch"}  # fmt: skip
 MIN_PHOTOS, MAX_PHOTOS, MAX_CLASSES = 5, 50, 5
 MAX_TOTAL_PHOTOS = 500
+MAX_FILE_BYTES = 20 * 2**20  # one photo in an imported zip, unpacked: the upload limit
 STORED_SIDE = 256  # photos are kept with their longer side at most this (torchvision's "resize 256" before a 224 crop)
 
 
@@ -187,20 +188,19 @@ class PhotoSet:
             raise UserError("This file is not a zip of class folders (export one with “Export the set”).") from None
         found, skipped = cls(), []
         with archive:
-            for member in sorted(archive.namelist()):
-                folder, _, file_name = member.partition("/")
+            for member in sorted(archive.infolist(), key=lambda info: info.filename):
+                folder, _, file_name = member.filename.partition("/")
                 if not file_name:
                     continue
                 name = folder.partition("_")[2] or folder
-                if name not in found.photos:
-                    if len(found.photos) >= MAX_CLASSES:
-                        skipped.append(f"{member}: more than {MAX_CLASSES} classes")
-                        continue
-                    found.add_class(name)
                 try:
+                    if member.file_size > MAX_FILE_BYTES:  # read nothing that unpacks beyond an upload's size
+                        raise UserError(f"it unpacks to more than {MAX_FILE_BYTES // 2**20} MB")
+                    if name not in found.photos:
+                        found.add_class(name)
                     found.add_photos(name, [load_image(archive.read(member))])
                 except UserError as error:
-                    skipped.append(f"{member}: {error}")
+                    skipped.append(f"{member.filename}: {error}")
         if not found.photos:
             raise UserError("This zip holds no class folders of photos.")
         return found, skipped

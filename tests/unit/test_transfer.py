@@ -125,6 +125,15 @@ def test_export_and_import_of_a_photo_set_skip_files_that_are_not_images():
     assert len(again.photos["cat"]) == 5 and len(skipped) == 1 and skipped[0].startswith("0_cat/notes.txt:")
     with pytest.raises(UserError, match="not a zip"):
         transfer.PhotoSet.from_export(encode(__import__("PIL.Image", fromlist=["Image"]).new("RGB", (4, 4)), "PNG"))
+    buffer = io.BytesIO(data)  # 30 MB of zeros in a few kilobytes, and a class that differs only in case
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("0_cat/bomb.png", bytes(30 * 2**20))
+        archive.writestr("2_CAT/000.png", encode(__import__("PIL.Image", fromlist=["Image"]).new("RGB", (8, 8)), "PNG"))
+    assert len(buffer.getvalue()) < 200_000
+    again, skipped = transfer.PhotoSet.from_export(buffer.getvalue())
+    assert again.classes == ["cat", "coffee"] and len(again.photos["cat"]) == 5
+    assert skipped == ["0_cat/bomb.png: it unpacks to more than 20 MB",
+                       "2_CAT/000.png: There is already a class named 'CAT'; pick another name."]  # fmt: skip
 
 
 def test_the_pretrained_digit_backbone_transfers_to_unseen_digits_by_a_clear_margin():
