@@ -73,10 +73,11 @@ def _shapes_set(seed: int, count: int, size: int) -> tuple[torch.Tensor, torch.T
 
     images = torch.empty(count, 3, size, size, dtype=torch.uint8)
     labels = torch.empty(count, size, size, dtype=torch.uint8)
+    image_array, label_array = images.numpy(), labels.numpy()  # views of the same memory
     for index in range(count):
         image, label, _ = make_sample(seed, index, size)
-        images[index] = torch.from_numpy(image).permute(2, 0, 1)
-        labels[index] = torch.from_numpy(label)
+        image_array[index] = image.transpose(2, 0, 1)
+        label_array[index] = label
     return images, labels
 
 
