@@ -1,10 +1,11 @@
 """The transfer-learning page in a real browser: every tab without ImageNet weights, then,
 with an untrained ResNet-18 in the server's cache, two classes built from multi-file uploads
-(one file not an image) and the four regimes trained (plumbing: an untrained backbone's accuracy
-means nothing)."""
+(one file not an image), the four regimes trained, and a long training stopped (plumbing:
+an untrained backbone's accuracy means nothing)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +101,13 @@ def test_two_classes_from_uploads_then_the_regimes(page, untrained_resnet_url, t
     assert "Most likely" in panel.inner_text()
     assert_no_exception(page)
     screenshot(page, "transfer_classify")
+    panel = open_tab(page, "Train")
+    fill_number(page, panel, "Epochs", "50")
+    panel.get_by_role("button", name="Train").click()
+    page.get_by_text(re.compile(r"epoch 2/50")).wait_for(timeout=120_000)
+    panel.get_by_role("button", name="Stop (keeps what is trained)").click()
+    page.get_by_text("Earlier trainings in this session").wait_for(timeout=60_000)
+    settled(page)
+    assert_no_exception(page)
+    assert "Download (head)" in page.get_by_role("tabpanel").inner_text()  # what was trained before Stop is kept
+    screenshot(page, "transfer_stopped")
