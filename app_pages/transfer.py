@@ -219,7 +219,8 @@ def train_section() -> None:
             history = runs.setdefault(progress.regime, {"history": []})["history"]
             history.append(progress)
             runs[progress.regime].update(network=network, classes=photos.classes, backbone=backbone_name,
-                                         augmented=use_augmentation and progress.regime != "head")  # fmt: skip
+                                         augmented=use_augmentation and progress.regime != "head",
+                                         planned=epochs)  # fmt: skip
             bar.progress(done / total, text=f"{transfer.REGIME_TITLES[progress.regime]}: epoch {progress.epoch}/"
                          f"{epochs}, validation accuracy {progress.validation_accuracy:.0%}")  # fmt: skip
             chart.plotly_chart(curves_figure(runs), key=f"transfer-curves-{done}")
@@ -269,6 +270,10 @@ def show_runs() -> None:
     runs = st.session_state.get(RUNS_KEY)
     if not runs:
         return
+    stopped = [(regime, run) for regime, run in runs.items() if run["history"][-1].epoch < run["planned"]]
+    for regime, run in stopped:
+        st.info(f"Stopped during {transfer.REGIME_TITLES[regime]} after epoch {run['history'][-1].epoch} of "
+                f"{run['planned']}; what was trained is kept.")  # fmt: skip
     st.plotly_chart(curves_figure(runs), key="transfer-curves-kept")
     st.dataframe(pd.DataFrame(summary_rows(runs)), hide_index=True)
     st.caption("Regime (a) trains only the new softmax on features the frozen network computed once, so its "

@@ -109,5 +109,7 @@ def test_two_classes_from_uploads_then_the_regimes(page, untrained_resnet_url, t
     page.get_by_text("Earlier trainings in this session").wait_for(timeout=60_000)
     settled(page)
     assert_no_exception(page)
-    assert "Download (head)" in page.get_by_role("tabpanel").inner_text()  # what was trained before Stop is kept
+    text = page.get_by_role("tabpanel").inner_text()
+    assert re.search(r"Stopped during \(.\) .* after epoch \d+ of 50; what was trained is kept\.", text)
+    assert "Download (head)" in text  # what was trained before Stop is kept
     screenshot(page, "transfer_stopped")
