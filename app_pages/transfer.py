@@ -204,7 +204,7 @@ def train_section() -> None:
         chosen = augment_settings_from_state()
         pipeline = augment.augmenter(chosen, backbone.side)
         generator = np.random.default_rng(settings.seed)
-        augmenter = lambda pixels: pipeline(pixels, generator)  # noqa: E731
+        augmenter = lambda pixels: pipeline(pixels, generator)
     model = pretrained(backbone.weights_name, "cpu") if have_weights else None
     if st.session_state.get(RUNS_KEY):  # the last training's results move to the earlier ones
         earlier = summary_rows(st.session_state[RUNS_KEY]) + st.session_state.get(EARLIER_KEY, [])
