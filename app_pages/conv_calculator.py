@@ -17,6 +17,7 @@ from core.examples import PHOTOS
 from core.images import fit_within
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
+from ui.layer_table import layer_frame, with_separators
 from ui.matrix import matrix_editor, show_matrix
 from ui.page import page_header, section_tabs
 
@@ -327,27 +328,8 @@ def network_table_section() -> None:
     except UserError as error:
         st.error(str(error))
         return
-    table = pd.DataFrame(
-        [
-            {
-                "layer": row.label,
-                "activation shape": " × ".join(map(str, row.shape)),
-                "activation size": row.size,
-                "parameters": row.params,
-                "MACs": row.macs,
-            }
-            for row in rows
-        ]
-    )
-    totals = {
-        "layer": "Total",
-        "activation shape": "",
-        "activation size": int(table["activation size"].sum()),
-        "parameters": int(table["parameters"].sum()),
-        "MACs": int(table["MACs"].sum()),
-    }
-    table = pd.concat([table, pd.DataFrame([totals])], ignore_index=True)
-    st.dataframe(table.style.format({c: "{:,}" for c in ["activation size", "parameters", "MACs"]}), hide_index=True)
+    table = layer_frame([row.label for row in rows], rows, total=True)
+    st.dataframe(with_separators(table), hide_index=True)
     st.caption("MACs are multiply–accumulates (1 MAC = 2 FLOPs); biases and pooling comparisons are not counted.")
     st.download_button("Download CSV", table.to_csv(index=False), file_name="layer_table.csv", mime="text/csv")
     if layers:

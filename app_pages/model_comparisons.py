@@ -17,6 +17,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import torch
+from pandas.io.formats.style import Styler
 
 from core import architectures as arch
 from core import classify, inception, resnets, weights
@@ -25,6 +26,7 @@ from core.errors import UserError
 from core.examples import PHOTOS
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
+from ui.layer_table import layer_frame, with_separators
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
@@ -193,25 +195,9 @@ def show_latency() -> None:
     )
 
 
-def rows_table(rows: list[arch.ModuleRow]):
-    """The rows as a table with thousands separators."""
-    return rows_frame(rows).style.format({c: "{:,}" for c in ("activation size", "parameters", "MACs")})
-
-
-def rows_frame(rows: list[arch.ModuleRow]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "layer": row.name,
-                "kind": row.kind,
-                "activation shape": " × ".join(map(str, row.shape)),
-                "activation size": row.size,
-                "parameters": row.params,
-                "MACs": row.macs,
-            }
-            for row in rows
-        ]
-    )
+def rows_table(rows: list[arch.ModuleRow]) -> Styler:
+    """Module rows (named by their dotted names) with thousands separators."""
+    return with_separators(layer_frame([row.name for row in rows], rows, kinds=True))
 
 
 @st.fragment
@@ -226,8 +212,8 @@ def classic_section() -> None:
         key="classic-name",
     )
     rows = arch.layer_table(name)
-    frame = rows_frame(rows)
-    st.dataframe(rows_table(rows), hide_index=True)
+    frame = layer_frame([row.name for row in rows], rows, kinds=True)
+    st.dataframe(with_separators(frame), hide_index=True)
     params = int(frame["parameters"].sum())
     dense = int(frame.loc[frame["kind"] == "Linear", "parameters"].sum())
     stats = arch.architecture_stats(name)

@@ -4,10 +4,7 @@ out). Target: every interaction <= 100 ms on a 2-core CPU."""
 
 from __future__ import annotations
 
-import os
-
-from benchmarks.page_timing import REPEATS, baseline_rerun, median_rerun, section_app
-from benchmarks.report import print_table
+from benchmarks.page_timing import time_sections
 
 INTERACTIONS = {
     "Depthwise-separable": lambda app, i: app.number_input(key="sep-ncout").set_value(5 + i % 2),
@@ -18,18 +15,7 @@ INTERACTIONS = {
 
 
 def main() -> None:
-    os.environ.setdefault("CNNLAB_DEVICE", "cpu")
-    baseline = baseline_rerun()
-    rows = []
-    for name, change in INTERACTIONS.items():
-        seconds = median_rerun(section_app("app_pages.mobilenet", name), change)
-        rows.append((name, f"{seconds * 1e3:.1f}", f"{seconds / baseline:.1f}", "yes" if seconds <= 0.100 else "NO"))
-    print_table(
-        f"MobileNet cost estimator, {os.cpu_count()} CPU cores (rerun of one section, median of {REPEATS}; "
-        f"baseline one-line app {baseline * 1e3:.1f} ms)",
-        ("section", "ms", "× baseline", "<= 100 ms"),
-        rows,
-    )
+    time_sections("MobileNet cost estimator", "app_pages.mobilenet", INTERACTIONS)
 
 
 if __name__ == "__main__":

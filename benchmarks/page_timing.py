@@ -5,11 +5,14 @@ the same process."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from streamlit.testing.v1 import AppTest
+
+from benchmarks.report import print_table
 
 REPEATS = 7
 Change = Callable[[AppTest, int], object]
@@ -45,3 +48,20 @@ def section_app(module: str, name: str) -> AppTest:
     app = AppTest.from_string(script, default_timeout=120)
     app.run()
     return app
+
+
+def time_sections(title: str, module: str, interactions: Mapping[str, Change]) -> None:
+    """Print the median rerun of each section of ``module`` after its interaction, on the
+    CPU, against the baseline; the target is 100 ms."""
+    os.environ.setdefault("CNNLAB_DEVICE", "cpu")
+    baseline = baseline_rerun()
+    rows = []
+    for name, change in interactions.items():
+        seconds = median_rerun(section_app(module, name), change)
+        rows.append((name, f"{seconds * 1e3:.1f}", f"{seconds / baseline:.1f}", "yes" if seconds <= 0.100 else "NO"))
+    print_table(
+        f"{title}, {os.cpu_count()} CPU cores (rerun of one section, median of {REPEATS}; "
+        f"baseline one-line app {baseline * 1e3:.1f} ms)",
+        ("section", "ms", "× baseline", "<= 100 ms"),
+        rows,
+    )
