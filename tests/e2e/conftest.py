@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app
+from ui.catalog import PAGES
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SETTLE_CHECKS = 120  # of the main area's text, 250 ms apart after each finished run
@@ -111,4 +112,13 @@ def choose_example(tab, panel, caption: str) -> None:
     """Pick the example photo ``caption`` in the first image input of ``panel``."""
     panel.get_by_role("combobox", name="Example photo").first.click()
     tab.get_by_role("option", name=caption, exact=True).click()
+    settled(tab)
+
+
+def open_page(tab, app_url: str, script: str) -> None:
+    """Go to the page ``script`` (e.g. "app_pages/faces.py", as in ui.catalog) and wait until its
+    heading, the catalog's title, is shown and the app has settled."""
+    info = next(page for page in PAGES if page.script == script)
+    tab.goto(f"{app_url}/{Path(script).stem}")
+    tab.get_by_role("heading", name=info.title).wait_for(timeout=90_000)
     settled(tab)

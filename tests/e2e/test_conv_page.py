@@ -7,18 +7,13 @@ import pytest
 from skimage import data
 
 from app_pages.conv_calculator import SECTIONS
-from tests.e2e.conftest import assert_no_exception, screenshot, settled
+from tests.e2e.conftest import assert_no_exception, open_page, screenshot, settled
 from tests.images import encode
 
 pytestmark = pytest.mark.e2e
+PAGE = "app_pages/conv_calculator.py"
 
 TABS = list(SECTIONS)  # the page's own tabs, in order
-
-
-def open_conv_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/conv_calculator")
-    page.get_by_role("heading", name="Conv calculator").wait_for(timeout=90_000)
-    settled(page)
 
 
 def upload(page, tmp_path, name: str, content: bytes) -> None:
@@ -32,7 +27,7 @@ def upload(page, tmp_path, name: str, content: bytes) -> None:
 
 
 def test_every_tab_renders(page, app_url):
-    open_conv_page(page, app_url)
+    open_page(page, app_url, PAGE)
     for name in TABS:
         page.get_by_role("tab", name=name).click()
         settled(page)
@@ -52,7 +47,7 @@ def test_every_tab_renders(page, app_url):
 def test_sobel_edges_of_an_uploaded_photo(page, app_url, tmp_path):
     from PIL import Image
 
-    open_conv_page(page, app_url)
+    open_page(page, app_url, PAGE)
     page.get_by_role("tab", name="Edge detection").click()
     settled(page)
     upload(page, tmp_path, "coffee.jpg", encode(Image.fromarray(data.coffee()), "JPEG", quality=92))
@@ -78,7 +73,7 @@ def test_sobel_edges_of_an_uploaded_photo(page, app_url, tmp_path):
     ],
 )
 def test_bad_upload_shows_a_message_and_the_page_stays_usable(page, app_url, tmp_path, name, content, phrase):
-    open_conv_page(page, app_url)
+    open_page(page, app_url, PAGE)
     page.get_by_role("tab", name="Edge detection").click()
     settled(page)
     upload(page, tmp_path, name, content)

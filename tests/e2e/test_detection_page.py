@@ -11,24 +11,19 @@ from playwright.sync_api import expect
 from skimage import data
 
 from app_pages.object_detection import SECTIONS
-from tests.e2e.conftest import assert_no_exception, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.conftest import assert_no_exception, open_page, open_tab, screenshot, settled, visit_every_tab
 from tests.e2e.harness import served_app, yolo_weights_dir
 from tests.images import encode
 from tests.models import save_untrained_yolo
 
 pytestmark = pytest.mark.e2e
+PAGE = "app_pages/object_detection.py"
 
 TABS = list(SECTIONS)  # the page's own tabs, in order
 
 
-def open_detection_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/object_detection")
-    page.get_by_role("heading", name="Object detection").wait_for(timeout=90_000)
-    settled(page)
-
-
 def test_every_tab_renders_and_yolo_says_how_to_get_its_weights(page, app_url):
-    open_detection_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = page.get_by_role("tabpanel")
     assert "YOLO11n detection" in panel.inner_text() and "make weights" in panel.inner_text()
     screenshot(page, "detection_yolo_without_weights")
@@ -43,7 +38,7 @@ def test_every_tab_renders_and_yolo_says_how_to_get_its_weights(page, app_url):
 
 
 def test_nms_steps_in_the_browser(page, app_url):
-    open_detection_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = open_tab(page, "Non-max suppression")
     expect(panel).to_contain_text("Step 3:")  # waits: the metric can paint a moment after the run ends
     expect(panel).to_contain_text("3 of 19")
@@ -58,7 +53,7 @@ def test_nms_steps_in_the_browser(page, app_url):
 
 
 def test_an_uploaded_photo_feeds_the_iou_lab(page, app_url, tmp_path):
-    open_detection_page(page, app_url)
+    open_page(page, app_url, PAGE)
     path = tmp_path / "motorcycle.jpg"
     path.write_bytes(encode(Image.fromarray(data.stereo_motorcycle()[0]), "JPEG", quality=90))
     page.get_by_role("radio", name="Upload").first.click()
@@ -84,7 +79,7 @@ def untrained_yolo_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 def test_the_detection_path_renders_with_weights_in_the_cache(page, untrained_yolo_app_url):
-    open_detection_page(page, untrained_yolo_app_url)
+    open_page(page, untrained_yolo_app_url, PAGE)
     panel = page.get_by_role("tabpanel")
     text = panel.inner_text()
     assert "not on this machine" not in text

@@ -19,6 +19,7 @@ from core.weights import get_weights, torch_home
 from tests.e2e.conftest import (
     assert_no_exception,
     choose_example,
+    open_page,
     open_tab,
     screenshot,
     settled,
@@ -29,20 +30,15 @@ from tests.images import encode
 from tests.models import save_untrained_facenet
 
 pytestmark = pytest.mark.e2e
+PAGE = "app_pages/faces.py"
 
 TABS = list(SECTIONS)  # the page's own tabs, in order
-
-
-def open_faces_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/faces")
-    page.get_by_role("heading", name="Face recognition").wait_for(timeout=90_000)
-    settled(page)
 
 
 def enroll_and_recognize(page, app_url: str, query: Path) -> str:
     """Enroll the astronaut example as Eileen Collins, upload ``query`` on the Recognize tab,
     and return that tab's text."""
-    open_faces_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = open_tab(page, "Gallery")
     panel.get_by_label("Name").fill("Eileen Collins")
     panel.get_by_label("Name").press("Enter")
@@ -60,7 +56,7 @@ def enroll_and_recognize(page, app_url: str, query: Path) -> str:
 
 
 def test_every_tab_renders_without_the_encoder(page, app_url):
-    open_faces_page(page, app_url)
+    open_page(page, app_url, PAGE)
     visit_every_tab(
         page,
         TABS,
@@ -149,7 +145,7 @@ def test_a_face_enrolled_in_one_session_never_appears_in_another(browser, isolat
     first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
     try:
         mine, theirs = first.new_page(), second.new_page()
-        open_faces_page(mine, isolation_url)
+        open_page(mine, isolation_url, PAGE)
         panel = open_tab(mine, "Gallery")
         panel.get_by_label("Name").fill("Only In The First Session")
         panel.get_by_label("Name").press("Enter")
@@ -157,7 +153,7 @@ def test_a_face_enrolled_in_one_session_never_appears_in_another(browser, isolat
         panel.get_by_role("button", name="Enroll").click()
         mine.get_by_text("Enrolled Only In The First Session.").wait_for(timeout=60_000)
         settled(mine)
-        open_faces_page(theirs, isolation_url)
+        open_page(theirs, isolation_url, PAGE)
         for tab in ("Gallery", "Recognize (1:K)", "Labs"):
             text = open_tab(theirs, tab).inner_text()
             assert "Only In The First Session" not in text

@@ -7,19 +7,22 @@ import pytest
 from playwright.sync_api import expect
 
 from app_pages.mobilenet import SECTIONS
-from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.conftest import (
+    assert_no_exception,
+    fill_number,
+    open_page,
+    open_tab,
+    screenshot,
+    settled,
+    visit_every_tab,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def open_mobilenet_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/mobilenet")
-    page.get_by_role("heading", name="MobileNet cost estimator").wait_for(timeout=90_000)
-    settled(page)
+PAGE = "app_pages/mobilenet.py"
 
 
 def test_every_tab_renders_with_its_numbers(page, app_url):
-    open_mobilenet_page(page, app_url)
+    open_page(page, app_url, PAGE)
     visit_every_tab(
         page,
         list(SECTIONS),
@@ -34,7 +37,7 @@ def test_every_tab_renders_with_its_numbers(page, app_url):
 
 
 def test_a_bad_filter_is_explained_and_the_layers_are_timed(page, app_url):
-    open_mobilenet_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = open_tab(page, "Depthwise-separable")
     fill_number(page, panel, "f (filter side)", "9")
     expect(panel).to_contain_text("does not fit the padded input")

@@ -11,20 +11,15 @@ from playwright.sync_api import expect
 from app_pages.model_comparisons import SECTIONS
 from core import classify
 from core.resnets import digits
-from tests.e2e.conftest import assert_no_exception, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.conftest import assert_no_exception, open_page, open_tab, screenshot, settled, visit_every_tab
 from tests.images import encode
 
 pytestmark = pytest.mark.e2e
-
-
-def open_comparisons_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/model_comparisons")
-    page.get_by_role("heading", name="Model comparisons").wait_for(timeout=90_000)
-    settled(page)
+PAGE = "app_pages/model_comparisons.py"
 
 
 def test_every_tab_renders(page, app_url):
-    open_comparisons_page(page, app_url)
+    open_page(page, app_url, PAGE)
     visit_every_tab(
         page,
         list(SECTIONS),
@@ -41,7 +36,7 @@ def test_every_tab_renders(page, app_url):
 
 
 def test_lenet_reads_a_held_out_digit_and_a_photo_of_one(page, app_url, tmp_path):
-    open_comparisons_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = open_tab(page, "Classify")
     expect(panel).to_contain_text("True label:")
     screenshot(page, "comparisons_lenet_held_out")

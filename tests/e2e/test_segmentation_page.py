@@ -8,21 +8,24 @@ import re
 import pytest
 
 from app_pages.segmentation import SECTIONS
-from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.conftest import (
+    assert_no_exception,
+    fill_number,
+    open_page,
+    open_tab,
+    screenshot,
+    settled,
+    visit_every_tab,
+)
 
 pytestmark = pytest.mark.e2e
+PAGE = "app_pages/segmentation.py"
 
 TABS = list(SECTIONS)  # the page's own tabs, in order
 
 
-def open_segmentation_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/segmentation")
-    page.get_by_role("heading", name="U-Net segmentation").wait_for(timeout=90_000)
-    settled(page)
-
-
 def test_every_tab_renders(page, app_url):
-    open_segmentation_page(page, app_url)
+    open_page(page, app_url, PAGE)
     visit_every_tab(
         page,
         TABS,
@@ -34,7 +37,7 @@ def test_every_tab_renders(page, app_url):
 
 
 def test_the_shipped_unet_on_a_sample_and_on_a_photo(page, app_url):
-    open_segmentation_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = open_tab(page, "Segment an image")
     assert "Mean IoU" in panel.inner_text() and "Pixels per class:" in panel.inner_text()
     screenshot(page, "segmentation_synthetic_sample")
@@ -47,7 +50,7 @@ def test_the_shipped_unet_on_a_sample_and_on_a_photo(page, app_url):
 
 
 def test_a_short_training_run(page, app_url):
-    open_segmentation_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = open_tab(page, "Train")
     fill_number(page, panel, "Epochs", "2")
     fill_number(page, panel, "Training images", "64")
@@ -61,7 +64,7 @@ def test_a_short_training_run(page, app_url):
 
 
 def test_stopping_a_training_run_keeps_the_model(page, app_url):
-    open_segmentation_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = open_tab(page, "Train")
     fill_number(page, panel, "Epochs", "100")
     panel.get_by_role("button", name="Train", exact=True).click()

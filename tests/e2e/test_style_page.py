@@ -8,21 +8,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled
+from tests.e2e.conftest import assert_no_exception, fill_number, open_page, open_tab, screenshot, settled
 from tests.e2e.harness import served_app
 from tests.models import save_untrained_torchvision
 
 pytestmark = pytest.mark.e2e
-
-
-def open_style_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/style_transfer")
-    page.get_by_role("heading", name="Neural style transfer").wait_for(timeout=90_000)
-    settled(page)
+PAGE = "app_pages/style_transfer.py"
 
 
 def test_without_vgg19_the_page_says_how_to_get_it(page, app_url):
-    open_style_page(page, app_url)
+    open_page(page, app_url, PAGE)
     assert "VGG19 (ImageNet)" in page.get_by_role("tabpanel").inner_text()
     assert_no_exception(page)
     screenshot(page, "style_without_weights")
@@ -40,7 +35,7 @@ def untrained_vgg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 def start_a_64_pixel_run(page, app_url: str, iterations: int):
     """Open the page, choose 64 px and the number of iterations, press Run; returns the tab panel."""
-    open_style_page(page, app_url)
+    open_page(page, app_url, PAGE)
     panel = page.get_by_role("tabpanel")
     panel.get_by_role("combobox", name="Image size (longest side)").click()
     page.get_by_role("option", name="64", exact=True).click()

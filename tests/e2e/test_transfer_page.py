@@ -16,21 +16,24 @@ from PIL import Image
 from app_pages.transfer import SECTIONS
 from core.examples import example_image
 from core.images import fit_within
-from tests.e2e.conftest import assert_no_exception, fill_number, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.conftest import (
+    assert_no_exception,
+    fill_number,
+    open_page,
+    open_tab,
+    screenshot,
+    settled,
+    visit_every_tab,
+)
 from tests.e2e.harness import served_app
 from tests.models import save_untrained_torchvision
 
 pytestmark = pytest.mark.e2e
-
-
-def open_transfer_page(page, app_url: str) -> None:
-    page.goto(f"{app_url}/transfer")
-    page.get_by_role("heading", name="Transfer learning").wait_for(timeout=90_000)
-    settled(page)
+PAGE = "app_pages/transfer.py"
 
 
 def test_every_tab_renders_without_imagenet_weights(page, app_url):
-    open_transfer_page(page, app_url)
+    open_page(page, app_url, PAGE)
     visit_every_tab(
         page,
         list(SECTIONS),
@@ -74,7 +77,7 @@ def add_class(page, panel, name: str, files: list[str]) -> None:
 
 
 def test_two_classes_from_uploads_then_the_regimes(page, untrained_resnet_url, tmp_path):
-    open_transfer_page(page, untrained_resnet_url)
+    open_page(page, untrained_resnet_url, PAGE)
     panel = page.get_by_role("tabpanel")
     notes = tmp_path / "notes.png"
     notes.write_bytes(b"not an image")
