@@ -350,6 +350,13 @@ def offline_section() -> None:
                "features do.")  # fmt: skip
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def augmented_copies(image: np.ndarray, settings: augment.AugmentSettings, seed: int) -> list[np.ndarray]:
+    """The seeded gallery, drawn once per (image, settings, seed): a rerun of the whole page
+    (any click in the Train tab) does not draw it again."""
+    return augment.gallery(image, settings, seed)
+
+
 @st.fragment
 def augmentation_section() -> None:
     st.subheader("Data augmentation")
@@ -359,7 +366,7 @@ def augmentation_section() -> None:
     if image is None or settings is None or seed is None:
         return
     with st.spinner("Drawing 16 augmented copies…"):
-        copies = augment.gallery(image, settings, seed)
+        copies = augmented_copies(image, settings, seed)
     st.image(copies, width=150)
     shift = augment.pca_shift(image, settings.pca_sigma, np.random.default_rng(seed))
     st.markdown("**PCA colour augmentation** (AlexNet): the principal components p_i of this image's RGB values "
