@@ -82,6 +82,28 @@ def test_every_regime_trains_and_reports(untrained_resnet):
         next(transfer.train_regimes(transfer.BACKBONES["resnet18"], None, training, validation, 2, settings))
 
 
+def test_augmentation_draws_new_training_inputs_every_epoch_except_for_cached_features(untrained_resnet, monkeypatch):
+    photos = photo_set()
+    training, validation = transfer.split(photos)
+    seen = []
+
+    def mirror(pixels: torch.Tensor) -> torch.Tensor:  # (3, side, side) uint8, as the page's augmenter gets them
+        seen.append(pixels.clone())
+        return pixels.flip(-1)
+
+    inputs = []
+    real = transfer.TransferNet.forward
+    monkeypatch.setattr(transfer.TransferNet, "forward", lambda self, x: inputs.append(x) or real(self, x))
+    settings = transfer.TrainingSettings(regimes=("head", "scratch"), epochs=2, batch_size=64)
+    list(transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training, validation, 2, settings,
+                                augment=mirror))  # fmt: skip
+    assert len(seen) == 2 * len(training)  # (d) only: each training photo, every epoch; (a) trains on cached features
+    assert all(pixels.dtype == torch.uint8 and pixels.shape == (3, 224, 224) for pixels in seen)
+    plain = transfer.to_batch([image for image, _ in training], transfer.BACKBONES["resnet18"])
+    trained_on = next(x for x in inputs if len(x) == len(training))  # the first training batch of (d)
+    torch.testing.assert_close(trained_on.sort(0).values, plain.flip(-1).sort(0).values, atol=0.05, rtol=0)
+
+
 def test_the_exported_model_loads_with_weights_only(untrained_resnet):
     network = transfer.transfer_net(transfer.BACKBONES["resnet18"], untrained_resnet, 2)
     data = transfer.export_model(network, ["cat", "coffee"], transfer.BACKBONES["resnet18"], "head")
