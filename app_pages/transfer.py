@@ -83,10 +83,13 @@ def say(kind: str, message: str) -> None:
 
 
 def add_class() -> None:
+    """Add the typed class; the field empties for the next one (a refused name stays to be edited)."""
     try:
         photo_set().add_class(st.session_state["transfer-new-class"])
     except UserError as error:
         say("error", str(error))
+        return
+    st.session_state["transfer-new-class"] = ""
 
 
 def add_uploads(label: str, key: str) -> None:

@@ -55,8 +55,10 @@ def two_classes(app: AppTest, each: int = 6) -> None:
 
 def test_classes_refuse_bad_names_and_skip_files_that_are_not_images(app):
     add_class(app, "Tigger")
+    assert app.text_input(key="transfer-new-class").value == ""  # ready for the next class
     add_class(app, "  tigger ")
     assert "There is already a class named 'tigger'; pick another name." in texts(app, "error")
+    assert app.text_input(key="transfer-new-class").value == "  tigger "  # kept to be edited
     add_class(app, "   ")
     assert "Give the class a name." in texts(app, "error")
     upload(app, 0, [*pngs("chelsea", 2), ("notes.png", b"not an image"), *pngs("coffee", 1)])
