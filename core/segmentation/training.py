@@ -6,6 +6,7 @@ another seed.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ def as_input(images: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     return images.to(device).float().div_(255)
 
 
+@functools.lru_cache(maxsize=64)  # the page asks on every rerun; counting takes about 20 ms
 def training_memory(config: TrainingConfig, num_classes: int = 4) -> MemoryEstimate:
     """Bytes training takes at its peak, from tensor sizes: the set (4 bytes a pixel), four
     copies of the weights (the weights, their gradients, Adam's two moments) and, for a batch,
