@@ -222,7 +222,7 @@ def classic_section() -> None:
     columns[1].metric("In fully connected layers", f"{dense / params:.0%}")
     columns[2].metric(
         "Forward activations, one image",
-        f"{stats.activation_mb:,.1f} MB",
+        f"{stats.activation_mb:,.1f} MB" if stats.activation_mb >= 1 else f"{stats.activation_mb * 1e3:,.0f} KB",
         help="float32: the input plus every convolution, pooling and FC output",
     )
     if name == "vgg16":

@@ -48,6 +48,7 @@ def test_latency_refuses_a_batch_beyond_the_memory_budget_and_measures_a_small_o
 
 def test_classic_tables_make_the_course_s_claims(app):
     assert metrics(app)["Parameters"] == "61,706"
+    assert metrics(app)["Forward activations, one image"] == "36 KB"  # 9,118 float32 values
     app.radio(key="classic-name").set_value("vgg16").run()
     assert metrics(app)["Parameters"] == "138,357,544" and metrics(app)["In fully connected layers"] == "89%"
     assert any("96 MB" in info and "15,262,696 values" in info for info in texts(app, "info"))
