@@ -18,10 +18,11 @@ from core.images import fit_within
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.layer_table import layer_frame, with_separators
-from ui.matrix import matrix_editor, show_matrix
+from ui.matrix import MAX_SIDE, matrix_editor, show_matrix
 from ui.page import page_header, section_tabs
 
 MAX_EDGE_SIDE = 2048
+MAX_STEP_PADDING = 8  # a padded 16×16 input stays a readable 32×32 heat map
 POOL_DISPLAY_WIDTH = 480  # the input photo's width on screen in the pooling section
 
 
@@ -147,14 +148,14 @@ def step_by_step_section() -> None:
     with right:
         k = matrix_editor("Filter", k_default, "sb-filter")
     stride_col, padding_col, flip_col = st.columns(3)
-    stride = whole("Stride s", 1, "sb-s", stride_col)
-    padding = whole("Padding p", 0, "sb-p", padding_col)
+    stride = bounded_number("Stride s", 1, MAX_SIDE, 1, key="sb-s", where=stride_col)
+    padding = bounded_number("Padding p", 0, MAX_STEP_PADDING, 0, key="sb-p", where=padding_col)
     flipped = flip_col.toggle(
         "Textbook convolution (flip the filter)",
         key="sb-flip",
         help="Mathematics flips the filter; deep learning's 'convolution' is cross-correlation.",
     )
-    if x is None or k is None:
+    if x is None or k is None or stride is None or padding is None:
         return
     used = np.flip(k, axis=(0, 1)) if flipped else k
     try:

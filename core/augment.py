@@ -40,11 +40,12 @@ class PCAShift:
 def pca_shift(image: np.ndarray, sigma: float = 0.1, generator: np.random.Generator | None = None) -> PCAShift:
     """The shift AlexNet adds to ``image`` ((H, W, 3) uint8): eigen-decompose the 3×3
     covariance of its pixels' RGB values (scaled to [0, 1]), largest eigenvalue first; draw
-    α_i ~ N(0, σ²)."""
+    α_i ~ N(0, σ²). A one-pixel image has no spread: its covariance is zero, and so is its shift."""
     if sigma < 0:
         raise UserError(f"σ must be at least 0, not {sigma}.")
     pixels = np.asarray(image, dtype=np.float64).reshape(-1, 3) / 255.0
-    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    covariance = np.cov(pixels, rowvar=False) if len(pixels) > 1 else np.zeros((3, 3))
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     order = eigenvalues.argsort()[::-1]  # the principal component first
     eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
     generator = generator or np.random.default_rng()

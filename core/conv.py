@@ -9,11 +9,13 @@ learning" (2016).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from core.budget import check_fits
 from core.errors import UserError
 
 PoolMode = Literal["max", "avg"]
@@ -103,7 +105,12 @@ def _as_volume(x: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pad(x: np.ndarray, padding: int) -> np.ndarray:
-    """Zero padding of ``padding`` rows/columns on every side of an (H, W[, C]) array."""
+    """Zero padding of ``padding`` rows/columns on every side of an (H, W[, C]) array. A
+    padding whose result would not fit in one job's memory is refused before allocating."""
+    padding = whole_number("Padding p", padding, 0)
+    shape = np.shape(x)
+    padded = (shape[0] + 2 * padding) * (shape[1] + 2 * padding) * math.prod(shape[2:])
+    check_fits(padded * np.asarray(x).itemsize, f"Padding by p = {padding}", "the padding p")
     widths = [(padding, padding), (padding, padding)] + [(0, 0)] * (np.ndim(x) - 2)
     return np.pad(x, widths)
 

@@ -28,13 +28,25 @@ class LayerError(UserError):
     """A layer that cannot follow the one before it; the message names the row."""
 
 
+MAX_COUNT = 2**53  # the largest whole number a browser (a float64) shows exactly
+
+
 @dataclass(frozen=True)
 class LayerCost:
-    """One layer's output shape (spatial..., channels) or (units,), parameters and MACs."""
+    """One layer's output shape (spatial..., channels) or (units,), parameters and MACs.
+    Counts beyond ``MAX_COUNT`` are refused: no table could show them exactly."""
 
     shape: tuple[int, ...]
     params: int
     macs: int
+
+    def __post_init__(self) -> None:
+        for what, count in (("output values", math.prod(self.shape)), ("parameters", self.params), ("MACs", self.macs)):
+            if count > MAX_COUNT:
+                raise UserError(
+                    f"The layer's {what} ({count:.3g}) are beyond what this calculator counts exactly (2⁵³ ≈ 9.0·10¹⁵); "
+                    "use smaller sizes."
+                )
 
 
 def conv_cost(input_shape: Sequence[int], f: int, filters: int, s: int = 1, p: int = 0, groups: int = 1) -> LayerCost:
@@ -321,8 +333,12 @@ def build_sequential(input_shape: Sequence[int], layers: Sequence[Layer]):
 
 
 def sequential_code(input_shape: Sequence[int], layers: Sequence[Layer]) -> str:
-    """Python source of the same network as one flat ``nn.Sequential``, for the user to copy."""
-    model = build_sequential(input_shape, layers)
+    """Python source of the same network as one flat ``nn.Sequential``, for the user to copy.
+    The model is built on the meta device: its weights take no memory, whatever the sizes."""
+    import torch
+
+    with torch.device("meta"):
+        model = build_sequential(input_shape, layers)
     lines = ["from torch import nn", "", "model = nn.Sequential("]
     for row, child in zip(layer_table(input_shape, layers)[1:], model):
         leaves = list(child) if len(list(child.children())) else [child]

@@ -6,16 +6,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ui.fields import bounded_number
+
+MAX_SIDE = 16  # rows and columns of an editable matrix: a bigger one is unreadable on screen
 
 def matrix_editor(label: str, default: np.ndarray, key: str) -> np.ndarray | None:
-    """An editable matrix the user can resize; None (with a message) when it is empty or has blanks.
+    """An editable matrix the user can resize (1 to ``MAX_SIDE`` rows and columns); None
+    (with a message) when a size is out of range or a cell is blank.
 
     ``default`` is used whenever ``key`` is new; a different default (a preset) starts over.
     """
     default = np.asarray(default, dtype=float)
     rows_column, columns_column = st.columns(2)
-    rows = rows_column.number_input(f"{label}: rows", 1, 16, default.shape[0], key=f"{key}-rows")
-    columns = columns_column.number_input(f"{label}: columns", 1, 16, default.shape[1], key=f"{key}-cols")
+    rows = bounded_number(f"{label}: rows", 1, MAX_SIDE, default.shape[0], key=f"{key}-rows", where=rows_column)
+    columns = bounded_number(
+        f"{label}: columns", 1, MAX_SIDE, default.shape[1], key=f"{key}-cols", where=columns_column
+    )
+    if rows is None or columns is None:
+        return None
     start = np.zeros((rows, columns))
     overlap = (min(rows, default.shape[0]), min(columns, default.shape[1]))
     start[: overlap[0], : overlap[1]] = default[: overlap[0], : overlap[1]]

@@ -75,10 +75,10 @@ def test_step_image_gives_thirty_and_stride_zero_is_refused(app):
     app.selectbox(key="sb-preset").set_value("Step image 0 | 10 (dark to light)").run()
     np.testing.assert_array_equal(output_of_shape(app, (4, 4)), [[0, -30, -30, 0]] * 4)
     app.number_input(key="sb-s").set_value(0).run()
-    assert "Stride s must be at least 1, not 0." in texts(app, "error")
+    assert "Stride s must be between 1 and 16, not 0." in texts(app, "error")
     app.number_input(key="sb-s").set_value(1)
     app.number_input(key="sb-p").set_value(-1).run()
-    assert "Padding p must be at least 0, not -1." in texts(app, "error")
+    assert "Padding p must be between 0 and 8, not -1." in texts(app, "error")
 
 
 def test_edge_detection_on_the_example_photo(app):
@@ -141,3 +141,21 @@ def test_nd_presets_and_bad_shape(app):
     assert list(table["output"]) == ["10 × 10 × 10 × 16", "6 × 6 × 6 × 32"]
     app.text_input(key="nd-shape-3D: 14×14×14×1 → 16 × 5×5×5 → 32 × 5×5×5×16").set_value("14, a").run()
     assert any("whole numbers separated by commas" in text for text in texts(app, "error"))
+
+
+def test_step_by_step_fields_state_their_range_and_a_huge_padding_allocates_nothing(app):
+    app.number_input(key="sb-p").set_value(100_000).run()
+    assert "Padding p must be between 0 and 8, not 100000." in texts(app, "error")
+    app.number_input(key="sb-p").set_value(8).run()
+    assert output_of_shape(app, (20, 20)) is not None  # the 6×6 input padded by 8 on each side, a 3×3 filter
+    app.number_input(key="sb-input-rows").set_value(0).run()
+    assert "Input: rows must be between 1 and 16, not 0." in texts(app, "error")
+    app.number_input(key="sb-input-rows").set_value(100_000).run()
+    assert "Input: rows must be between 1 and 16, not 100000." in texts(app, "error")
+    assert not app.exception
+
+
+def test_a_network_table_too_large_to_build_is_written_on_the_meta_device(app):
+    app.number_input(key="net-h-Course LeNet-5-like (32×32×3)").set_value(10**9).run()
+    assert not app.exception
+    assert any(text.startswith("PyTorch agrees") for text in texts(app, "success"))

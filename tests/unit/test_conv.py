@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import conv
+from core.errors import UserError
 
 COURSE_6X6, VERTICAL = conv.COURSE_6X6, conv.COURSE_VERTICAL_FILTER
 
@@ -247,3 +248,10 @@ def test_display_clips_rare_extremes_instead_of_darkening_everything():
     shown = conv.to_display(values, absolute=True)
     assert shown[50, 50] == 255 and shown[0, 0] == 255
     assert (conv.to_display(np.zeros((3, 3)), absolute=True) == 0).all()
+
+
+def test_a_padding_beyond_one_jobs_memory_is_refused_before_allocating(monkeypatch):
+    monkeypatch.setenv("CNNLAB_JOB_MEMORY_MB", "100")
+    with pytest.raises(UserError, match="Padding by p = 20000 would need about 12,804 MB.*Lower the padding p"):
+        conv.cross_correlate(conv.COURSE_6X6, conv.COURSE_VERTICAL_FILTER, padding=20_000)
+    assert conv.pad(np.ones((2, 2)), 1).shape == (4, 4)

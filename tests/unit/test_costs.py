@@ -203,3 +203,16 @@ def test_shapes_are_read_from_text(text, shape):
 def test_bad_shape_text_is_explained(text, phrase):
     with pytest.raises(costs.UserError, match=phrase):
         costs.parse_shape(text)
+
+
+def test_the_code_of_a_huge_network_is_written_without_allocating_its_weights():
+    shape, layers = costs.PRESETS["Course LeNet-5-like (32×32×3)"]
+    code = costs.sequential_code((1_000_000_000, 32, 3), layers)  # its first FC layer has about 10¹⁴ weights
+    assert "nn.Linear(in_features=" in code and "out_features=120" in code
+
+
+def test_counts_no_browser_can_show_exactly_are_refused_naming_the_row():
+    with pytest.raises(costs.LayerError, match=r"Layer 1: The layer's output values \(1.28e\+20\) are beyond .*2⁵³"):
+        costs.conv_chain((28, 28, 192), [costs.ConvSpec(f=1, filters=32, s=1, p=1_000_000_000)])
+    with pytest.raises(costs.LayerError, match=r"Row 1 \(FC1\): The layer's parameters \(1e\+19\)"):
+        costs.layer_table((10_000, 10_000, 100), [costs.Layer("fc", units=10**9)])

@@ -214,3 +214,10 @@ def test_large_photos_are_kept_small_and_keep_their_shape():
     photos.add_class("wide")
     photos.add_photos("wide", [np.zeros((1200, 3000, 3), np.uint8), np.zeros((40, 60, 3), np.uint8)])
     assert [image.shape for image in photos.photos["wide"]] == [(102, 256, 3), (40, 60, 3)]
+
+
+def test_a_one_pixel_image_has_no_colour_spread_and_no_shift():
+    shift = augment.pca_shift(np.full((1, 1, 3), 90, np.uint8), sigma=0.5, generator=np.random.default_rng(0))
+    np.testing.assert_array_equal(shift.eigenvalues, 0)
+    np.testing.assert_array_equal(shift.shift, 0)
+    assert len(augment.gallery(np.full((1, 1, 3), 90, np.uint8), augment.AugmentSettings(), count=2)) == 2
