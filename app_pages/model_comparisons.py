@@ -445,6 +445,8 @@ def digits_part() -> None:
     top = classify.classify_digit(model, digit)
     left, right = st.columns([1, 3])
     left.image(digit[0, 0].numpy(), caption="LeNet-5's 32×32 input", width=160, clamp=True)
+    if truth is None and (doubts := classify.digit_photo_doubts(photo, [p for _, p in top])):
+        right.warning("This is no reading of a digit. " + " ".join(doubts), icon=":material/help:")
     right.dataframe(pd.DataFrame(top, columns=["digit", "probability"]), hide_index=True)
     if truth is not None:
         right.markdown(f"True label: **{truth}** — " + ("right." if top[0][0] == truth else "wrong."))

@@ -41,12 +41,11 @@ def latest_detections(image: np.ndarray) -> tuple[detectors.Detection, ...]:
 
 
 def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, key: str) -> detection.Box | None:
-    """Four number fields for an (x1, y1, x2, y2) pixel box; None, with a message, when it is not a box."""
+    """Four whole-pixel fields for an (x1, y1, x2, y2) box (so its areas, and the arithmetic
+    shown with them, are exact); None, with a message, when it is not a box."""
     columns = st.columns(4)
     values = [
-        bounded_number(
-            f"{label} {name}", 0, limit, float(value), step=1.0, key=f"{key}-{name}-{width}x{height}", where=column
-        )
+        bounded_number(f"{label} {name}", 0, limit, round(value), key=f"{key}-{name}-{width}x{height}", where=column)
         for column, name, value, limit in zip(columns, ("x1", "y1", "x2", "y2"), default, (width, height) * 2)
     ]
     if None in values:
@@ -402,7 +401,11 @@ def anchors_section(image: np.ndarray) -> None:
         anchors = fractions * [width, height]
     anchor_column.caption("Anchor shapes (w, h) as fractions of the image width and height.")
     assignments = detection.assign_to_grid([box for box, _ in objects], width, height, grid, anchors)
-    volume, lost = detection.target_volume(assignments, [c for _, c in objects], grid, len(anchors), num_classes)
+    try:
+        volume, lost = detection.target_volume(assignments, [c for _, c in objects], grid, len(anchors), num_classes)
+    except UserError as error:
+        st.error(str(error))
+        return
     cell_width, cell_height = width / grid, height / grid
     drawn = [
         DrawnBox(
@@ -555,26 +558,33 @@ def region_proposals_section(image: np.ndarray) -> None:
     )
 
 
-def on_the_picture(lab: Callable[[np.ndarray], None]) -> Callable[[np.ndarray | None], None]:
-    """A lab that needs the page's picture: without one it says how to choose one."""
+def on_the_picture(lab: Callable[[np.ndarray], None], boxes: bool = True) -> Callable[[np.ndarray | None], None]:
+    """A lab that needs the page's picture: without one it says how to choose one; a lab
+    that draws ``boxes`` says so when the picture is too small for them."""
 
     def run(picture: np.ndarray | None) -> None:
         if picture is None:
             st.info("Choose an example, upload an image or take a photo above to use this lab.")
-        else:
-            lab(picture)
+            return
+        if boxes:
+            try:
+                detection.check_room_for_boxes(picture.shape[1], picture.shape[0])
+            except UserError as error:
+                st.warning(str(error))
+                return
+        lab(picture)
 
     return run
 
 
 SECTIONS = {
-    "YOLO detection": on_the_picture(yolo_section),
+    "YOLO detection": on_the_picture(yolo_section, boxes=False),
     "Localization target": on_the_picture(localization_section),
     "IoU": on_the_picture(iou_section),
     "Non-max suppression": on_the_picture(nms_section),
     "Grid & anchors": on_the_picture(anchors_section),
     "Sliding windows": lambda picture: sliding_windows_section(),  # needs no picture
-    "Region proposals": on_the_picture(region_proposals_section),
+    "Region proposals": on_the_picture(region_proposals_section, boxes=False),
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections

@@ -4,8 +4,9 @@ training from scratch side by side on an ImageNet backbone, an offline transfer 
 on handwritten digits, and an augmentation gallery with AlexNet's PCA colour shift.
 
 The regimes live in ``core.transfer``, the augmentations in ``core.augment``. Training runs
-in the page's own run (not a fragment) so that Stop interrupts it; the other sections are
-fragments. The photos stay in this browser session.
+in the page's own run (not a fragment) so that Stop interrupts it, and so do the classes,
+whose changes the Train tab must see at once; the other sections are fragments. The photos
+stay in this browser session.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ def photo_set() -> transfer.PhotoSet:
     return st.session_state.setdefault(PHOTOS_KEY, transfer.PhotoSet())
 
 
-@st.fragment
 def classes_section() -> None:
-    """Every change happens in a widget's callback, before the section draws, so what is
-    drawn is the set as it now stands; messages about the change are said once."""
+    """Every change happens in a widget's callback, before the page draws, so every tab
+    shows the set as it now stands; messages about the change are said once. Not a
+    fragment: a fragment's rerun would leave the Train tab showing the set as it was."""
     st.subheader("Your classes")
     st.markdown(f"{transfer.MAX_CLASSES} classes at most, {transfer.MIN_PHOTOS}–{transfer.MAX_PHOTOS} photos each "
                 "(the course's example: Tigger, Misty, neither). The photos stay in this browser session.")  # fmt: skip
@@ -223,7 +224,7 @@ def train_section() -> None:
             history.append(progress)
             runs[progress.regime].update(network=network, classes=photos.classes, backbone=backbone_name,
                                          augmented=use_augmentation and progress.regime != "head",
-                                         planned=epochs)  # fmt: skip
+                                         planned=epochs, held_out=len(validation))  # fmt: skip
             bar.progress(done / total, text=f"{transfer.REGIME_TITLES[progress.regime]}: epoch {progress.epoch}/"
                          f"{epochs}, validation accuracy {progress.validation_accuracy:.0%}")  # fmt: skip
             chart.plotly_chart(curves_figure(runs), key=f"transfer-curves-{done}")
@@ -319,9 +320,16 @@ def classify_section() -> None:
     with st.spinner("Classifying…"):
         answer = transfer.classify_photo(run["network"], image, run["classes"], transfer.BACKBONES[run["backbone"]],
                                          device)  # fmt: skip
+    verdict = transfer.held_out_verdict(run["history"][-1].validation_accuracy, run["held_out"], len(run["classes"]))
     left, right = st.columns([1, 2])
     left.image(display_jpeg(image), width=240)
-    right.metric("Most likely", answer[0][0], f"{answer[0][1]:.1%}", delta_color="off")
+    if verdict.better_than_chance:
+        right.metric("Most likely", answer[0][0], help=f"probability {answer[0][1]:.1%}")
+    else:
+        right.warning(f"This model got {verdict.correct} of its {verdict.total} held-out photos right; a model "
+                      f"guessing among {len(run['classes'])} classes does at least as well {verdict.p_value:.0%} of "
+                      "the time, so its answer below is no finding. More photos per class, or regime (a) with "
+                      "ImageNet weights, give a model that has learned something.")  # fmt: skip
     right.dataframe(pd.DataFrame(answer, columns=["class", "probability"]), hide_index=True)
 
 

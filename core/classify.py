@@ -143,10 +143,15 @@ def load_lenet(path: Path) -> LeNet5:
 
 
 def digit_from_photo(image: np.ndarray) -> torch.Tensor:
-    """A photo of one handwritten digit -> LeNet-5's (1, 1, 32, 32) input, made to look like
-    the training digits: gray, bright strokes on black (inverted when the paper is light),
-    cut to the ink's bounding box, centred in a square as tall as the ink (every training
-    digit spans all eight rows), scaled to 8×8, then up."""
+    """A photo of one handwritten digit -> LeNet-5's (1, 1, 32, 32) input (``digit_8x8``, then up)."""
+    return to_lenet_input(digit_8x8(image)[None, None])
+
+
+def digit_8x8(image: np.ndarray) -> torch.Tensor:
+    """A photo of one handwritten digit -> (8, 8) in [0, 1], made to look like the training
+    digits: gray, bright strokes on black (inverted when the paper is light), cut to the
+    ink's bounding box, centred in a square as tall as the ink (every training digit spans
+    all eight rows), scaled to 8×8."""
     gray = torch.from_numpy(np.asarray(image, dtype=np.float32).mean(axis=2) / 255.0)  # (H, W)
     if gray.mean() > 0.5:
         gray = 1.0 - gray
@@ -159,9 +164,53 @@ def digit_from_photo(image: np.ndarray) -> torch.Tensor:
     square = torch.zeros(side, side)
     top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
     square[top : top + crop.shape[0], left : left + crop.shape[1]] = crop
-    small = F.interpolate(square[None, None], size=(8, 8), mode="area")
-    small = small / small.max().clamp_min(1e-6)
-    return to_lenet_input(small)
+    small = F.interpolate(square[None, None], size=(8, 8), mode="area")[0, 0]
+    return small / small.max().clamp_min(1e-6)
+
+
+MIN_DIGIT_SIDE = 8  # the training digits are 8×8 averages of 32×32 scans
+MAX_CHROMA = 0.1  # mean (max − min of R, G, B) of ink on paper, as a share of 255
+UNSURE_BELOW = 0.5  # a top probability under this is LeNet-5 hesitating
+
+
+def digit_photo_doubts(image: np.ndarray, probabilities: Sequence[float]) -> list[str]:
+    """Why LeNet-5's answer for ``image`` is no reading of a digit, one sentence a reason;
+    empty when the photo looks like the digits it learned. Checked: the photo's size, its
+    colour, how far its 8×8 version is from every training digit (against the held-out
+    digits' own distances), and the spread of the probabilities."""
+    doubts = []
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_DIGIT_SIDE:
+        doubts.append(f"The photo is {width}×{height} pixels; the training digits are 8×8 averages of 32×32 scans, "
+                      "so this input is mostly made up by scaling.")  # fmt: skip
+    pixels = np.asarray(image, dtype=np.float32)
+    chroma = float((pixels.max(axis=2) - pixels.min(axis=2)).mean() / 255.0)
+    if chroma > MAX_CHROMA:
+        doubts.append(f"The photo is in colour (mean chroma {chroma:.0%}); the digits were dark ink on light paper.")
+    distance, typical = nearest_digit_distance(digit_8x8(image)), held_out_digit_distance()
+    if distance > typical:
+        doubts.append(f"Its 8×8 version is farther from every training digit ({distance:.2f}) than 99 % of the "
+                      f"held-out digits are ({typical:.2f}): it does not look like a digit LeNet-5 has seen.")  # fmt: skip
+    top = max(probabilities)
+    if top < UNSURE_BELOW:
+        doubts.append(f"LeNet-5 is unsure: its most likely digit has a probability of only {top:.0%}.")
+    return doubts
+
+
+def nearest_digit_distance(small: torch.Tensor) -> float:
+    """The Euclidean distance from an (8, 8) digit to the nearest training digit."""
+    images, _ = digits()
+    train, _ = digit_split()
+    return float((images[train].flatten(1) - small.flatten()).norm(dim=1).min())
+
+
+@functools.cache
+def held_out_digit_distance(quantile: float = 0.99) -> float:
+    """How far from their nearest training digit the held-out digits lie: this quantile."""
+    images, _ = digits()
+    train, held_out = digit_split()
+    distances = torch.cdist(images[held_out].flatten(1), images[train].flatten(1)).min(dim=1).values
+    return float(distances.quantile(quantile))
 
 
 def classify_digit(model: nn.Module, digit: torch.Tensor) -> tuple[tuple[str, float], ...]:

@@ -10,11 +10,13 @@ tests prove they equal ``torchvision.ops.box_iou`` and ``torchvision.ops.batched
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.budget import check_fits
 from core.errors import UserError
 
 Box = tuple[float, float, float, float]  # (x1, y1, x2, y2)
@@ -38,6 +40,18 @@ def check_box(box: Sequence[float], name: str = "The box") -> Box:
     if x2 <= x1 or y2 <= y1:
         raise UserError(f"{name} must have x2 > x1 and y2 > y1 (it is {x1:g}, {y1:g}, {x2:g}, {y2:g}).")
     return x1, y1, x2, y2
+
+
+MIN_PICTURE_SIDE = 32  # on a smaller picture the labs' boxes collapse to a pixel or two
+
+
+def check_room_for_boxes(width: int, height: int) -> None:
+    """Refuse a picture too small to draw two distinct boxes on, with its size in the message."""
+    if min(width, height) < MIN_PICTURE_SIDE:
+        raise UserError(
+            f"The picture is {width}×{height} pixels: boxes on it would collapse to a pixel or two, and their "
+            f"areas to 0 or 1. This lab needs at least {MIN_PICTURE_SIDE}×{MIN_PICTURE_SIDE}; choose a larger image."
+        )
 
 
 # -- IoU -------------------------------------------------------------------------------------
@@ -322,7 +336,9 @@ def target_volume(
     A second object that lands on a slot already taken is what anchor boxes cannot
     capture (the course's cases (a) and (b)); it is returned as lost.
     """
-    volume = np.zeros((grid, grid, num_anchors, 5 + num_classes))
+    shape = (grid, grid, num_anchors, 5 + num_classes)
+    check_fits(math.prod(shape) * 8, f"A {grid}×{grid}×{num_anchors}×{5 + num_classes} target", "S, B or C")
+    volume = np.zeros(shape)
     lost = []
     for assignment in assignments:
         slot = volume[assignment.row, assignment.column, assignment.anchor]

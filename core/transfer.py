@@ -373,6 +373,31 @@ def classify_photo(network: TransferNet, image: np.ndarray, classes: Sequence[st
     return sorted(zip(classes, probabilities.tolist()), key=lambda pair: -pair[1])
 
 
+@dataclass(frozen=True)
+class HeldOutVerdict:
+    """Whether a trained model's held-out accuracy shows it learned anything: ``correct`` of
+    ``total`` held-out photos right, against ``chance`` = 1/classes for a model that guesses,
+    judged by the one-sided binomial test (``p_value`` < 0.05 means better than guessing)."""
+
+    correct: int
+    total: int
+    chance: float
+    p_value: float
+
+    @property
+    def better_than_chance(self) -> bool:
+        return self.p_value < 0.05
+
+
+def held_out_verdict(accuracy: float, total: int, classes: int) -> HeldOutVerdict:
+    """The verdict for ``accuracy`` on ``total`` held-out photos of ``classes`` classes."""
+    from scipy.stats import binomtest
+
+    correct = round(accuracy * total)
+    p_value = binomtest(correct, total, 1 / classes, alternative="greater").pvalue if total else 1.0
+    return HeldOutVerdict(correct, total, 1 / classes, float(p_value))
+
+
 def export_model(network: TransferNet, classes: Sequence[str], backbone: Backbone, regime: str) -> bytes:
     """The trained model as one file ``torch.load(..., weights_only=True)`` reads back: the
     state dict, the class names and the preprocessing."""

@@ -21,6 +21,7 @@ the totals, and exits 1 when a trial failed.
 from __future__ import annotations
 
 import argparse
+import logging
 import resource
 import sys
 import time
@@ -45,6 +46,17 @@ TEXTS_WITH_LONG = (*TEXTS, LONG_TEXT)
 CELL_VALUES = (None, 0, -1, 0.5, 100_000, 10**9)
 CHOICES = (tree.Selectbox, tree.Radio, tree.ButtonGroup, tree.Multiselect, tree.Toggle)
 INPUTS = (tree.NumberInput, tree.Slider, tree.TextInput, tree.TextArea, tree.FileUploader, *CHOICES)
+
+
+class Label(str):
+    """An option chosen by its label, the way the browser sends it: AppTest otherwise passes
+    it through the page's ``format_func`` first, which a ``dict.get`` turns into None."""
+
+
+_format_value = tree._format_value_for_widget
+tree._format_value_for_widget = lambda format_func, value: (
+    str(value) if isinstance(value, Label) else _format_value(format_func, value)
+)
 
 
 @dataclass(frozen=True)
@@ -155,12 +167,11 @@ def text_values(widget: tree.TextInput | tree.TextArea) -> list[Value]:
 def choice_values(widget) -> list[Value]:
     if isinstance(widget, tree.Toggle):
         return [Value(str(not widget.value), lambda w, v=not widget.value: w.set_value(v))]
-    options = list(widget.options)
+    options = [Label(option) for option in widget.options]
     if isinstance(widget, tree.Multiselect):
         return [Value("none", lambda w: w.set_value([])), Value("all", lambda w, o=options: w.set_value(o))]
-    values = [option for option in _sampled(options) if option != getattr(widget, "value", None)]
-    if isinstance(widget, tree.ButtonGroup):
-        return [Value(option, lambda w, o=option: w.set_value(o)) for option in values]
+    current = widget.format_func(widget.value) if widget.value is not None else None
+    values = [option for option in _sampled(options) if option != current]
     return [Value(option, lambda w, o=option: w.set_value(o)) for option in values]
 
 
@@ -333,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--page", action="append", help="only pages whose title contains this (repeatable)")
     options = parser.parse_args(argv)
+    for name in [name for name in logging.root.manager.loggerDict if name.startswith("streamlit")]:
+        logging.getLogger(name).setLevel(logging.ERROR)  # each AppTest run warns of a missing context
     pages = [page for page in PAGES if not options.page or any(part in page.title for part in options.page)]
     for page in pages:  # warm up: imports and models loaded once, before the limit is set
         fresh(page)

@@ -38,15 +38,18 @@ def test_choosing_another_model_size_names_its_weights(app):
 
 
 def test_iou_lab_numbers_verdict_and_a_bad_box(app):
-    # astronaut is 512×512: A = (102.4, 102.4, 307.2, 358.4), B = (179.2, 153.6, 409.6, 409.6)
-    assert metrics(app)["Intersection (px²)"] == f"{(307.2 - 179.2) * (358.4 - 153.6):,.0f}"
+    # astronaut is 512×512: A = (102, 102, 307, 358), B = (179, 154, 410, 410), in whole pixels
+    assert metrics(app)["Intersection (px²)"] == f"{(307 - 179) * (358 - 154):,}"
+    union = (307 - 102) * (358 - 102) + (410 - 179) * (410 - 154) - (307 - 179) * (358 - 154)
+    assert metrics(app)["Union (px²)"] == f"{union:,}"
+    assert any(rf"\frac{{26,112}}{{{union:,}}} = {26112 / union:.3f}" in latex for latex in texts(app, "latex"))
     assert any("not counted as a correct localization" in w for w in texts(app, "warning"))
-    for name, value in zip(("x1", "y1", "x2", "y2"), (102.4, 102.4, 307.2, 358.4)):
+    for name, value in zip(("x1", "y1", "x2", "y2"), (102, 102, 307, 358)):
         app.number_input(key=f"iou-b-{name}-512x512").set_value(value)
     app.run()
     assert any("IoU 1.000 ≥ 0.5" in s for s in texts(app, "success"))
-    app.number_input(key="iou-a-x2-512x512").set_value(50.0).run()
-    assert "A must have x2 > x1 and y2 > y1 (it is 102.4, 102.4, 50, 358.4)." in texts(app, "error")
+    app.number_input(key="iou-a-x2-512x512").set_value(50).run()
+    assert "A must have x2 > x1 and y2 > y1 (it is 102, 102, 50, 358)." in texts(app, "error")
     assert not app.exception
 
 
@@ -109,10 +112,20 @@ def test_a_gray_upload_feeds_every_lab(app):
     gray = gradient_rgb(90, 60).convert("L")
     app.file_uploader(key="det-upload").upload("gray.png", encode(gray, "PNG"), "image/png").run()
     assert not app.exception
-    # the IoU lab's default boxes are fractions of the 90×60 gray picture, now three channels
-    assert metrics(app)["Intersection (px²)"] == "540" and metrics(app)["Union (px²)"] == "1,755"
+    # the IoU lab's default boxes are fractions of the 90×60 gray picture, rounded to whole pixels:
+    # A = (18, 12, 54, 42), B = (31, 18, 72, 48) (0.35 × 90 is 31.4999… in floating point)
+    assert metrics(app)["Intersection (px²)"] == "552" and metrics(app)["Union (px²)"] == "1,758"
     assert app.session_state["det-decoded"][1].shape == (60, 90, 3)
     assert any("90x60" in key for key in app.session_state)  # the box fields are keyed by the picture's size
+
+
+def test_a_picture_too_small_for_boxes_gets_its_own_message(app):
+    app.segmented_control(key="det-source").set_value("Upload").run()
+    app.file_uploader(key="det-upload").upload("dot.png", encode(gradient_rgb(1, 1), "PNG"), "image/png").run()
+    assert not app.exception
+    small = [w for w in texts(app, "warning") if w.startswith("The picture is 1×1 pixels: boxes on it would collapse")]
+    assert len(small) == 4  # localization, IoU, non-max suppression, grid & anchors
+    assert "Intersection (px²)" not in metrics(app)
 
 
 def test_a_bad_upload_leaves_the_page_usable(app):

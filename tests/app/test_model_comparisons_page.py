@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core import architectures as arch
 from tests.app import elements
 from tests.app.elements import metrics, texts
+from tests.images import encode
 
 
 @pytest.fixture()
@@ -98,6 +100,18 @@ def test_a_photo_of_a_digit_is_read_and_a_blank_one_explained(app):
     app.file_uploader(key="digit-upload").upload("digit.png", encode(photo, "PNG"), "image/png").run()
     assert not app.exception
     assert elements.frame(app, "digit")["digit"].iloc[0] == str(int(labels[index]))
+    assert not any("no reading of a digit" in w for w in texts(app, "warning"))
     blank = Image.new("RGB", (60, 60), (200, 200, 200))
     app.file_uploader(key="digit-upload").upload("blank.png", encode(blank, "PNG"), "image/png").run()
     assert any("No digit found" in e for e in texts(app, "error")) and not app.exception
+
+
+def test_a_photo_unlike_any_digit_is_said_to_be_no_reading(app):
+    app.radio(key="digit-kind").set_value("A photo of a digit").run()  # the example photo: the astronaut
+    doubts = next(w for w in texts(app, "warning") if w.startswith("This is no reading of a digit."))
+    assert "in colour" in doubts and "farther from every training digit" in doubts
+    app.segmented_control(key="digit-source").set_value("Upload").run()
+    dot = Image.new("RGB", (1, 1), (100, 100, 100))
+    app.file_uploader(key="digit-upload").upload("dot.png", encode(dot, "PNG"), "image/png").run()
+    doubts = next(w for w in texts(app, "warning") if w.startswith("This is no reading of a digit."))
+    assert "The photo is 1×1 pixels" in doubts and not app.exception

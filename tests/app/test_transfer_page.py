@@ -130,6 +130,9 @@ def test_regime_a_and_scratch_train_on_a_stand_in_then_classify(app):
     probabilities = elements.frame(app, "probability")
     assert sorted(probabilities["class"]) == ["cat", "coffee"]
     assert probabilities["probability"].sum() == pytest.approx(1.0, abs=1e-4)
+    # two held-out photos cannot show that a model beats guessing: no "most likely" is claimed
+    assert any("of its 2 held-out photos right" in w and "is no finding" in w for w in texts(app, "warning"))
+    assert "Most likely" not in elements.metrics(app)
 
 
 def test_the_offline_experiment_shows_both_accuracies_and_refuses_zero_examples(app):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from torchvision.ops import batched_nms, box_iou
 
 from core import detection
+from core.errors import UserError
 
 
 def random_boxes(rng: np.random.Generator, count: int, side: float = 100.0) -> np.ndarray:
@@ -186,3 +187,16 @@ def test_kmeans_anchors_find_two_clear_shapes():
     np.testing.assert_allclose(anchors, [np.median(tall, axis=0), np.median(wide, axis=0)], rtol=0.02)
     with pytest.raises(ValueError, match="1 ≤ k"):
         detection.kmeans_anchors(tall, 0)
+
+
+def test_a_target_volume_beyond_one_jobs_memory_is_refused_before_allocating(monkeypatch):
+    monkeypatch.setenv("CNNLAB_JOB_MEMORY_MB", "100")
+    assignments = detection.assign_to_grid([(10, 10, 50, 50)], 100, 100, 64, [(20, 20)] * 10)
+    with pytest.raises(UserError, match=r"A 64×64×10×1005 target would need about 329 MB.*Lower S, B or C"):
+        detection.target_volume(assignments, [0], 64, 10, 1000)
+
+
+def test_a_picture_too_small_for_boxes_is_refused_with_its_size():
+    detection.check_room_for_boxes(32, 32)
+    with pytest.raises(UserError, match="The picture is 1×40 pixels"):
+        detection.check_room_for_boxes(1, 40)

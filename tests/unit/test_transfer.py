@@ -221,3 +221,12 @@ def test_a_one_pixel_image_has_no_colour_spread_and_no_shift():
     np.testing.assert_array_equal(shift.eigenvalues, 0)
     np.testing.assert_array_equal(shift.shift, 0)
     assert len(augment.gallery(np.full((1, 1, 3), 90, np.uint8), augment.AugmentSettings(), count=2)) == 2
+
+
+def test_the_held_out_verdict_is_the_one_sided_binomial_test():
+    coin = transfer.held_out_verdict(1.0, 2, 2)  # 2 of 2 right: a guesser does that a quarter of the time
+    assert (coin.correct, coin.total, coin.chance) == (2, 2, 0.5)
+    assert coin.p_value == pytest.approx(0.25) and not coin.better_than_chance
+    clear = transfer.held_out_verdict(0.9, 20, 2)  # 18 of 20: P(X ≥ 18) = 211 / 2^20
+    assert clear.p_value == pytest.approx(211 / 2**20) and clear.better_than_chance
+    assert not transfer.held_out_verdict(0.0, 0, 3).better_than_chance
