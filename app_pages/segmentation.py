@@ -501,15 +501,16 @@ def segment_section() -> None:
             f"The network was trained on {side}×{side} synthetic shapes: the image is scaled to {side} px on its "
             "longer side for it, and the labels scaled back. On a photo it marks shape-like regions, not objects."
         )
-    labels = seg.predict_labels(model, image, device, side)
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="segment-alpha")
+    with st.spinner(f"Segmenting the {image.shape[1]}×{image.shape[0]} image on {device}…"):
+        labels = seg.predict_labels(model, image, device, side)
+        shown = fit_within(labels, DISPLAY_SIDE, labels=True)  # blended at display size: a 6000² photo is 36 MP
+        overlay = for_display(shapes.overlay(fit_within(image, DISPLAY_SIDE), shown, alpha))
     columns = st.columns(3 if truth is not None else 2)
-    columns[0].image(
-        for_display(shapes.overlay(image, labels, alpha)), caption=f"Overlay, {image.shape[1]}×{image.shape[0]}"
-    )
+    columns[0].image(overlay, caption=f"Overlay, {image.shape[1]}×{image.shape[0]}")
     if truth is not None:
         columns[1].image(for_display(shapes.colorize(truth)), caption="True labels (the sample's own)")
-    columns[-1].image(for_display(shapes.colorize(labels)), caption="Predicted labels")
+    columns[-1].image(for_display(shapes.colorize(shown)), caption="Predicted labels")
     st.markdown(LEGEND, unsafe_allow_html=True)
     shares = np.bincount(labels.ravel(), minlength=len(shapes.CLASSES)) / labels.size
     st.markdown(

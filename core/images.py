@@ -118,11 +118,13 @@ def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.round(np.nan_to_num(scaled) * 255).astype(np.uint8))
 
 
-def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
-    """``image`` shrunk (aspect kept, area resampling) so neither side exceeds ``max_side``."""
+def fit_within(image: np.ndarray, max_side: int, labels: bool = False) -> np.ndarray:
+    """``image`` shrunk (aspect kept, area resampling) so neither side exceeds ``max_side``;
+    an (H, W) map of class ``labels`` is shrunk by nearest neighbour, so every value stays a class."""
     height, width = image.shape[:2]
     scale = max_side / max(height, width)
     if scale >= 1:
         return image
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX))
+    resampling = Image.Resampling.NEAREST if labels else Image.Resampling.BOX
+    return np.asarray(Image.fromarray(image).resize(size, resampling))

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.images import DEFAULT_MAX_PIXELS, ImageError, load_image, max_pixels
+from core.images import DEFAULT_MAX_PIXELS, ImageError, fit_within, load_image, max_pixels
 from tests.images import encode, gradient_rgb, png_header_only
 
 LOSSLESS = ["PNG", "BMP", "TIFF"]
@@ -202,3 +202,11 @@ def test_garbage_is_refused_cleanly_after_ultralytics_patched_pillow(monkeypatch
     with pytest.raises(ImageError, match="not an image"):
         load_image(b"this is plain text, not a picture at all")
     assert installs == []  # load_image catches everything, so the install attempt is checked here
+
+
+def test_a_label_map_is_shrunk_by_nearest_neighbour_so_every_value_stays_a_class():
+    labels = np.zeros((900, 1200), np.uint8)
+    labels[:, 605:] = 3  # two classes side by side: area resampling would blend them into 1s and 2s
+    small = fit_within(labels, 120, labels=True)
+    assert small.shape == (90, 120) and set(np.unique(small)) == {0, 3}
+    assert set(np.unique(fit_within(labels, 120))) > {0, 3}
