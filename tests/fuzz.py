@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import streamlit.testing.v1.element_tree as tree
+from streamlit import logger as streamlit_logger
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -267,6 +268,8 @@ def fuzz_in(page: PageInfo, report: Report, context: tuple[Target, Value] | None
     app = fresh(page)
     if context is not None:
         target, value = context
+        if element(app, target) is None:
+            return []
         value.put(element(app, target))
         app.run()
     baseline = messages(app)
@@ -312,22 +315,30 @@ def fuzz_in(page: PageInfo, report: Report, context: tuple[Target, Value] | None
 
 def fuzz_page(page: PageInfo, report: Report) -> None:
     """Every input at the defaults; then, for each option of each choice, the inputs that
-    option reveals."""
-    app = fresh(page)
-    seen = {target.id for target in targets(app)}
-    choices = [target for target in targets(app) if target.kind in {kind.__name__ for kind in CHOICES}]
+    option reveals, tried with that option chosen."""
+    probe = fresh(page)
+    seen = {target.id for target in targets(probe)}
+    choices = [target for target in targets(probe) if target.kind in {kind.__name__ for kind in CHOICES}]
     fuzz_in(page, report, None, set())
     for choice in choices:
-        widget = element(fresh(page), choice)
-        if widget is None:
+        widget = element(probe, choice)
+        if widget is None:  # a choice that an earlier one hid
             continue
+        default = widget.value
         for value in choice_values(widget):
-            probe = fresh(page)
-            value.put(element(probe, choice))
+            value.put(widget)
             probe.run()
             revealed = {target.id for target in targets(probe)} - seen
             if revealed:
                 seen |= {target.id for target in fuzz_in(page, report, (choice, value), seen)}
+            widget = element(probe, choice)
+            if widget is None:  # this option hid the choice itself
+                break
+        if widget is None or probe.exception:
+            probe = fresh(page)
+        else:
+            widget.set_value(default)
+            probe.run()
 
 
 def limit_address_space() -> int:
@@ -344,8 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--page", action="append", help="only pages whose title contains this (repeatable)")
     options = parser.parse_args(argv)
-    for name in [name for name in logging.root.manager.loggerDict if name.startswith("streamlit")]:
-        logging.getLogger(name).setLevel(logging.ERROR)  # each AppTest run warns of a missing context
+    streamlit_logger.set_log_level(logging.ERROR)  # each AppTest run warns of a missing script context
     pages = [page for page in PAGES if not options.page or any(part in page.title for part in options.page)]
     for page in pages:  # warm up: imports and models loaded once, before the limit is set
         fresh(page)

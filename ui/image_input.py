@@ -20,6 +20,7 @@ from core.examples import ALL_EXAMPLES, PHOTOS, ExamplePhoto, example_image
 from core.images import ACCEPTED_EXTENSIONS, fit_within, load_image
 
 DISPLAY_SIDE = 768  # pictures are shown at most this large; computing uses full resolution
+UPLOAD_LIMIT_MB = 20  # server.maxUploadSize in .streamlit/config.toml
 _DISPLAY_SLOTS = 4
 
 _SOURCES = ("Example", "Upload", "Camera")
@@ -49,9 +50,17 @@ def image_input(
             "Upload an image",
             type=list(ACCEPTED_EXTENSIONS),
             key=f"{key}-upload",
-            help="PNG, JPEG, WebP, BMP, GIF or TIFF, up to 20 MB.",
+            help=f"PNG, JPEG, WebP, BMP, GIF or TIFF, up to {UPLOAD_LIMIT_MB} MB.",
         )
-        return _decoded(key, upload) if upload is not None else None
+        if upload is None:
+            return None
+        image = _decoded(key, upload)
+        if image is not None:  # a file over the limit never reaches the server: say which file is in use
+            st.caption(
+                f"In use: **{upload.name}** ({upload.size / 1e6:.1f} MB, {image.shape[1]}×{image.shape[0]}). "
+                f"A file over {UPLOAD_LIMIT_MB} MB is refused by the browser (it shows in red) and this one stays."
+            )
+        return image
     if source == "Camera":
         shot = st.camera_input("Take a photo", key=f"{key}-camera")
         return _decoded(key, shot) if shot is not None else None

@@ -57,3 +57,18 @@ def test_a_bad_upload_shows_a_message_and_the_page_stays_usable(app, name, data,
     assert app.text[0].value == "no image"
     app.button[0].click().run()
     assert not app.exception and app.button[0].label == "still here"
+
+
+def test_the_upload_in_use_is_named_with_the_limit_the_server_sets(app):
+    import tomllib
+
+    from tests.conftest import ROOT
+    from ui.image_input import UPLOAD_LIMIT_MB
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert UPLOAD_LIMIT_MB == config["server"]["maxUploadSize"]
+    app.segmented_control[0].set_value("Upload").run()
+    app.file_uploader[0].upload("photo.png", encode(gradient_rgb(40, 30), "PNG"), "image/png").run()
+    caption = app.caption[0].value
+    assert caption.startswith("In use: **photo.png** (") and "40×30" in caption
+    assert f"A file over {UPLOAD_LIMIT_MB} MB is refused by the browser" in caption
