@@ -209,6 +209,8 @@ def gallery_section(options: Options) -> None:
     gallery = current_gallery()
     if flash := st.session_state.pop("faces-flash", None):
         st.success(flash)
+    if note := st.session_state.pop("faces-flash-note", None):
+        st.info(note, icon=":material/info:")
     st.caption(where_faces_live())
     st.subheader("Enroll a person (one-shot)")
     if st.session_state.pop("faces-clear-name", False):  # after enrolling, the field starts empty for the next
@@ -221,6 +223,14 @@ def gallery_section(options: Options) -> None:
             gallery.add(target, crop)
             st.session_state["faces-clear-name"] = True
             count = len(gallery.entries_of(target))
+            encoder = weights.get_weights(options.encoder)
+            if not encoder.is_cached():
+                st.session_state["faces-flash-note"] = (
+                    f"The gallery keeps {target}'s face as a crop. Verify and Recognize compare faces through "
+                    f"{encoder.title}, whose weights are not on this machine: they can use this face once the "
+                    "weights are here (their tabs say how to get them). The Labs' triplet loss works on the crops "
+                    "meanwhile."
+                )
             changed(f"Enrolled {target}" + (f" (photo {count})." if count > 1 else "."))
     st.divider()
     show_gallery(gallery)
@@ -476,8 +486,6 @@ def use_suggested(threshold: float) -> None:
 @st.fragment
 def labs_section(options: Options) -> None:
     model = encoder_model(options, "labs")
-    if model is None:
-        return
     gallery = current_gallery()
     if len(gallery.entries) < 2:
         st.info(
@@ -485,9 +493,19 @@ def labs_section(options: Options) -> None:
             "photos of one person)."
         )
         return
-    encodings = gallery_encodings(gallery, model, options)
     names = [entry.name for entry in gallery.entries]
     labels = [f"{entry.name} #{gallery.entries_of(entry.name).index(entry) + 1}" for entry in gallery.entries]
+    if model is None:
+        st.info(
+            "Meanwhile the triplet loss below runs on the crops' own pixels: f(x) is each crop averaged to "
+            f"{faces.PIXEL_SIDE}×{faces.PIXEL_SIDE}, centred and scaled to length 1 — no network, nothing learned. "
+            "Its distances say how alike two photos look, not who is in them; FaceNet's training is what makes "
+            "them say who.",
+            icon=":material/grid_on:",
+        )
+        triplet_lab(gallery, faces.pixel_encodings(np.stack([entry.crop for entry in gallery.entries])), labels)
+        return
+    encodings = gallery_encodings(gallery, model, options)
 
     st.subheader("Distance matrix of the gallery")
     distances = faces.pairwise_distances(encodings, encodings).numpy()

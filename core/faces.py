@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from core.device import device_lock
@@ -281,6 +282,21 @@ class TripletTerms:
         if self.anchor_negative < self.anchor_positive:
             return "hard"
         return "semi-hard" if self.loss > 0 else "easy"
+
+
+PIXEL_SIDE = 40  # pixel encodings average the 160×160 crop down to 40×40×3 = 4,800 numbers
+
+
+def pixel_encodings(crops: np.ndarray) -> torch.Tensor:
+    """(N, 160, 160, 3) uint8 crops -> (N, 4,800) unit-length vectors of their own pixels:
+    averaged to 40×40, centred on each crop's mean, scaled to length 1. No network and
+    nothing learned — the f(x) a triplet loss meets before any training — so the loss can be
+    shown without FaceNet's weights. Distances say how alike two photos look, not who they show."""
+    if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3):
+        raise UserError(f"Expected (N, {CROP_SIZE}, {CROP_SIZE}, 3) crops, got {crops.shape}.")
+    pixels = torch.from_numpy(np.asarray(crops, dtype=np.float32)).permute(0, 3, 1, 2) / 255.0  # (N, 3, 160, 160)
+    small = F.adaptive_avg_pool2d(pixels, PIXEL_SIDE).flatten(1)  # (N, 4800)
+    return F.normalize(small - small.mean(dim=1, keepdim=True), dim=1)
 
 
 def triplet_loss(

@@ -74,8 +74,21 @@ def test_detection_and_enrollment_work_and_recognition_says_what_is_missing(app)
     assert sum("InceptionResnetV1 face embeddings (VGGFace2)" in w and "make weights" in w for w in warnings) == 3
     enroll(app, "Eileen Collins")
     assert "Enrolled Eileen Collins." in texts(app, "success")
+    note = next(i for i in texts(app, "info") if i.startswith("The gallery keeps Eileen Collins's face as a crop."))
+    assert "Verify and Recognize" in note and "weights are not on this machine" in note
     assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
     assert app.text_input(key="enroll-name").value == ""  # ready for the next person
+
+
+def test_without_the_encoder_the_triplet_loss_runs_on_the_crops_pixels(app):
+    enroll(app, "Eileen Collins")
+    enroll(app, "Eileen Collins")  # the same photo again, added to her: a positive at distance 0
+    enroll(app, "Mirror", png(example_image("astronaut")[:, ::-1].copy()))  # a mirrored face: another "person"
+    assert any("runs on the crops' own pixels" in i for i in texts(app, "info"))
+    latex = next(value for value in texts(app, "latex") if "L(A, P, N)" in value)
+    assert r"\lVert f(A) - f(P)\rVert^2}_{0.000}" in latex  # the same crop twice
+    assert any("triplets of the gallery" in caption for caption in texts(app, "caption"))
+    assert not app.exception
 
 
 def test_a_photo_without_a_face_says_why_and_how(app):

@@ -401,3 +401,15 @@ def test_pair_distances_split_every_pair_by_person():
     full = faces.pairwise_distances(encodings, encodings)
     assert sorted(same) == pytest.approx(sorted([float(full[0, 2]), float(full[1, 3])]))
     assert len(different) == 10 - 2 and min(different) > 0
+
+
+def test_pixel_encodings_are_unit_vectors_of_the_crops_own_pixels():
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (3, faces.CROP_SIZE, faces.CROP_SIZE, 3), dtype=np.uint8)
+    crops[1] = crops[0]
+    encodings = faces.pixel_encodings(crops)
+    assert encodings.shape == (3, 3 * faces.PIXEL_SIDE**2)
+    torch.testing.assert_close(encodings.norm(dim=1), torch.ones(3))
+    assert faces.triplet_terms(encodings[0], encodings[1], encodings[2]).anchor_positive == 0.0
+    brighter = np.clip(crops[:1].astype(int) + 20, 0, 255).astype(np.uint8)  # brightness is centred away
+    assert (faces.pixel_encodings(brighter)[0] - encodings[0]).norm() < 0.1
