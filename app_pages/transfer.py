@@ -326,10 +326,12 @@ def classify_section() -> None:
     if verdict.better_than_chance:
         right.metric("Most likely", answer[0][0], help=f"probability {answer[0][1]:.1%}")
     else:
-        right.warning(f"This model got {verdict.correct} of its {verdict.total} held-out photos right; a model "
-                      f"guessing among {len(run['classes'])} classes does at least as well {verdict.p_value:.0%} of "
-                      "the time, so its answer below is no finding. More photos per class, or regime (a) with "
-                      "ImageNet weights, give a model that has learned something.")  # fmt: skip
+        right.warning(
+            f"This model got {verdict.correct} of its {verdict.total} held-out photos right; a model guessing "
+            f"among {len(run['classes'])} classes does at least as well {verdict.p_value:.0%} of the time, so its "
+            "answer below is no finding. More photos per class, or regime (a) with ImageNet weights, give a model "
+            "that has learned something."
+        )
     right.dataframe(pd.DataFrame(answer, columns=["class", "probability"]), hide_index=True)
 
 

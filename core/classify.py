@@ -181,16 +181,20 @@ def digit_photo_doubts(image: np.ndarray, probabilities: Sequence[float]) -> lis
     doubts = []
     height, width = image.shape[:2]
     if min(height, width) < MIN_DIGIT_SIDE:
-        doubts.append(f"The photo is {width}×{height} pixels; the training digits are 8×8 averages of 32×32 scans, "
-                      "so this input is mostly made up by scaling.")  # fmt: skip
+        doubts.append(
+            f"The photo is {width}×{height} pixels; the training digits are 8×8 averages of 32×32 scans, "
+            "so this input is mostly made up by scaling."
+        )
     pixels = np.asarray(image, dtype=np.float32)
     chroma = float((pixels.max(axis=2) - pixels.min(axis=2)).mean() / 255.0)
     if chroma > MAX_CHROMA:
         doubts.append(f"The photo is in colour (mean chroma {chroma:.0%}); the digits were dark ink on light paper.")
     distance, typical = nearest_digit_distance(digit_8x8(image)), held_out_digit_distance()
     if distance > typical:
-        doubts.append(f"Its 8×8 version is farther from every training digit ({distance:.2f}) than 99 % of the "
-                      f"held-out digits are ({typical:.2f}): it does not look like a digit LeNet-5 has seen.")  # fmt: skip
+        doubts.append(
+            f"Its 8×8 version is farther from every training digit ({distance:.2f}) than 99 % of the "
+            f"held-out digits are ({typical:.2f}): it does not look like a digit LeNet-5 has seen."
+        )
     top = max(probabilities)
     if top < UNSURE_BELOW:
         doubts.append(f"LeNet-5 is unsure: its most likely digit has a probability of only {top:.0%}.")

@@ -44,8 +44,8 @@ class LayerCost:
         for what, count in (("output values", math.prod(self.shape)), ("parameters", self.params), ("MACs", self.macs)):
             if count > MAX_COUNT:
                 raise UserError(
-                    f"The layer's {what} ({count:.3g}) are beyond what this calculator counts exactly (2⁵³ ≈ 9.0·10¹⁵); "
-                    "use smaller sizes."
+                    f"The layer's {what} ({count:.3g}) are beyond what this calculator counts exactly "
+                    "(2⁵³ ≈ 9.0·10¹⁵); use smaller sizes."
                 )
 
 

@@ -66,7 +66,7 @@ def residual_block_cost(n: int, in_channels: int, out_channels: int, stride: int
     if min(n, in_channels, out_channels) < 1 or stride not in (1, 2):
         raise UserError("A block needs a side, input and output channels of at least 1, and a stride of 1 or 2.")
     with torch.device("meta"):
-        block = ResidualBlock(in_channels, out_channels, stride)
+        block = ResidualBlock(in_channels, out_channels, stride).eval()  # batch norm of one value per channel
         output = block(torch.zeros(1, in_channels, n, n))
     shortcut = sum(p.numel() for p in block.shortcut.parameters())
     main = sum(p.numel() for p in block.parameters()) - shortcut

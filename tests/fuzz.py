@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import streamlit.testing.v1.element_tree as tree
-from streamlit import logger as streamlit_logger
 import torch
+from streamlit import logger as streamlit_logger
 from streamlit.testing.v1 import AppTest
 
 from core.budget import PeakMemory, job_budget_bytes
@@ -114,7 +114,7 @@ def targets(app: AppTest) -> list[Target]:
     for element, tab in _walk(app._tree, "–"):
         if isinstance(element, INPUTS) and not getattr(element.proto, "disabled", False):
             found.append(Target(type(element).__name__, element.id, element.label, tab))
-        elif isinstance(element, tree.Dataframe) and element.editing_mode and element.key:
+        elif isinstance(element, tree.Dataframe) and element.editing_mode in ("fixed", "dynamic") and element.key:
             found.append(Target("DataEditor", element.key, f"table {element.key}", tab))
     return found
 
@@ -162,7 +162,9 @@ def slider_values(widget: tree.Slider) -> list[Value]:
 def text_values(widget: tree.TextInput | tree.TextArea) -> list[Value]:
     limit = widget.proto.max_chars or None
     values = [text[:limit] if limit else text for text in TEXTS_WITH_LONG]
-    return [Value(repr(text[:24]) + ("…" if len(text) > 24 else ""), lambda w, t=text: w.set_value(t)) for text in values]
+    return [
+        Value(repr(text[:24]) + ("…" if len(text) > 24 else ""), lambda w, t=text: w.set_value(t)) for text in values
+    ]
 
 
 def choice_values(widget) -> list[Value]:
@@ -189,7 +191,8 @@ def upload_values(widget: tree.FileUploader) -> list[Value]:
 
 def editor_values(app: AppTest, editor: tree.Dataframe) -> list[Value]:
     """Blank, zero, negative, fractional and huge numbers in each column of the first row;
-    every row deleted; an empty row added. Applied as the editor's edit state."""
+    and, where rows may be added and deleted, every row deleted and an empty row added.
+    Applied as the editor's edit state."""
     frame = editor.value
     key = editor.key
 
@@ -197,7 +200,12 @@ def editor_values(app: AppTest, editor: tree.Dataframe) -> list[Value]:
         state = {"edited_rows": edited or {}, "added_rows": list(added), "deleted_rows": list(deleted)}
         return lambda _: app.session_state.__setitem__(key, state)
 
-    values = [Value("every row deleted", edits(deleted=range(len(frame)))), Value("an empty row added", edits(added=[{}]))]
+    values = []
+    if editor.editing_mode == "dynamic":
+        values += [
+            Value("every row deleted", edits(deleted=range(len(frame)))),
+            Value("an empty row added", edits(added=[{}])),
+        ]
     if len(frame):
         for column in frame.columns:
             for cell in CELL_VALUES:

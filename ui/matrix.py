@@ -10,6 +10,7 @@ from ui.fields import bounded_number
 
 MAX_SIDE = 16  # rows and columns of an editable matrix: a bigger one is unreadable on screen
 
+
 def matrix_editor(label: str, default: np.ndarray, key: str) -> np.ndarray | None:
     """An editable matrix the user can resize (1 to ``MAX_SIDE`` rows and columns); None
     (with a message) when a size is out of range or a cell is blank.

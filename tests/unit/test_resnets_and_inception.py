@@ -90,3 +90,8 @@ def test_googlenet_3a_and_its_nine_modules():
     rows = inception.googlenet_modules()
     assert [row.name for row in rows] == list(inception.GOOGLENET_MODULES)
     assert rows[0].shape == (256, 28, 28) and rows[1].shape == (480, 28, 28) and rows[-1].shape == (1024, 7, 7)
+
+
+def test_a_block_on_a_one_pixel_input_is_counted_in_eval_mode():
+    block = resnets.residual_block_cost(1, 64, 128, stride=2)  # batch norm has one value per channel here
+    assert block.output_shape == (1, 1, 128) and not block.identity
