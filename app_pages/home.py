@@ -1,4 +1,6 @@
-"""Home: what CNN Lab is, and a card for every page. Imports no torch."""
+"""Home: what CNN Lab is, and a card for every page saying whether all of it works without
+downloaded weights, and what does when not. Imports no torch (so not core.weights: each
+page shows its weights' status on disk itself)."""
 
 from __future__ import annotations
 
@@ -24,3 +26,10 @@ for section in SECTIONS:
         with columns[index % 3].container(border=True):
             st.page_link(page.script, label=page.title, icon=page.icon)
             st.caption(page.summary)
+            if page.section == "Setup":
+                continue
+            if page.without_downloads is not None:
+                st.badge("Some parts need downloaded weights", icon=":material/cloud_download:", color="orange")
+                st.caption(f"Without downloads: {page.without_downloads}.")
+            else:
+                st.badge("Works offline", icon=":material/check_circle:", color="green")

@@ -1,4 +1,5 @@
-"""Models & weights: every pretrained weight in core.weights, its status, and downloads."""
+"""Models & weights: every pretrained weight in core.weights in one table with its status,
+how many are here, and one download control for those missing."""
 
 from __future__ import annotations
 
@@ -8,29 +9,41 @@ import streamlit as st
 from core import weights
 from ui.model_status import download_button
 
-COLUMNS = ["Model", "Status", "Size (MB)", "Library", "Trained on", "License", "Pages", "File"]
+COLUMNS = ["Model", "Status", "Size (MB)", "Pages", "Library", "Trained on", "License", "File", "Path"]
 
 st.title("Models & weights")
 st.markdown(
     "Pretrained networks are loaded by their own libraries (torchvision, ultralytics, "
     "facenet-pytorch) from those libraries' caches. Checking the status below reads only the "
     "local disk. A missing file can be downloaded here, fetched for all at once with "
-    "`make weights`, or copied by hand to the path shown."
+    "`make weights`, or copied by hand to its path."
 )
 
+overall = weights.readiness()
+here_column, missing_column = st.columns(2)
+here_column.metric("Here", f"{overall.here} of {overall.total}", help="cached, bundled or shipped with CNN Lab")
+missing_size = sum(entry.size_mb for entry in weights.REGISTRY.values() if not entry.is_cached())
+missing_column.metric("Missing", f"{overall.total - overall.here}", help=f"{missing_size:,.0f} MB to download")
+
 rows = weights.status_rows()
-st.table(pd.DataFrame(rows, columns=COLUMNS).set_index("Model"))
+st.dataframe(pd.DataFrame(rows, columns=COLUMNS), hide_index=True, height=420)
 
 st.subheader("Download")
-if not weights.downloads_allowed():
+missing = [entry for entry in weights.REGISTRY.values() if not entry.is_cached() and not entry.bundled]
+if not missing:
+    st.success("Every weight is on this machine.")
+elif not weights.downloads_allowed():
     st.info(
         f"Downloads from this page are turned off on this server ({weights.ALLOW_DOWNLOADS_ENV}=0). Whoever runs "
-        "it fetches the weights with `make weights`, or copies each file to the path shown below.",
+        "it fetches the weights with `make weights`, or copies each file to the path in the table.",
         icon=":material/lock:",
     )
-for entry, row in zip(weights.REGISTRY.values(), rows):
-    name_column, status_column, action_column = st.columns([4, 2, 2], vertical_alignment="center")
-    name_column.markdown(f"**{entry.title}**  \n`{row['Path']}`")
-    status_column.badge(row["Status"], color="green" if row["Status"] in ("cached", "bundled") else "orange")
-    if row["Status"] == "not cached" and weights.downloads_allowed():
-        download_button(entry, key=f"download-{entry.name}", where=action_column, notice=st.empty())
+else:
+    chosen = st.selectbox(
+        "Missing weights",
+        missing,
+        format_func=lambda entry: f"{entry.title} ({entry.size_mb:,.0f} MB, for {', '.join(entry.pages)})",
+        key="weights-missing",
+    )
+    st.caption(f"Saved to `{chosen.cache_path()}`.")
+    download_button(chosen, key=f"download-{chosen.name}", notice=st.empty())

@@ -462,6 +462,27 @@ def status_rows() -> list[dict[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """How many of a set of weights are on this machine, and the titles of those missing."""
+
+    here: int
+    total: int
+    missing: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return self.here == self.total
+
+
+def readiness(page: str | None = None) -> Readiness:
+    """The weights of ``page`` (a page title in the entries' ``pages``), or all of them, that
+    are here; reads only the disk."""
+    entries = [entry for entry in REGISTRY.values() if page is None or page in entry.pages]
+    missing = tuple(entry.title for entry in entries if not entry.is_cached())
+    return Readiness(len(entries) - len(missing), len(entries), missing)
+
+
 def status_of(entry: PretrainedWeights) -> str:
     if entry.bundled:
         return "bundled" if entry.is_cached() else "missing from package"

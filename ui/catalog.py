@@ -9,13 +9,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PageInfo:
-    """One page: its script, its title and icon in the menu, its section and a one-line summary."""
+    """One page: its script, its title and icon in the menu, its section, a one-line summary,
+    and, for a page some of whose parts run downloaded weights, what of it runs without them
+    (None: the whole page works offline)."""
 
     script: str
     title: str
     icon: str
     section: str
     summary: str
+    without_downloads: str | None = None
 
 
 SECTIONS: tuple[str, ...] = (
@@ -42,6 +45,8 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/leaderboard:",
         "Architectures",
         "LeNet-5 to EfficientNet measured in one table and on this server; ResNets, Inception; classify with several.",
+        "the tables, latency on this server, ResNets, Inception, the degradation experiment and LeNet-5 on digits; "
+        "only classifying photos with ImageNet networks needs downloads",
     ),
     PageInfo(
         "app_pages/mobilenet.py",
@@ -56,6 +61,8 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/model_training:",
         "Architectures",
         "Your own classes from a few photos: the three transfer regimes side by side, digits offline, augmentation.",
+        "your classes, training from scratch (d), the transfer between digits and the augmentation gallery; "
+        "regimes (a)–(c) need ImageNet weights",
     ),
     PageInfo(
         "app_pages/object_detection.py",
@@ -63,6 +70,8 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/center_focus_strong:",
         "Detection & segmentation",
         "YOLO11 on your image; IoU, non-max suppression, anchors and sliding windows made visible.",
+        "the localization target, IoU, non-max suppression on a made-up scene, grid and anchors, sliding windows; "
+        "YOLO and Faster R-CNN need downloads",
     ),
     PageInfo(
         "app_pages/segmentation.py",
@@ -70,6 +79,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/texture:",
         "Detection & segmentation",
         "Build, inspect and train a U-Net; transposed convolution step by step; masks on your image.",
+        "everything but DeepLabV3 and YOLO11-seg on photos: the shipped U-Net is trained by CNN Lab",
     ),
     PageInfo(
         "app_pages/faces.py",
@@ -77,6 +87,8 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/face:",
         "Special applications",
         "Find faces and landmarks, enroll people from one photo, verify and recognize them; triplet-loss labs.",
+        "face detection, landmarks, crops, enrollment and the triplet loss on the crops' pixels; verifying, "
+        "recognizing and the other labs need FaceNet's weights",
     ),
     PageInfo(
         "app_pages/style_transfer.py",
@@ -84,6 +96,7 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/brush:",
         "Special applications",
         "Paint your photo in another image's style with VGG19; Gram matrices; what each layer responds to.",
+        "nothing: every tab runs VGG19, whose ImageNet weights must be downloaded first",
     ),
     PageInfo(
         "app_pages/weights.py",
@@ -97,3 +110,7 @@ PAGES: tuple[PageInfo, ...] = (
 
 def pages_in(section: str) -> list[PageInfo]:
     return [page for page in PAGES if page.section == section]
+
+
+def page_titled(title: str) -> PageInfo | None:
+    return next((page for page in PAGES if page.title == title), None)

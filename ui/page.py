@@ -10,15 +10,26 @@ import numpy as np
 import streamlit as st
 import torch
 
+from core import weights
 from core.images import fit_within
+from ui.catalog import page_titled
 from ui.image_input import DISPLAY_SIDE
 from ui.model_status import weights_ready
 from ui.models import compute_device
 
 
 def page_header(title: str, caption: str) -> None:
+    """The title, the caption and, while some of the page's weights are missing, what of it
+    runs without downloads."""
     st.title(title)
     st.caption(caption)
+    page, ready = page_titled(title), weights.readiness(title)
+    if page is not None and page.without_downloads is not None and not ready.complete:
+        st.info(
+            f"{ready.here} of the {ready.total} pretrained weights this page uses are on this machine. "
+            f"Without downloads: {page.without_downloads}. The Models & weights page fetches the rest.",
+            icon=":material/cloud_off:",
+        )
 
 
 def section_tabs(sections: Mapping[str, Callable[..., None]], *args: object) -> None:

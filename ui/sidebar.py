@@ -1,4 +1,5 @@
-"""The sidebar every page shares: which device the lab computes on."""
+"""The sidebar every page shares: which device the lab computes on, and which pages need
+downloads for some of their parts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import streamlit as st
 
 from core.device import device_badge
 from core.errors import UserError
+from ui.catalog import PAGES
 
 
 def render_sidebar() -> None:
@@ -14,6 +16,10 @@ def render_sidebar() -> None:
             label = device_badge()
         except UserError as error:
             st.error(str(error))
-            return
-        icon = ":material/computer:" if label.startswith("CPU") else ":material/memory:"
-        st.badge(f"Computing on {label}", icon=icon, color="blue" if label.startswith("CPU") else "green")
+        else:
+            icon = ":material/computer:" if label.startswith("CPU") else ":material/memory:"
+            st.badge(f"Computing on {label}", icon=icon, color="blue" if label.startswith("CPU") else "green")
+        partial = [page.title for page in PAGES if page.without_downloads is not None]
+        st.caption(
+            "Some parts need downloaded weights: " + ", ".join(partial) + ". Models & weights says which are here."
+        )

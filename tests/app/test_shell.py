@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import weights
 from core.device import device_badge
+from tests.app.elements import metrics, texts
 from tests.conftest import ROOT
 from ui.catalog import PAGES
 
@@ -51,17 +52,39 @@ def test_home_page_imports_neither_torch_nor_ultralytics():
     assert result.stdout.split() == ["False", "False"]
 
 
-def test_weights_page_lists_the_registry_with_status(app):
+def test_weights_page_lists_the_registry_once_with_status_and_a_summary(app):
     app.switch_page("app_pages/weights.py").run()
     assert not app.exception
-    table = app.table[0].value
-    assert list(table.index) == [entry.title for entry in weights.REGISTRY.values()]
+    table = app.dataframe[0].value
+    assert list(table["Model"]) == [entry.title for entry in weights.REGISTRY.values()]
     assert list(table["File"]) == [entry.file_name for entry in weights.REGISTRY.values()]
-    status = dict(zip(table.index, table["Status"]))
+    status = dict(zip(table["Model"], table["Status"]))
     assert status["MTCNN face detector (P-, R-, O-Net)"] == "bundled" and status["VGG19 (ImageNet)"] == "not cached"
-    assert [button.label for button in app.button] == [
-        f"Download ({entry.size_mb:,.0f} MB)" for entry in weights.REGISTRY.values() if not entry.bundled
-    ]
+    here = sum(entry.is_cached() for entry in weights.REGISTRY.values())
+    assert metrics(app)["Here"] == f"{here} of {len(weights.REGISTRY)}"
+    missing = [entry for entry in weights.REGISTRY.values() if not entry.is_cached() and not entry.bundled]
+    assert len(app.selectbox(key="weights-missing").options) == len(missing)
+    assert [button.label for button in app.button] == [f"Download ({missing[0].size_mb:,.0f} MB)"]
+
+
+def test_home_and_sidebar_say_which_pages_work_offline(app):
+    app.run()
+    badges = " ".join(str(element.proto) for element in app.get("markdown"))
+    assert badges.count("Works offline") == 2  # the conv calculator and the MobileNet estimator need no weights
+    assert badges.count("Some parts need downloaded weights") == len(PAGES) - 3  # and Models & weights has none
+    assert any(c.startswith("Without downloads: nothing: every tab runs VGG19") for c in texts(app, "caption"))
+    sidebar = " ".join(element.value for element in app.sidebar.caption)
+    assert "Some parts need downloaded weights: Model comparisons, Transfer learning" in sidebar
+    assert "Conv calculator" not in sidebar
+    app.switch_page("app_pages/faces.py").run()
+    notice = next(i for i in texts(app, "info") if "pretrained weights this page uses" in i)
+    assert notice.startswith("1 of the 3 pretrained weights") and "face detection, landmarks" in notice
+
+
+def test_the_catalog_marks_exactly_the_pages_that_run_downloaded_weights():
+    for page in PAGES:
+        downloaded = [e.name for e in weights.REGISTRY.values() if page.title in e.pages and not e.bundled]
+        assert (page.without_downloads is not None) == bool(downloaded), page.title
 
 
 def test_with_downloads_turned_off_no_visitor_can_start_one(app, monkeypatch):
@@ -78,6 +101,7 @@ def test_failed_download_shows_how_to_get_the_file(app, monkeypatch):
     entry = dataclasses.replace(weights.REGISTRY["vgg19"], url="http://127.0.0.1:9/vgg19-dcbb9e9d.pth")
     monkeypatch.setitem(weights.REGISTRY, "vgg19", entry)
     app.switch_page("app_pages/weights.py").run()
+    app.selectbox(key="weights-missing").set_value(entry).run()
     app.button(key="download-vgg19").click().run()
     assert not app.exception
     message = app.error[0].value
