@@ -9,7 +9,7 @@ import streamlit as st
 from core import weights
 from ui.model_status import download_button
 
-COLUMNS = ["Model", "Status", "Size (MB)", "Pages", "Library", "Trained on", "License", "File", "Path"]
+COLUMNS = ["Model", "Status", "Size (MB)", "Library", "Trained on", "License", "Pages", "File"]
 
 st.title("Models & weights")
 st.markdown(
@@ -26,7 +26,7 @@ missing_size = sum(entry.size_mb for entry in weights.REGISTRY.values() if not e
 missing_column.metric("Missing", f"{overall.total - overall.here}", help=f"{missing_size:,.0f} MB to download")
 
 rows = weights.status_rows()
-st.dataframe(pd.DataFrame(rows, columns=COLUMNS), hide_index=True, height=420)
+st.table(pd.DataFrame(rows, columns=COLUMNS).set_index("Model"))
 
 st.subheader("Download")
 missing = [entry for entry in weights.REGISTRY.values() if not entry.is_cached() and not entry.bundled]
@@ -45,5 +45,5 @@ else:
         format_func=lambda entry: f"{entry.title} ({entry.size_mb:,.0f} MB, for {', '.join(entry.pages)})",
         key="weights-missing",
     )
-    st.caption(f"Saved to `{chosen.cache_path()}`.")
+    st.caption(f"Saved to `{chosen.cache_path()}`; a copy placed there by hand is used too.")
     download_button(chosen, key=f"download-{chosen.name}", notice=st.empty())

@@ -37,3 +37,13 @@ def caches(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setitem(SETTINGS, "weights_dir", str(tmp_path / "ultralytics"))
     return tmp_path
+
+
+FUZZ_TOTALS = pytest.StashKey[str]()  # the fuzzer's totals line, once its test has run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzzer's totals in the run's summary (its table: tests/artifacts/fuzz-report.txt)."""
+    totals = terminalreporter.config.stash.get(FUZZ_TOTALS, None)
+    if totals:
+        terminalreporter.write_line(f"fuzzer: {totals}")

@@ -55,10 +55,10 @@ def test_home_page_imports_neither_torch_nor_ultralytics():
 def test_weights_page_lists_the_registry_once_with_status_and_a_summary(app):
     app.switch_page("app_pages/weights.py").run()
     assert not app.exception
-    table = app.dataframe[0].value
-    assert list(table["Model"]) == [entry.title for entry in weights.REGISTRY.values()]
+    table = app.table[0].value
+    assert list(table.index) == [entry.title for entry in weights.REGISTRY.values()]
     assert list(table["File"]) == [entry.file_name for entry in weights.REGISTRY.values()]
-    status = dict(zip(table["Model"], table["Status"]))
+    status = dict(zip(table.index, table["Status"]))
     assert status["MTCNN face detector (P-, R-, O-Net)"] == "bundled" and status["VGG19 (ImageNet)"] == "not cached"
     here = sum(entry.is_cached() for entry in weights.REGISTRY.values())
     assert metrics(app)["Here"] == f"{here} of {len(weights.REGISTRY)}"

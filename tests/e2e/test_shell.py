@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core import weights
@@ -37,7 +39,12 @@ def test_weights_page_shows_the_registry_and_an_offline_download_error(page, app
     main = page.locator('[data-testid="stMain"]').bounding_box()
     box = table.bounding_box()
     assert box["x"] + box["width"] <= main["x"] + main["width"] + 1
-    page.get_by_role("button", name="Download (548 MB)").first.click()
+    main_area = page.locator('[data-testid="stMain"]')
+    assert re.search(r"Here\s+\d+ of \d+", main_area.inner_text())
+    main_area.get_by_role("combobox", name="Missing weights").click()
+    page.get_by_role("option", name=re.compile(r"^VGG19 \(ImageNet\)")).click()
+    settled(page)
+    page.get_by_role("button", name="Download (548 MB)").click()
     error = page.locator('[data-testid="stAlertContentError"]')
     error.wait_for(timeout=30_000)
     assert "cannot reach download.pytorch.org" in error.inner_text() and "Errno" not in error.inner_text()
