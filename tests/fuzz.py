@@ -31,7 +31,6 @@ from pathlib import Path
 
 import streamlit.testing.v1.element_tree as tree
 import torch
-from streamlit import logger as streamlit_logger
 from streamlit.testing.v1 import AppTest
 
 from core.budget import PeakMemory, job_budget_bytes
@@ -319,7 +318,10 @@ def fuzz_in(
             shown_tab = target.tab + (f" ({context[0].label} = {context[1].shown})" if context else "")
             trial = Trial(page.title, shown_tab, f"{target.kind} {target.label!r}", value.shown, outcome, grown)
             report.trials.append(trial)
-            print(f"{trial.page} | {trial.tab} | {trial.widget} | {trial.value} | {trial.outcome}", flush=True)
+            print(
+                " | ".join([trial.page, trial.tab, trial.widget, trial.value, trial.outcome, f"{grown:,.0f} MB"]),
+                flush=True,
+            )
             if trial.failed:
                 app = fresh(page)
                 if context is not None:
@@ -377,10 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--page", action="append", help="only pages whose title contains this (repeatable)")
     options = parser.parse_args(argv)
-    streamlit_logger.set_log_level(logging.ERROR)  # each AppTest run warns of a missing script context
     pages = [page for page in PAGES if not options.page or any(part in page.title for part in options.page)]
     for page in pages:  # warm up: imports and models loaded once, before the limit is set
         fresh(page)
+    for name in [name for name in logging.root.manager.loggerDict if name.startswith("streamlit")]:
+        logging.getLogger(name).setLevel(logging.ERROR)  # each AppTest run warns of a missing script context
     limit = limit_address_space()
     print(f"address space limited to {limit / 1e9:.1f} GB; job budget {job_budget_bytes() / 1e6:,.0f} MB", flush=True)
     report, started = Report(), time.monotonic()

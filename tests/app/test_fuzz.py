@@ -67,4 +67,4 @@ def test_every_field_and_upload_of_every_page_survives_its_edge_values(tmp_path,
     pages, widgets, values, failed = map(int, totals.groups())
     failures = [line for line in text.splitlines() if line.startswith("FAILED ")]
     assert result.returncode == 0 and failed == 0, "\n".join(failures[:40])
-    assert pages == 9 and widgets >= 250 and values >= 1000  # the fuzzer found the inputs it should
+    assert pages == 9 and widgets >= 200 and values >= 1000  # the fuzzer found the inputs it should
