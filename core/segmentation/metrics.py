@@ -78,8 +78,11 @@ def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int],
     ``colors``. Anything else raises ValueError with what is expected.
     """
     import io
+    import warnings
 
     from PIL import Image, UnidentifiedImageError
+
+    from core.images import MAX_PIXELS_ENV_VAR, max_pixels
 
     expected = (
         f"Expected a PNG with one class number (0…{num_classes - 1}) per pixel, or an RGB PNG in the legend colours."
@@ -87,11 +90,26 @@ def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int],
     if not data:
         raise UserError("The mask file is empty. " + expected)
     try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as picture:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+            picture = Image.open(io.BytesIO(data), formats=["PNG"])
+        with picture:
+            width, height = picture.size  # from the header: a huge mask is refused before decoding
+            if width * height > max_pixels():
+                raise UserError(
+                    f"The mask is {width}×{height} pixels; masks, like images, are read up to "
+                    f"{max_pixels() / 1e6:,.0f} megapixels ({MAX_PIXELS_ENV_VAR})."
+                )
             picture.load()
-            if picture.mode in ("L", "P", "I", "I;16"):  # class numbers (palette indices for "P")
-                return np.asarray(picture, dtype=np.int64).clip(0, 255).astype(np.uint8)
+            if picture.mode in ("L", "P"):  # class numbers (palette indices for "P")
+                return np.array(picture, dtype=np.uint8)
+            if picture.mode in ("I", "I;16"):
+                return np.asarray(picture).clip(0, 255).astype(np.uint8)
             rgb = np.asarray(picture.convert("RGB"))
+    except Image.DecompressionBombError:
+        raise UserError(
+            f"The mask has more than {max_pixels() / 1e6:,.0f} megapixels, the most read ({MAX_PIXELS_ENV_VAR})."
+        ) from None
     except (UnidentifiedImageError, OSError) as error:
         raise UserError("The mask is not a readable image. " + expected) from error
     labels = np.full(rgb.shape[:2], 255, np.uint8)

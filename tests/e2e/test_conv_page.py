@@ -84,3 +84,25 @@ def test_bad_upload_shows_a_message_and_the_page_stays_usable(page, app_url, tmp
     panel.get_by_role("radio", name="Example").first.click()
     settled(page)
     assert "Edge map" in panel.inner_text()
+
+
+def test_a_file_over_the_upload_limit_leaves_the_last_one_named_in_use(page, app_url, tmp_path):
+    from PIL import Image
+
+    from ui.image_input import UPLOAD_LIMIT_MB
+
+    open_page(page, app_url, PAGE)
+    page.get_by_role("tab", name="Edge detection").click()
+    settled(page)
+    upload(page, tmp_path, "coffee.jpg", encode(Image.fromarray(data.coffee()), "JPEG", quality=92))
+    panel = page.get_by_role("tabpanel")
+    assert "In use: coffee.jpg" in panel.inner_text()
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (UPLOAD_LIMIT_MB + 1) * 1024 * 1024)  # the browser refuses it before sending a byte
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(big))
+    settled(page)
+    text = panel.inner_text()
+    assert "big.png" in text and "In use: coffee.jpg" in text and f"A file over {UPLOAD_LIMIT_MB} MB" in text
+    assert "Edge map 598×398" in text
+    assert_no_exception(page)
+    screenshot(page, "conv_upload_over_limit")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from core import segmentation as seg
 from core import shapes
+from core.errors import UserError
 
 # -- U-Net ---------------------------------------------------------------------------------------
 
@@ -285,3 +286,24 @@ def test_predicting_at_the_training_scale_runs_the_network_on_the_resized_photo(
     assert seen[-1] == (44, 64) and labels.shape == (300, 450)  # 43 → 44, a multiple of 4
     seg.predict_labels(model, photo, torch.device("cpu"))
     assert seen[-1] == (300, 452)
+
+
+def test_a_mask_file_is_read_as_class_numbers_or_legend_colours():
+    from PIL import Image
+
+    from tests.images import encode
+
+    labels = np.array([[0, 1, 2], [3, 3, 0]], np.uint8)
+    np.testing.assert_array_equal(seg.load_mask(encode(Image.fromarray(labels), "PNG"), 4), labels)
+    colours = np.asarray(shapes.COLORS, np.uint8)[labels]
+    np.testing.assert_array_equal(seg.load_mask(encode(Image.fromarray(colours), "PNG"), 4, shapes.COLORS), labels)
+    colours[0, 0] = (1, 2, 3)
+    with pytest.raises(UserError, match=r"the colour \(1, 2, 3\), which is not in the legend"):
+        seg.load_mask(encode(Image.fromarray(colours), "PNG"), 4, shapes.COLORS)
+
+
+def test_a_mask_beyond_the_pixel_limit_is_refused_before_it_is_decoded():
+    from tests.images import png_header_only
+
+    with pytest.raises(UserError, match="The mask is 12000×12000 pixels; masks, like images, are read up to 40"):
+        seg.load_mask(png_header_only(12_000, 12_000), 4, shapes.COLORS)
