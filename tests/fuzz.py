@@ -47,6 +47,7 @@ TEXTS_WITH_LONG = (*TEXTS, LONG_TEXT)
 CELL_VALUES = (None, 0, -1, 0.5, 10**9)
 CHOICES = (tree.Selectbox, tree.Radio, tree.ButtonGroup, tree.Multiselect, tree.Toggle)
 INPUTS = (tree.NumberInput, tree.Slider, tree.TextInput, tree.TextArea, tree.FileUploader, *CHOICES)
+CHOICE_KINDS = {kind.__name__ for kind in CHOICES}
 
 
 class Label(str):
@@ -281,22 +282,34 @@ def messages(app: AppTest) -> set[str]:
     return {element.value for kind in ("error", "warning") for element in getattr(app, kind)}
 
 
-def fuzz_in(
-    page: PageInfo, report: Report, context: tuple[Target, Value] | None, skip: set[tuple[str, str, str]]
-) -> list[Target]:
-    """Try every input not in ``skip`` on the page with ``context`` (one choice) applied;
-    returns the inputs it found."""
+Context = tuple[tuple[Target, Value], ...]  # the choices made before the trials, in order
+MAX_DEPTH = 2  # an input behind two choices (a digit photo's upload field) is reached; deeper is not
+
+
+def fresh_in(page: PageInfo, context: Context) -> AppTest | None:
+    """A new session on ``page`` with the choices of ``context`` made; None if one is missing."""
     app = fresh(page)
-    if context is not None:
-        target, value = context
-        if element(app, target) is None:
-            return []
-        value.put(element(app, target))
+    for target, value in context:
+        widget = element(app, target)
+        if widget is None:
+            return None
+        value.put(widget)
         app.run()
+    return app
+
+
+def fuzz_in(page: PageInfo, report: Report, context: Context, skip: set[tuple[str, str, str]]) -> list[Target]:
+    """Try every input not in ``skip`` on the page with the choices of ``context`` made;
+    returns the inputs it found."""
+    app = fresh_in(page, context)
+    if app is None:
+        return []
     baseline = messages(app)
     found = targets(app)
+    chosen = {target.id for target, _ in context}
+    where = "".join(f" ({target.label} = {value.shown})" for target, value in context)
     for target in found:
-        if target.identity in skip or (context is not None and target.id == context[0].id):
+        if target.identity in skip or target.id in chosen:
             continue
         widget = element(app, target)
         if widget is None:
@@ -305,45 +318,43 @@ def fuzz_in(
         default = widget.value if target.kind != "DataEditor" else None
         for value in values_for(app, widget):
             widget = element(app, target)
-            if widget is None:  # an earlier value hid it: start from the defaults again
-                app = fresh(page)
-                if context is not None:
-                    context[1].put(element(app, context[0]))
-                    app.run()
-                widget = element(app, target)
+            if widget is None:  # an earlier value hid it: start from the context again
+                app = fresh_in(page, context)
+                widget = element(app, target) if app is not None else None
                 if widget is None:
                     break
             value.put(widget)
             outcome, grown = judge(app, page, app.run, baseline)
-            shown_tab = target.tab + (f" ({context[0].label} = {context[1].shown})" if context else "")
-            trial = Trial(page.title, shown_tab, f"{target.kind} {target.label!r}", value.shown, outcome, grown)
-            report.trials.append(trial)
-            print(
-                " | ".join([trial.page, trial.tab, trial.widget, trial.value, trial.outcome, f"{grown:,.0f} MB"]),
-                flush=True,
+            trial = Trial(
+                page.title, target.tab + where, f"{target.kind} {target.label!r}", value.shown, outcome, grown
             )
+            report.trials.append(trial)
+            print(" | ".join([trial.page, trial.tab, trial.widget, trial.value, trial.outcome, f"{grown:,.0f} MB"]))
             if trial.failed:
-                app = fresh(page)
-                if context is not None:
-                    context[1].put(element(app, context[0]))
-                    app.run()
-        widget = element(app, target)
+                app = fresh_in(page, context)
+                if app is None:
+                    break
+        widget = element(app, target) if app is not None else None
         if widget is not None:
             try:
                 reset(app, target, widget, default)
                 app.run()
             except Exception:
-                app = fresh(page)
+                app = fresh_in(page, context)
+        if app is None:
+            break
+    sys.stdout.flush()
     return found
 
 
-def fuzz_page(page: PageInfo, report: Report) -> None:
-    """Every input at the defaults; then, for each option of each choice, the inputs that
-    option reveals, tried with that option chosen."""
-    probe = fresh(page)
-    seen = {target.identity for target in targets(probe)}
-    choices = [target for target in targets(probe) if target.kind in {kind.__name__ for kind in CHOICES}]
-    fuzz_in(page, report, None, set())
+def explore(page: PageInfo, report: Report, context: Context, seen: set, explored: set) -> None:
+    """For each option of each choice not yet explored, try the inputs that option reveals
+    with it chosen; then, up to ``MAX_DEPTH`` choices deep, the choices it reveals."""
+    probe = fresh_in(page, context)
+    if probe is None:
+        return
+    choices = [t for t in targets(probe) if t.kind in CHOICE_KINDS and t.identity not in explored]
+    explored |= {choice.identity for choice in choices}
     for choice in choices:
         widget = element(probe, choice)
         if widget is None:  # a choice that an earlier one hid
@@ -352,17 +363,29 @@ def fuzz_page(page: PageInfo, report: Report) -> None:
         for value in choice_values(widget):
             value.put(widget)
             probe.run()
-            revealed = {target.identity for target in targets(probe)} - seen
-            if revealed:
-                seen |= {target.identity for target in fuzz_in(page, report, (choice, value), seen)}
+            here = {target.identity for target in targets(probe)}
+            deeper = context + ((choice, value),)
+            if here - seen:
+                seen |= {target.identity for target in fuzz_in(page, report, deeper, seen)}
+            if len(deeper) < MAX_DEPTH and any(kind in CHOICE_KINDS for kind, _, _ in here - explored):
+                explore(page, report, deeper, seen, explored)
             widget = element(probe, choice)
             if widget is None:  # this option hid the choice itself
                 break
         if widget is None or probe.exception:
-            probe = fresh(page)
+            probe = fresh_in(page, context)
+            if probe is None:
+                return
         else:
             widget.set_value(default)
             probe.run()
+
+
+def fuzz_page(page: PageInfo, report: Report) -> None:
+    """Every input at the defaults; then the inputs that one choice, or two, reveal."""
+    fuzz_in(page, report, (), set())
+    probe = fresh(page)
+    explore(page, report, (), {target.identity for target in targets(probe)}, set())
 
 
 def limit_address_space() -> int:

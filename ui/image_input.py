@@ -56,8 +56,9 @@ def image_input(
             return None
         image = _decoded(key, upload)
         if image is not None:  # a file over the limit never reaches the server: say which file is in use
+            size = f"{upload.size / 1e6:.1f} MB" if upload.size >= 1e6 else f"{upload.size / 1e3:.0f} kB"
             st.caption(
-                f"In use: **{upload.name}** ({upload.size / 1e6:.1f} MB, {image.shape[1]}×{image.shape[0]}). "
+                f"In use: **{upload.name}** ({size}, {image.shape[1]}×{image.shape[0]}). "
                 f"A file over {UPLOAD_LIMIT_MB} MB is refused by the browser (it shows in red) and this one stays."
             )
         return image

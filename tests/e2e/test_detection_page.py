@@ -62,8 +62,9 @@ def test_an_uploaded_photo_feeds_the_iou_lab(page, app_url, tmp_path):
     settled(page)
     panel = open_tab(page, "IoU")
     text = panel.inner_text()
-    # the default boxes are fractions of the picture: 0.25 × 0.4 of the 741×500 upload, not of the 512² example
-    assert "37,050" in text and "120,413" in text and "26,214" not in text
+    # the default boxes are fractions of the 741×500 upload, not of the 512² example, in whole pixels:
+    # A = (148, 100, 445, 350), B = (259, 150, 593, 400), so 186 × 200 in common
+    assert "37,200" in text and "120,550" in text and "26,112" not in text
     assert_no_exception(page)
     screenshot(page, "detection_iou_upload")
 
