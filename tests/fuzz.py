@@ -6,8 +6,8 @@ data editors, select boxes, radios, segmented controls, multiselects, toggles, u
 and tries each at its edge values — 0, −1, the widget's bounds, 10⁵, 10⁹, decimals, empty,
 very long and unicode text, blank and huge table cells, every option, the bad-file corpus
 of ``tests.fuzz_corpus`` — one change at a time from the page's defaults. Inputs that only
-appear after a choice (an upload field once "Upload" is picked) are tried with that one
-choice made. Buttons are never pressed, so no long job starts.
+appear after a choice (an upload field once "Upload" is picked), or after two, are tried
+with those choices made. Buttons are never pressed, so no long job starts.
 
 Each trial must leave no exception element, no uncaught error in the script run, the
 page's heading on the page, and the process's peak resident memory at most the job budget
