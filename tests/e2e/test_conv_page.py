@@ -44,14 +44,19 @@ def test_every_tab_renders(page, app_url):
     screenshot(page, "conv_step_by_step")
 
 
-def test_sobel_edges_of_an_uploaded_photo(page, app_url, tmp_path):
+def coffee_in_edge_detection(page, app_url, tmp_path):
+    """The Edge detection tab with the coffee photo uploaded; its panel."""
     from PIL import Image
 
     open_page(page, app_url, PAGE)
     page.get_by_role("tab", name="Edge detection").click()
     settled(page)
     upload(page, tmp_path, "coffee.jpg", encode(Image.fromarray(data.coffee()), "JPEG", quality=92))
-    panel = page.get_by_role("tabpanel")
+    return page.get_by_role("tabpanel")
+
+
+def test_sobel_edges_of_an_uploaded_photo(page, app_url, tmp_path):
+    panel = coffee_in_edge_detection(page, app_url, tmp_path)
     edge_image = panel.locator('[data-testid="stImage"] img').nth(1)
     before = edge_image.get_attribute("src")
     panel.locator('[data-testid="stSelectbox"]').filter(has_text="Filter").click()
@@ -87,15 +92,9 @@ def test_bad_upload_shows_a_message_and_the_page_stays_usable(page, app_url, tmp
 
 
 def test_a_file_over_the_upload_limit_leaves_the_last_one_named_in_use(page, app_url, tmp_path):
-    from PIL import Image
-
     from ui.image_input import UPLOAD_LIMIT_MB
 
-    open_page(page, app_url, PAGE)
-    page.get_by_role("tab", name="Edge detection").click()
-    settled(page)
-    upload(page, tmp_path, "coffee.jpg", encode(Image.fromarray(data.coffee()), "JPEG", quality=92))
-    panel = page.get_by_role("tabpanel")
+    panel = coffee_in_edge_detection(page, app_url, tmp_path)
     assert "In use: coffee.jpg" in panel.inner_text()
     big = tmp_path / "big.png"
     big.write_bytes(b"\0" * (UPLOAD_LIMIT_MB + 1) * 1024 * 1024)  # the browser refuses it before sending a byte
