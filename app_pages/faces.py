@@ -496,17 +496,28 @@ def labs_section(options: Options) -> None:
     names = [entry.name for entry in gallery.entries]
     labels = [f"{entry.name} #{gallery.entries_of(entry.name).index(entry) + 1}" for entry in gallery.entries]
     if model is None:
-        st.info(
-            "Meanwhile the triplet loss below runs on the crops' own pixels: f(x) is each crop averaged to "
-            f"{faces.PIXEL_SIDE}×{faces.PIXEL_SIDE}, centred and scaled to length 1 — no network, nothing learned. "
-            "Its distances say how alike two photos look, not who is in them; FaceNet's training is what makes "
-            "them say who.",
-            icon=":material/grid_on:",
-        )
-        triplet_lab(gallery, faces.pixel_encodings(np.stack([entry.crop for entry in gallery.entries])), labels)
+        pixel_triplet_lab(gallery, labels)
         return
     encodings = gallery_encodings(gallery, model, options)
+    distance_matrix_lab(encodings, labels)
+    threshold_lab(names, encodings, options)
+    triplet_lab(gallery, encodings, labels)
+    binary_classification_lab(names, encodings, labels)
 
+
+def pixel_triplet_lab(gallery: Gallery, labels: list[str]) -> None:
+    """The triplet loss without FaceNet: on the crops' own pixels, saying that nothing is learned."""
+    st.info(
+        "Meanwhile the triplet loss below runs on the crops' own pixels: f(x) is each crop averaged to "
+        f"{faces.PIXEL_SIDE}×{faces.PIXEL_SIDE}, centred and scaled to length 1 — no network, nothing learned. "
+        "Its distances say how alike two photos look, not who is in them; FaceNet's training is what makes "
+        "them say who.",
+        icon=":material/grid_on:",
+    )
+    triplet_lab(gallery, faces.pixel_encodings(np.stack([entry.crop for entry in gallery.entries])), labels)
+
+
+def distance_matrix_lab(encodings: torch.Tensor, labels: list[str]) -> None:
     st.subheader("Distance matrix of the gallery")
     distances = faces.pairwise_distances(encodings, encodings).numpy()
     figure = px.imshow(
@@ -521,6 +532,8 @@ def labs_section(options: Options) -> None:
     )
     st.plotly_chart(figure, key="faces-matrix")
 
+
+def threshold_lab(names: list[str], encodings: torch.Tensor, options: Options) -> None:
     st.subheader("Same-person and different-person distances")
     same, different = faces.pair_distances(names, encodings)
     recorded = [
@@ -562,9 +575,6 @@ def labs_section(options: Options) -> None:
             f"The suggested τ makes the fewest errors (false accepts + false rejects) on these "
             f"{len(same) + len(different):,} pairs; with few pairs it is a rough guide."
         )
-
-    triplet_lab(gallery, encodings, labels)
-    binary_classification_lab(names, encodings, labels)
 
 
 def triplet_lab(gallery: Gallery, encodings: torch.Tensor, labels: list[str]) -> None:
