@@ -157,12 +157,17 @@ def align_faces(image: np.ndarray, faces: Sequence[Face], margin: int = DEFAULT_
     return torch.stack(crops).permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
+def check_crops(crops: np.ndarray) -> None:
+    """Refuse anything but an (N, 160, 160, 3) stack of face crops."""
+    if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3):
+        raise UserError(f"Expected (N, {CROP_SIZE}, {CROP_SIZE}, 3) crops, got {crops.shape}.")
+
+
 def embed_faces(crops: np.ndarray, encoder: nn.Module, device: torch.device | str = "cpu") -> torch.Tensor:
     """f(x) for every crop in one batch: (N, 160, 160, 3) uint8 -> (N, 512) float32 on the
     CPU, each of unit length. The pixels are standardized as facenet-pytorch's MTCNN does,
     (x − 127.5) / 128."""
-    if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3):
-        raise UserError(f"Expected (N, {CROP_SIZE}, {CROP_SIZE}, 3) crops, got {crops.shape}.")
+    check_crops(crops)
     if len(crops) == 0:
         return torch.zeros(0, EMBEDDING_SIZE)
     pixels = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float()  # (N, 3, 160, 160)
@@ -292,8 +297,7 @@ def pixel_encodings(crops: np.ndarray) -> torch.Tensor:
     averaged to 40×40, centred on each crop's mean, scaled to length 1. No network and
     nothing learned — the f(x) a triplet loss meets before any training — so the loss can be
     shown without FaceNet's weights. Distances say how alike two photos look, not who they show."""
-    if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3):
-        raise UserError(f"Expected (N, {CROP_SIZE}, {CROP_SIZE}, 3) crops, got {crops.shape}.")
+    check_crops(crops)
     pixels = torch.from_numpy(np.asarray(crops, dtype=np.float32)).permute(0, 3, 1, 2) / 255.0  # (N, 3, 160, 160)
     small = F.adaptive_avg_pool2d(pixels, PIXEL_SIDE).flatten(1)  # (N, 4800)
     return F.normalize(small - small.mean(dim=1, keepdim=True), dim=1)
