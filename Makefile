@@ -20,7 +20,7 @@ test: $(DEV_STAMP)
 	$(PYTHON) -m pytest
 
 weights: $(RUN_STAMP)
-	$(PYTHON) -m core.weights download --all
+	$(PYTHON) -m core.runtime.weights download --all
 
 bench: $(DEV_STAMP)
 	$(PYTHON) -m benchmarks

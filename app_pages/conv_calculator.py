@@ -10,11 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import conv, costs
-from core.device import pick_device
-from core.errors import UserError
-from core.examples import PHOTOS
-from core.images import fit_within
+from core.foundations import conv, costs
+from core.runtime.device import pick_device
+from core.runtime.errors import UserError
+from core.runtime.examples import PHOTOS
+from core.runtime.images import fit_within
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.layer_table import layer_frame, with_separators
@@ -434,7 +434,9 @@ SECTIONS = {
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
     page_header(
         "Conv calculator",
-        "Course week 1 — every number below is computed by `core.conv` and `core.costs` and checked against PyTorch "
+        "Course week 1 — every number below is computed by `core.foundations.conv` and `core.foundations.costs` "
+        "and checked "
+        "against PyTorch "
         "in the tests.",
     )
     section_tabs(SECTIONS)

@@ -3,7 +3,7 @@ encodes them, and a distance with a threshold τ verifies (1:1) and recognizes (
 against a gallery enrolled from one photo per person. The labs show the similarity
 matrix, the distance distributions behind τ, and the triplet loss.
 
-The math lives in ``core.faces``, the gallery in ``core.gallery``. Every section but the
+The math lives in ``core.faces.recognition``, the gallery in ``core.faces.gallery``. Every section but the
 options is a fragment; changes to the gallery rerun the whole page so every tab sees them.
 """
 
@@ -19,9 +19,10 @@ import streamlit as st
 import torch
 from torch import nn
 
-from core import faces, weights
-from core.errors import UserError
-from core.gallery import Gallery, clean_name
+from core.faces import recognition as faces
+from core.faces.gallery import Gallery, clean_name
+from core.runtime import weights
+from core.runtime.errors import UserError
 from ui.boxes import DrawnBox, boxes_figure
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
 from ui.image_input import display_jpeg, image_input
@@ -673,7 +674,7 @@ if __name__ == "__main__":  # Streamlit runs pages as __main__
     page_header(
         "Face recognition",
         "Course week 4 — MTCNN finds faces and landmarks, FaceNet (InceptionResnetV1) encodes them; "
-        "the distances, search and triplet loss live in `core.faces`.",
+        "the distances, search and triplet loss live in `core.faces.recognition`.",
     )
     page_device = compute_device()
     if page_device is not None:

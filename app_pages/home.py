@@ -1,5 +1,5 @@
 """Home: what CNN Lab is, and a card for every page saying whether all of it works without
-downloaded weights, and what does when not. Imports no torch (so not core.weights: each
+downloaded weights, and what does when not. Imports no torch (so not core.runtime.weights: each
 page shows its weights' status on disk itself)."""
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 in measured time, MobileNet v1 with its width and resolution multipliers, MobileNetV2's
 bottleneck, EfficientNet's compound scaling, and which small network is best on this server.
 
-The arithmetic lives in ``core.costs``, ``core.mobilenet`` and ``core.architectures``; every
-number is checked against PyTorch in the tests. Each section is a fragment, except the
-timed comparison of networks, whose Stop button must interrupt it.
+The arithmetic lives in ``core.foundations.costs``, ``core.architectures.mobilenet`` and
+``core.architectures.registry``; every number is checked against PyTorch in the tests.
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import architectures as arch
-from core import costs
-from core import mobilenet as mn
-from core.device import job_queue
-from core.errors import UserError
+from core.architectures import mobilenet as mn
+from core.architectures import registry as arch
+from core.foundations import costs
+from core.runtime.device import job_queue
+from core.runtime.errors import UserError
 from ui.fields import bounded_number
 from ui.models import compute_device
 from ui.page import page_header, section_tabs
@@ -457,6 +456,7 @@ if __name__ == "__main__":  # Streamlit runs pages as __main__
     page_header(
         "MobileNet cost estimator",
         "Course week 2 — normal against depthwise-separable convolutions, MobileNet v1 and v2, EfficientNet; the "
-        "numbers come from `core.costs`, `core.mobilenet` and `core.architectures` and are checked against PyTorch.",
+        "numbers come from `core.foundations.costs`, `core.architectures.mobilenet` and "
+        "`core.architectures.registry` and are checked against PyTorch.",
     )
     section_tabs(SECTIONS)

@@ -3,9 +3,8 @@ one measured table, their latency on this server, LeNet-5, AlexNet and VGG-16 in
 course's table format, ResNets and the degradation experiment, the Inception module's
 bottleneck, and classifying an image with several networks at once.
 
-Counting lives in ``core.architectures``, ``core.resnets`` and ``core.inception``; the
-classification in ``core.classify``. The latency measurement and the live degradation run
-are not fragments, so their Stop buttons interrupt them; every other section is one.
+Counting lives in ``core.architectures.registry``, ``core.architectures.resnets`` and
+``core.architectures.inception``; the classification in ``core.architectures.classify``.
 """
 
 from __future__ import annotations
@@ -19,11 +18,12 @@ import streamlit as st
 import torch
 from pandas.io.formats.style import Styler
 
-from core import architectures as arch
-from core import classify, inception, resnets, weights
-from core.device import job_queue
-from core.errors import UserError
-from core.examples import PHOTOS
+from core.architectures import classify, inception, resnets
+from core.architectures import registry as arch
+from core.runtime import weights
+from core.runtime.device import job_queue
+from core.runtime.errors import UserError
+from core.runtime.examples import PHOTOS
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
 from ui.layer_table import layer_frame, with_separators
@@ -520,7 +520,7 @@ SECTIONS = {
 if __name__ == "__main__":  # Streamlit runs pages as __main__
     page_header(
         "Model comparisons",
-        "Course week 2 — LeNet-5 to EfficientNet counted on PyTorch's meta device (`core.architectures`), timed on "
-        "this server, and run on your image.",
+        "Course week 2 — LeNet-5 to EfficientNet counted on PyTorch's meta device (`core.architectures.registry`), "
+        "timed on this server, and run on your image.",
     )
     section_tabs(SECTIONS)

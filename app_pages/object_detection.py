@@ -14,10 +14,12 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core import detection, detectors, sliding_windows, weights
-from core.errors import UserError
-from core.examples import PHOTOS
-from core.images import fit_within
+from core.detection import boxes as detection
+from core.detection import detectors, sliding_windows
+from core.runtime import weights
+from core.runtime.errors import UserError
+from core.runtime.examples import PHOTOS
+from core.runtime.images import fit_within
 from ui.boxes import DrawnBox, boxes_figure
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
@@ -518,7 +520,7 @@ def sliding_windows_section() -> None:
     st.caption(
         f"Weights are random (seed 0): this shows that the two computations give the same numbers, not a trained "
         f"classifier. MACs = FLOPs / 2 from torch's FlopCounterMode; times are medians of 10 runs after 3 warm-up "
-        f"runs, both on {device} (`core.latency`)."
+        f"runs, both on {device} (`core.runtime.latency`)."
     )
 
 
@@ -590,6 +592,6 @@ SECTIONS = {
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections
     page_header(
         "Object detection",
-        "Course week 3 — the labs below compute with `core.detection`; tests check them against torchvision.ops.",
+        "Course week 3 — the labs below compute with `core.detection.boxes`; tests check them against torchvision.ops.",
     )
     section_tabs(SECTIONS, image_input("det", examples=PHOTOS, default_example="astronaut"))

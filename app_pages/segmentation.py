@@ -13,13 +13,14 @@ import streamlit as st
 import torch
 
 from core import segmentation as seg
-from core import shapes, weights
-from core.budget import check_fits
-from core.detectors import detect_yolo
-from core.device import job_queue, pick_device
-from core.errors import UserError
-from core.examples import PHOTOS
-from core.images import fit_within
+from core.detection.detectors import detect_yolo
+from core.runtime import weights
+from core.runtime.budget import check_fits
+from core.runtime.device import job_queue, pick_device
+from core.runtime.errors import UserError
+from core.runtime.examples import PHOTOS
+from core.runtime.images import fit_within
+from core.segmentation import shapes
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, image_input, png_bytes
 from ui.matrix import matrix_editor, show_matrix

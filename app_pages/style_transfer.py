@@ -2,7 +2,7 @@
 button, Gram matrices of the style and of the generated image, and what VGG19's layers
 respond to (feature maps, and the nine patches that most activate a unit).
 
-The costs and the optimization live in ``core.style``. The transfer runs in the page's own
+The costs and the optimization live in ``core.style.neural_style``. The transfer runs in the page's own
 run, not a fragment, so Stop interrupts it; the other sections are fragments.
 """
 
@@ -16,11 +16,11 @@ import streamlit as st
 import torch
 from torch import nn
 
-from core import style
-from core.budget import check_fits
-from core.device import job_queue
-from core.errors import UserError
-from core.examples import PHOTOS, STYLES, example_image
+from core.runtime.budget import check_fits
+from core.runtime.device import job_queue
+from core.runtime.errors import UserError
+from core.runtime.examples import PHOTOS, STYLES, example_image
+from core.style import neural_style as style
 from ui.fields import bounded_number
 from ui.image_input import image_input, png_bytes
 from ui.model_status import weights_ready
@@ -401,6 +401,7 @@ if __name__ == "__main__":  # Streamlit runs pages as __main__
     page_header(
         "Neural style transfer",
         "Course week 4 — J(G) = α J_content(C, G) + β J_style(S, G) minimized over G's pixels with VGG19 "
-        "(Gatys et al., 2015); the costs live in `core.style` and are tested against loops of the formulas.",
+        "(Gatys et al., 2015); the costs live in `core.style.neural_style` and are tested against loops of "
+        "the formulas.",
     )
     section_tabs(SECTIONS)

@@ -3,7 +3,7 @@ Augmentation"): your own classes from a few photos each, the course's three regi
 training from scratch side by side on an ImageNet backbone, an offline transfer experiment
 on handwritten digits, and an augmentation gallery with AlexNet's PCA colour shift.
 
-The regimes live in ``core.transfer``, the augmentations in ``core.augment``. Training runs
+The regimes live in ``core.transfer.regimes``, the augmentations in ``core.transfer.augment``. Training runs
 in the page's own run (not a fragment) so that Stop interrupts it, and so do the classes,
 whose changes the Train tab must see at once; the other sections are fragments. The photos
 stay in this browser session.
@@ -19,11 +19,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import augment, transfer, weights
-from core.budget import check_fits
-from core.device import job_queue
-from core.errors import UserError
-from core.images import ACCEPTED_EXTENSIONS, load_image
+from core.runtime import weights
+from core.runtime.budget import check_fits
+from core.runtime.device import job_queue
+from core.runtime.errors import UserError
+from core.runtime.images import ACCEPTED_EXTENSIONS, load_image
+from core.transfer import augment
+from core.transfer import regimes as transfer
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
 from ui.model_status import weights_ready
@@ -407,6 +409,6 @@ if __name__ == "__main__":  # Streamlit runs pages as __main__
     page_header(
         "Transfer learning",
         "Course week 2 — your own classes on an ImageNet backbone in the course's three regimes, a transfer between "
-        "digits that needs no download, and data augmentation; `core.transfer` and `core.augment`.",
+        "digits that needs no download, and data augmentation; `core.transfer.regimes` and `core.transfer.augment`.",
     )
     section_tabs(SECTIONS)

@@ -1,4 +1,4 @@
-"""Models & weights: every pretrained weight in core.weights in one table with its status,
+"""Models & weights: every pretrained weight in core.runtime.weights in one table with its status,
 how many are here, and one download control for those missing."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import weights
+from core.runtime import weights
 from ui.model_status import download_button
 
 COLUMNS = ["Model", "Status", "Size (MB)", "Library", "Trained on", "License", "Pages", "File"]

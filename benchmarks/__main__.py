@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-from core.device import DEVICE_ENV_VAR
+from core.runtime.device import DEVICE_ENV_VAR
 
 BENCHMARKS = (
     "startup",

@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from benchmarks.page_timing import REPEATS, baseline_rerun, median_rerun, section_app
 from benchmarks.report import print_table
-from core.device import pick_device
-from core.examples import example_image
-from core.images import fit_within
+from core.runtime.device import pick_device
+from core.runtime.examples import example_image
+from core.runtime.images import fit_within
 from tests.e2e.harness import ROOT
 from tests.images import encode
 

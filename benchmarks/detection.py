@@ -17,12 +17,12 @@ import numpy as np
 import torch
 
 from benchmarks.report import print_table
-from core.detectors import detect_yolo
-from core.device import describe_device, pick_device
-from core.examples import example_image
-from core.images import fit_within
-from core.latency import measure_latencies
-from core.weights import load_pretrained
+from core.detection.detectors import detect_yolo
+from core.runtime.device import describe_device, pick_device
+from core.runtime.examples import example_image
+from core.runtime.images import fit_within
+from core.runtime.latency import measure_latencies
+from core.runtime.weights import load_pretrained
 from tests.models import save_untrained_yolo
 
 REPEATS = 25

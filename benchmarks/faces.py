@@ -1,7 +1,7 @@
 """Face recognition: 1:K search over a large gallery, and the whole pipeline per photo.
 
 Search: 100,000 random unit-length 512-d encodings, one query, the 3 nearest
-(``core.faces.nearest``: one matrix product and a top-k), median of 50; the baseline in the
+(``core.faces.recognition.nearest``: one matrix product and a top-k), median of 50; the baseline in the
 same process is the textbook NumPy way, ``np.linalg.norm(gallery - query)`` and a full
 ``argsort``. Target: ≤ 20 ms on the CPU, ≤ 2 ms on a GPU.
 Pipeline: MTCNN, crops and encodings of every face of a 1920×1080 photo holding 1 or 5
@@ -9,7 +9,7 @@ faces (the astronaut example, pasted), median of 5. The baseline is facenet-pyto
 two calls, ``MTCNN(keep_all=True)(image)`` then ``InceptionResnetV1(crops)``. The encoder is
 untrained (no weights can be downloaded here); it costs the same as the trained one.
 Labs: the census of every triplet (A, P, N) of a gallery of 100 or 200 photos, 4 per
-person, as the Labs tab computes it on each rerun (``core.faces.triplet_census``, median
+person, as the Labs tab computes it on each rerun (``core.faces.recognition.triplet_census``, median
 of 5); the baseline is one ``triplet_terms`` call per triplet, timed once.
 """
 
@@ -22,10 +22,10 @@ import torch
 from PIL import Image
 
 from benchmarks.report import print_table
-from core import faces
-from core.device import describe_device, pick_device
-from core.examples import example_image
-from core.latency import measure_latency
+from core.faces import recognition as faces
+from core.runtime.device import describe_device, pick_device
+from core.runtime.examples import example_image
+from core.runtime.latency import measure_latency
 
 GALLERY_SIZE = 100_000
 WIDTH, HEIGHT = 1920, 1080

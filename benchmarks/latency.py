@@ -1,6 +1,6 @@
 """Model latency and the zoo's statistics.
 
-``core.latency.measure_latency`` (as ``core.architectures.measure_model`` uses it) against
+``core.runtime.latency.measure_latency`` (as ``core.architectures.registry.measure_model`` uses it) against
 PyTorch's own ``torch.utils.benchmark.Timer(...).blocked_autorange()`` on ResNet-18, batch
 1, 224², in the same process, three rounds alternating; the two should agree within ±15 %.
 And the time to count the whole zoo on the meta device, first and cached.
@@ -15,9 +15,9 @@ import torch
 from torch.utils import benchmark
 
 from benchmarks.report import print_table
-from core import architectures as arch
-from core.device import describe_device, pick_device
-from core.latency import measure_latency
+from core.architectures import registry as arch
+from core.runtime.device import describe_device, pick_device
+from core.runtime.latency import measure_latency
 
 ROUNDS = 3
 
@@ -38,7 +38,7 @@ def main() -> None:
             rows.append((round_index, f"{ours * 1e3:.2f}", f"{theirs * 1e3:.2f}", f"{ours / theirs - 1:+.1%}",
                          "yes" if abs(ours / theirs - 1) <= 0.15 else "NO"))  # fmt: skip
     print_table(
-        f"ResNet-18, batch 1, 224², {describe_device(device)}: core.latency against torch.utils.benchmark",
+        f"ResNet-18, batch 1, 224², {describe_device(device)}: core.runtime.latency against torch.utils.benchmark",
         ("round", "measure_latency ms", "blocked_autorange ms", "difference", "within ±15 %"),
         rows,
     )

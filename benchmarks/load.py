@@ -29,8 +29,8 @@ from PIL import Image
 from playwright.async_api import async_playwright
 
 from benchmarks.report import print_table
-from core.budget import DEFAULT_JOB_MEMORY_MB, JOB_MEMORY_ENV
-from core.examples import example_image
+from core.runtime.budget import DEFAULT_JOB_MEMORY_MB, JOB_MEMORY_ENV
+from core.runtime.examples import example_image
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_streamlit, wait_for_health
 
 SESSIONS_ENV = "CNNLAB_LOAD_SESSIONS"

@@ -23,17 +23,17 @@ import torch.nn.functional as F
 
 from benchmarks.report import print_table
 from core import segmentation as seg
-from core.device import describe_device, pick_device
-from core.latency import measure_latency
-from core.weights import get_weights, load_pretrained
+from core.runtime.device import describe_device, pick_device
+from core.runtime.latency import measure_latency
+from core.runtime.weights import get_weights, load_pretrained
 
 SIZES = (256, 512)
 QUICK_TRAINING_BUDGET_S = 60.0
 
 _PEAK_MEMORY = """
 import json, pathlib, sys, torch
-from core.device import pick_device
-from core.weights import load_pretrained
+from core.runtime.device import pick_device
+from core.runtime.weights import load_pretrained
 
 def kib(field):
     line = next(l for l in pathlib.Path("/proc/self/status").read_text().splitlines() if l.startswith(field))

@@ -1,15 +1,15 @@
 """Sliding windows: the course's classifier run on every 14×14 window (the windows cut out
 and classified as one batch, the way a user would run a sliding-window detector) against
 its convolutional twin run once on the whole image (Sermanet et al., "OverFeat"), on the
-server's device. Median of 10 after 3 warm-up runs each (``core.latency``); the MACs come
+server's device. Median of 10 after 3 warm-up runs each (``core.runtime.latency``); the MACs come
 from FlopCounterMode. The page's sliding-window lab shows the same figures.
 """
 
 from __future__ import annotations
 
 from benchmarks.report import print_table
-from core import sliding_windows
-from core.device import describe_device, pick_device
+from core.detection import sliding_windows
+from core.runtime.device import describe_device, pick_device
 
 SIDES = (16, 28, 60, 120, 200)
 

@@ -1,4 +1,4 @@
-"""Neural style transfer: time per step and peak memory of ``core.style.transfer`` against
+"""Neural style transfer: time per step and peak memory of ``core.style.neural_style.transfer`` against
 the PyTorch neural-style tutorial's algorithm ("Neural Transfer Using PyTorch", A. Jacq),
 written here from its description.
 
@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.report import print_table
-from core import style
-from core.device import describe_device, pick_device
-from core.examples import example_image
-from core.latency import measure_latencies, synchronize
+from core.runtime.device import describe_device, pick_device
+from core.runtime.examples import example_image
+from core.runtime.latency import measure_latencies, synchronize
+from core.style import neural_style as style
 
 SIDES = {"cpu": 256, "cuda": 512}
 STEPS = {"cpu": 10, "cuda": 100}
@@ -142,14 +142,14 @@ def ours_steps(
     return lambda: next(run)
 
 
-PATHS = {"core.style.transfer": ours_steps, "tutorial": tutorial_steps}
+PATHS = {"core.style.neural_style.transfer": ours_steps, "tutorial": tutorial_steps}
 
 
 def network(path: str, vgg: nn.Module) -> nn.Sequential:
     """What each path starts from, loaded before the measurement as the app caches it:
-    ours a frozen copy of the convolutional layers (``core.style.vgg19_features``), the
+    ours a frozen copy of the convolutional layers (``core.style.neural_style.vgg19_features``), the
     tutorial the model's own ``features``."""
-    return style.vgg19_features(vgg) if path == "core.style.transfer" else vgg.features
+    return style.vgg19_features(vgg) if path == "core.style.neural_style.transfer" else vgg.features
 
 
 # -- measuring ------------------------------------------------------------------------------------------

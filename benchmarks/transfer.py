@@ -1,7 +1,7 @@
 """Transfer learning: regime (a) with cached features against the frozen backbone run every
 epoch, and the offline digit experiment.
 
-Regime (a) trains only a new softmax. ``core.transfer`` runs the frozen network once and
+Regime (a) trains only a new softmax. ``core.transfer.regimes`` runs the frozen network once and
 keeps its features (the course's "save them to disk" trick); the baseline is what the usual
 tutorial does, the frozen network inside the model, run on every batch of every epoch (under
 ``torch.no_grad``, so no gradient work is wasted on it). Same photos, batches, head and
@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torchvision.models import get_model
 
 from benchmarks.report import print_table
-from core import transfer
-from core.device import describe_device, pick_device
-from core.weights import load_pretrained
+from core.runtime.device import describe_device, pick_device
+from core.runtime.weights import load_pretrained
+from core.transfer import regimes as transfer
 
 PHOTOS, EPOCHS = 40, 3
 

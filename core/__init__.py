@@ -1,4 +1,6 @@
-"""CNN Lab's logic: one module per course topic, importable and testable without Streamlit.
+"""CNN Lab's logic: one subpackage per section of the course
+(foundations, architectures, transfer, detection, segmentation, faces, style) and ``runtime``
+for what they all run on; importable and testable without Streamlit.
 
 Every formula here is checked against PyTorch in ``tests/unit``. Modules import torch
 themselves, so importing ``core`` alone stays cheap.

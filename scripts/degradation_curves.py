@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from core import resnets
-from core.device import describe_device
+from core.architectures import resnets
+from core.runtime.device import describe_device
 
 ROOT = Path(__file__).resolve().parent.parent
 

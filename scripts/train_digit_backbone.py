@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from core import transfer
+from core.transfer import regimes as transfer
 
 ROOT = Path(__file__).resolve().parent.parent
 

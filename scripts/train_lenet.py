@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from core import classify
+from core.architectures import classify
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from core import segmentation as seg
-from core.device import describe_device, pick_device
-from core.shapes import CLASSES
+from core.runtime.device import describe_device, pick_device
+from core.segmentation.shapes import CLASSES
 
 ROOT = Path(__file__).resolve().parent.parent
 FRESH_SEED = 20_000  # the data seed of the test images: none of them is trained or validated on

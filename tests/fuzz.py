@@ -11,7 +11,7 @@ with those choices made. Buttons are never pressed, so no long job starts.
 
 Each trial must leave no exception element, no uncaught error in the script run, the
 page's heading on the page, and the process's peak resident memory at most the job budget
-(``core.budget.job_budget_bytes``) above what it was before the run. The process runs under
+(``core.runtime.budget.job_budget_bytes``) above what it was before the run. The process runs under
 an address-space limit (``RLIMIT_AS``) of its size after warming up plus the budget plus
 ``SLACK_BYTES``, so an unbounded allocation fails as a trial instead of waking the kernel's
 out-of-memory killer. It prints one line per trial (page, tab, widget, value, outcome) and
@@ -33,7 +33,7 @@ import streamlit.testing.v1.element_tree as tree
 import torch
 from streamlit.testing.v1 import AppTest
 
-from core.budget import PeakMemory, job_budget_bytes
+from core.runtime.budget import PeakMemory, job_budget_bytes
 from tests.conftest import ROOT
 from tests.fuzz_corpus import BadFile, corpus_for
 from ui.catalog import PAGES, PageInfo

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
-from core.weights import get_weights
+from core.runtime.weights import get_weights
 
 
 def save_untrained_yolo(name: str, class_logit: float | None = None, directory: Path | None = None) -> None:
-    """Write an untrained YOLO11 (``name`` as in core.weights) where ultralytics loads it
+    """Write an untrained YOLO11 (``name`` as in core.runtime.weights) where ultralytics loads it
     (or into ``directory``, for a server with its own weights directory).
 
     ``class_logit`` sets every class bias of the head, so that an untrained network
@@ -31,7 +31,7 @@ def save_untrained_yolo(name: str, class_logit: float | None = None, directory: 
 
 
 def save_untrained_torchvision(name: str) -> dict[str, torch.Tensor]:
-    """Write an untrained torchvision model (``name`` as in core.weights) to the exact hub
+    """Write an untrained torchvision model (``name`` as in core.runtime.weights) to the exact hub
     cache file its weights enum downloads to; returns the state written."""
     from torchvision.models import get_model, get_weight
 
@@ -57,7 +57,7 @@ def save_untrained_torchvision(name: str) -> dict[str, torch.Tensor]:
 
 
 def save_untrained_facenet(name: str, directory: Path | None = None) -> dict[str, torch.Tensor]:
-    """Write an untrained InceptionResnetV1 (``name`` as in core.weights) to the file
+    """Write an untrained InceptionResnetV1 (``name`` as in core.runtime.weights) to the file
     facenet-pytorch loads (``$TORCH_HOME/checkpoints``, or ``directory`` standing for
     ``$TORCH_HOME`` of a test server); returns the state written."""
     from facenet_pytorch import InceptionResnetV1

@@ -9,8 +9,8 @@ import secrets
 
 import streamlit as st
 
-from core.errors import UserError
-from core.gallery import Gallery, GalleryStore
+from core.faces.gallery import Gallery, GalleryStore
+from core.runtime.errors import UserError
 
 FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file: galleries outlive the session, one per user
 SHARED_GALLERY_ENV = "CNNLAB_FACE_DB_SHARED"  # "1": everyone shares one team gallery in that file

@@ -1,6 +1,6 @@
 """One widget for every page that takes a picture: upload, camera, or a bundled example.
 
-Uploads are decoded by ``core.images.load_image`` once per file and kept in the user's
+Uploads are decoded by ``core.runtime.images.load_image`` once per file and kept in the user's
 session only; a bad file shows its ``ImageError`` message with ``st.error`` and the page
 carries on with no image.
 """
@@ -15,9 +15,9 @@ import streamlit as st
 from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from core.errors import UserError
-from core.examples import ALL_EXAMPLES, PHOTOS, ExamplePhoto, example_image
-from core.images import ACCEPTED_EXTENSIONS, fit_within, load_image
+from core.runtime.errors import UserError
+from core.runtime.examples import ALL_EXAMPLES, PHOTOS, ExamplePhoto, example_image
+from core.runtime.images import ACCEPTED_EXTENSIONS, fit_within, load_image
 
 DISPLAY_SIDE = 768  # pictures are shown at most this large; computing uses full resolution
 UPLOAD_LIMIT_MB = 20  # server.maxUploadSize in .streamlit/config.toml

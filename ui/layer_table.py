@@ -1,6 +1,6 @@
 """The course's layer table as a data frame: layer, activation shape and size, parameters
-and MACs, with thousands separators. The conv calculator's network table (``core.costs``
-rows) and the model comparisons' classic networks (``core.architectures`` rows) share it."""
+and MACs, with thousands separators. The conv calculator's network table (``core.foundations.costs``
+rows) and the model comparisons' classic networks (``core.architectures.registry`` rows) share it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Pretrained weights on a page: say whether they are here, and offer the download.
 
-Status comes from ``core.weights`` and reads only the disk; a download runs only when
+Status comes from ``core.runtime.weights`` and reads only the disk; a download runs only when
 the user presses the button (and the operator allows downloads), with a progress bar; a
 failure replaces the notice with one message that says how to get the file.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import weights
-from core.errors import UserError
+from core.runtime import weights
+from core.runtime.errors import UserError
 
 
 def download_button(entry: weights.PretrainedWeights, key: str, where=st, notice=None) -> bool:

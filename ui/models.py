@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from core import weights
-from core.device import pick_device
-from core.errors import UserError
+from core.runtime import weights
+from core.runtime.device import pick_device
+from core.runtime.errors import UserError
 
 
 @st.cache_resource(show_spinner="Loading the pretrained model…")
 def pretrained(name: str, device: str):
-    """The model ``name`` from ``core.weights``, loaded once per (weights, device) for every
+    """The model ``name`` from ``core.runtime.weights``, loaded once per (weights, device) for every
     session. ultralytics models move to the device per call; the others move here."""
     model = weights.load_pretrained(name)
     return model if weights.get_weights(name).library == "ultralytics" else model.to(device)

@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core import weights
-from core.images import fit_within
+from core.runtime import weights
+from core.runtime.images import fit_within
 from ui.catalog import page_titled
 from ui.image_input import DISPLAY_SIDE
 from ui.model_status import weights_ready
@@ -41,7 +41,7 @@ def section_tabs(sections: Mapping[str, Callable[..., None]], *args: object) -> 
 
 @dataclass(frozen=True)
 class ModelPanel:
-    """One of the models run side by side: its ``core.weights`` name, what it is called on
+    """One of the models run side by side: its ``core.runtime.weights`` name, what it is called on
     the page, the key of its download button, and how it turns the device into (picture,
     caption)."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.device import device_badge
-from core.errors import UserError
+from core.runtime.device import device_badge
+from core.runtime.errors import UserError
 from ui.catalog import PAGES
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 # -- metrics -----------------------------------------------------------------------------------------
 
@@ -66,7 +66,7 @@ def segmentation_scores(predicted: np.ndarray, target: np.ndarray, num_classes: 
 
 
 def _class_names(num_classes: int) -> list[str]:
-    from core.shapes import CLASSES
+    from core.segmentation.shapes import CLASSES
 
     return list(CLASSES) if num_classes == len(CLASSES) else [f"class {i}" for i in range(num_classes)]
 
@@ -82,7 +82,7 @@ def load_mask(data: bytes, num_classes: int, colors: tuple[tuple[int, int, int],
 
     from PIL import Image, UnidentifiedImageError
 
-    from core.images import MAX_PIXELS_ENV_VAR, max_pixels
+    from core.runtime.images import MAX_PIXELS_ENV_VAR, max_pixels
 
     expected = (
         f"Expected a PNG with one class number (0…{num_classes - 1}) per pixel, or an RGB PNG in the legend colours."

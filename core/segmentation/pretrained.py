@@ -37,7 +37,7 @@ def segment_with_torchvision(
     from torchvision.models import get_weight
     from torchvision.utils import draw_segmentation_masks
 
-    from core.device import device_lock
+    from core.runtime.device import device_lock
 
     chosen = get_weight(weights_tag)
     categories = tuple(chosen.meta["categories"])

@@ -1,4 +1,4 @@
-"""Training a U-Net on the synthetic shapes (``core.shapes``) as a generator that reports
+"""Training a U-Net on the synthetic shapes (``core.segmentation.shapes``) as a generator that reports
 progress, so a page can show live curves and stop it: Adam with a one-cycle learning rate,
 cross-entropy plus soft Dice loss (Milletari et al. 2016, "V-Net"), validation on images of
 another seed.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from core.budget import MemoryEstimate, activation_values
+from core.runtime.budget import MemoryEstimate, activation_values
 from core.segmentation.metrics import SegmentationScores, confusion_matrix, scores_from_confusion
 from core.segmentation.unet import UNet
 
@@ -51,7 +51,7 @@ class Progress:
 
 @dataclass
 class TrainingData:
-    """Training and validation sets made from ``core.shapes`` with a seed, kept as bytes (4
+    """Training and validation sets made from ``core.segmentation.shapes`` with a seed, kept as bytes (4
     per pixel: RGB and the label); each batch becomes float32 only when it is used."""
 
     images: torch.Tensor  # (N, 3, S, S) uint8
@@ -70,7 +70,7 @@ class TrainingData:
 
 def _shapes_set(seed: int, count: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Each sample drawn straight into its place: no second copy of the set at any time."""
-    from core.shapes import make_sample
+    from core.segmentation.shapes import make_sample
 
     images = torch.empty(count, 3, size, size, dtype=torch.uint8)
     labels = torch.empty(count, size, size, dtype=torch.uint8)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 # -- transposed convolution, step by step ---------------------------------------------------------------
 
@@ -54,7 +54,7 @@ def transposed_convolution(
     """2-D transposed convolution of ``x`` (H, W) with an f×f ``kernel``, as the course draws it:
     each input value scales the filter, which lands at (row·s, column·s); overlaps add; the
     padding p is cropped off. Equals torch's ``conv_transpose2d`` (tested)."""
-    from core.conv import transposed_output_size
+    from core.foundations.conv import transposed_output_size
 
     x, kernel = np.asarray(x, dtype=float), np.asarray(kernel, dtype=float)
     if x.ndim != 2 or kernel.ndim != 2:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 Padding = Literal["same", "valid"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.device import pick_device
+from core.runtime.device import pick_device
 from tests.app.elements import captions, texts
 from tests.conftest import ROOT
 from tests.images import encode, gradient_rgb

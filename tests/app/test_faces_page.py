@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.examples import example_image
-from core.gallery import Gallery
+from core.faces.gallery import Gallery
+from core.runtime.examples import example_image
 from tests.app import elements
 from tests.app.elements import captions, metrics, texts
 from tests.images import encode

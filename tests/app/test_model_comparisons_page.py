@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import architectures as arch
+from core.architectures import registry as arch
 from tests.app import elements
 from tests.app.elements import metrics, texts
 from tests.images import encode
@@ -87,8 +87,8 @@ def test_lenet_reads_held_out_digits_and_imagenet_networks_say_what_is_missing(a
 def test_a_photo_of_a_digit_is_read_and_a_blank_one_explained(app):
     from PIL import Image
 
-    from core import classify
-    from core.resnets import digits
+    from core.architectures import classify
+    from core.architectures.resnets import digits
     from tests.images import encode
 
     images, labels = digits()

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import segmentation as seg
-from core import shapes
+from core.segmentation import shapes
 from tests.app.elements import captions, frame, metrics, texts
 from tests.conftest import ROOT
 from tests.images import encode

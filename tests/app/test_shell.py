@@ -10,8 +10,8 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import weights
-from core.device import device_badge
+from core.runtime import weights
+from core.runtime.device import device_badge
 from tests.app.elements import metrics, texts
 from tests.conftest import ROOT
 from ui.catalog import PAGES

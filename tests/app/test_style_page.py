@@ -8,8 +8,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from core import style
-from core.examples import example_image
+from core.runtime.examples import example_image
+from core.style import neural_style as style
 from tests.app import elements
 from tests.app.elements import captions, texts
 from tests.images import encode, gradient_rgb

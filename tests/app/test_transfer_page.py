@@ -15,9 +15,9 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import transfer
-from core.examples import example_image
-from core.images import fit_within
+from core.runtime.examples import example_image
+from core.runtime.images import fit_within
+from core.transfer import regimes as transfer
 from tests.app import elements
 from tests.app.elements import metrics, texts
 from tests.images import encode

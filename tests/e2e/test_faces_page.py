@@ -14,8 +14,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from app_pages.faces import SECTIONS
-from core.examples import example_image
-from core.weights import get_weights, torch_home
+from core.runtime.examples import example_image
+from core.runtime.weights import get_weights, torch_home
 from tests.e2e.conftest import (
     assert_no_exception,
     choose_example,
@@ -114,7 +114,7 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
 @pytest.mark.weights
 @pytest.mark.skipif(
     not get_weights("facenet_vggface2").is_cached(),
-    reason="needs the real VGGFace2 weights (python -m core.weights download facenet_vggface2)",
+    reason="needs the real VGGFace2 weights (python -m core.runtime.weights download facenet_vggface2)",
 )
 def test_with_real_weights_she_is_recognized_in_a_changed_photo(page, tmp_path):
     astronaut = example_image("astronaut")

@@ -9,8 +9,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from app_pages.model_comparisons import SECTIONS
-from core import classify
-from core.resnets import digits
+from core.architectures import classify
+from core.architectures.resnets import digits
 from tests.e2e.conftest import assert_no_exception, open_page, open_tab, screenshot, settled, visit_every_tab
 from tests.images import encode
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core import weights
+from core.runtime import weights
 from tests.e2e.conftest import assert_no_exception, screenshot, settled
 from ui.catalog import PAGES
 

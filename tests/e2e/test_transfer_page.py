@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from app_pages.transfer import SECTIONS
-from core.examples import example_image
-from core.images import fit_within
+from core.runtime.examples import example_image
+from core.runtime.images import fit_within
 from tests.e2e.conftest import (
     assert_no_exception,
     fill_number,

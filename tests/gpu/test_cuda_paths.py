@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from core import faces, style
 from core import segmentation as seg
-from core.examples import example_image
-from core.images import fit_within
-from core.shapes import make_sample
-from core.weights import load_pretrained
+from core.faces import recognition as faces
+from core.runtime.examples import example_image
+from core.runtime.images import fit_within
+from core.runtime.weights import load_pretrained
+from core.segmentation.shapes import make_sample
+from core.style import neural_style as style
 from tests.models import save_untrained_facenet, save_untrained_torchvision, save_untrained_yolo
 
 pytestmark = pytest.mark.gpu
@@ -35,7 +36,7 @@ def relative_error(measured: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def test_yolo_runs_on_the_gpu_as_on_the_cpu(caches):
-    from core.detectors import detect_yolo
+    from core.detection.detectors import detect_yolo
 
     save_untrained_yolo("yolo11n", class_logit=2.0)  # every position passes the threshold
     model = load_pretrained("yolo11n")
@@ -54,7 +55,7 @@ def test_yolo_runs_on_the_gpu_as_on_the_cpu(caches):
 
 
 def test_shared_yolo_under_concurrent_threads_gives_each_caller_its_own_answer(caches):
-    from core.detectors import detect_yolo
+    from core.detection.detectors import detect_yolo
 
     save_untrained_yolo("yolo11n", class_logit=2.0)
     model = load_pretrained("yolo11n")
@@ -85,7 +86,7 @@ def test_shared_yolo_under_concurrent_threads_gives_each_caller_its_own_answer(c
 
 
 def test_faster_rcnn_features_and_detections_on_the_gpu(caches):
-    from core.detectors import coco_categories, detect_faster_rcnn
+    from core.detection.detectors import coco_categories, detect_faster_rcnn
 
     torch.manual_seed(0)
     save_untrained_torchvision("fasterrcnn_resnet50_fpn")

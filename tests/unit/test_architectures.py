@@ -1,4 +1,4 @@
-"""core.architectures: every entry against its published figures (parametrized over the
+"""core.architectures.registry: every entry against its published figures (parametrized over the
 registry, as timm tests its models), the two networks built here, and module tables."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import time
 import pytest
 import torch
 
-from core import architectures as arch
-from core.errors import UserError
+from core.architectures import registry as arch
+from core.runtime.errors import UserError
 
 NAMES = [entry.name for entry in arch.list_architectures()]
 PUBLISHED = [entry.name for entry in arch.list_architectures() if entry.weights_tag]

@@ -1,4 +1,4 @@
-"""core.budget: the job budget and its refusal, and each job's memory estimate against the
+"""core.runtime.budget: the job budget and its refusal, and each job's memory estimate against the
 peak measured in a fresh process (the resident set's growth on Linux). The stated factor:
 the estimate is never below the measured peak and at most 2.5 times it, for jobs large
 enough that the estimate exceeds 300 MB (below that the process's fixed costs dominate)."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.budget import DEFAULT_JOB_MEMORY_MB, MB, MemoryEstimate, TooLarge, activation_values, check_fits
+from core.runtime.budget import DEFAULT_JOB_MEMORY_MB, MB, MemoryEstimate, TooLarge, activation_values, check_fits
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTOR = 2.5
@@ -31,7 +31,7 @@ JOBS = {
     "transfer, ResNet-18 fine-tuned on 40 photos, batch 16": """
         import numpy as np
         from torchvision.models import resnet18
-        from core import transfer
+        from core.transfer import regimes as transfer
         generator = np.random.default_rng(0)
         photos = [(generator.integers(0, 256, (256, 256, 3), dtype=np.uint8), i % 2) for i in range(40)]
         backbone = transfer.BACKBONES["resnet18"]
@@ -44,7 +44,7 @@ JOBS = {
     "style transfer, 512 px with style scale 2": """
         import numpy as np
         from torchvision.models import vgg19
-        from core import style
+        from core.style import neural_style as style
         config = style.StyleConfig(iterations=3, image_size=512, style_scale=2.0)
         content, painting = np.zeros((300, 400, 3), np.uint8), np.zeros((400, 400, 3), np.uint8)
         extractor = style.VGGFeatures(style.vgg19_features(vgg19()), config.layers)
@@ -55,7 +55,7 @@ JOBS = {
                 pass
         """,
     "zoo latency, ResNet-50 at batch 32": """
-        from core import architectures as arch
+        from core.architectures import registry as arch
         estimate = arch.inference_memory_estimate("resnet50", 32)
         peak = arch.measure_model("resnet50", "cpu", batch=32, repeats=2).peak_bytes
         """,
@@ -64,7 +64,7 @@ JOBS = {
 
 def measured(job: str) -> tuple[int, int]:
     """(estimate, measured peak) in bytes, from a fresh process."""
-    code = "import torch\nfrom core.budget import PeakMemory\ntorch.set_num_threads(2)\n" + textwrap.dedent(job)
+    code = "import torch\nfrom core.runtime.budget import PeakMemory\ntorch.set_num_threads(2)\n" + textwrap.dedent(job)
     code += "\nprint(estimate, peak if isinstance(peak, int) else peak.bytes)\n"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""core.classify: the shipped LeNet-5 on held-out digits and on photos of digits, and the
+"""core.architectures.classify: the shipped LeNet-5 on held-out digits and on photos of digits, and the
 ImageNet classification plumbing (one crop, ten crops, an ensemble) with an untrained
 network in the cache: shapes and arithmetic, never predictions."""
 
@@ -12,10 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
-from core import classify
-from core.errors import UserError
-from core.resnets import digits
-from core.weights import get_weights, load_pretrained
+from core.architectures import classify
+from core.architectures.resnets import digits
+from core.runtime.errors import UserError
+from core.runtime.weights import get_weights, load_pretrained
 from tests.models import save_untrained_torchvision
 
 
@@ -56,7 +56,7 @@ def test_a_blank_photo_holds_no_digit():
 
 
 def test_imagenet_plumbing_one_crop_ten_crops_and_an_ensemble(caches):
-    from core.examples import example_image
+    from core.runtime.examples import example_image
 
     torch.manual_seed(0)
     save_untrained_torchvision("mobilenet_v3_small")

@@ -1,4 +1,4 @@
-"""core.conv against PyTorch: sizes, cross-correlation, pooling, edge maps, and the
+"""core.foundations.conv against PyTorch: sizes, cross-correlation, pooling, edge maps, and the
 course's worked examples, which must come out exactly."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import conv
-from core.errors import UserError
+from core.foundations import conv
+from core.runtime.errors import UserError
 
 COURSE_6X6, VERTICAL = conv.COURSE_6X6, conv.COURSE_VERTICAL_FILTER
 

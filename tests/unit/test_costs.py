@@ -1,4 +1,4 @@
-"""core.costs against PyTorch: layer tables, parameters and MACs of every layer equal the
+"""core.foundations.costs against PyTorch: layer tables, parameters and MACs of every layer equal the
 counts of the built module (FlopCounterMode), and the course's worked examples come out
 exactly."""
 
@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from core import costs
+from core.foundations import costs
 
 # -- layer tables -------------------------------------------------------------------------
 

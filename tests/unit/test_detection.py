@@ -1,4 +1,4 @@
-"""core.detection: IoU and NMS against torchvision.ops, the course's targets, grid and anchors."""
+"""core.detection.boxes: IoU and NMS against torchvision.ops, the course's targets, grid and anchors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchvision.ops import batched_nms, box_iou
 
-from core import detection
-from core.errors import UserError
+from core.detection import boxes as detection
+from core.runtime.errors import UserError
 
 
 def random_boxes(rng: np.random.Generator, count: int, side: float = 100.0) -> np.ndarray:

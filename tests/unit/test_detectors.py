@@ -1,4 +1,4 @@
-"""core.detectors: the YOLO and Faster R-CNN plumbing, with untrained networks loaded
+"""core.detection.detectors: the YOLO and Faster R-CNN plumbing, with untrained networks loaded
 through the real cache paths. These tests check structure (boxes, tables, drawings,
 timings), never accuracy."""
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from core import detectors
-from core.examples import example_image
-from core.weights import get_weights, load_pretrained
+from core.detection import detectors
+from core.runtime.examples import example_image
+from core.runtime.weights import get_weights, load_pretrained
 from tests.models import save_untrained_torchvision, save_untrained_yolo
 
 CPU = torch.device("cpu")

@@ -1,4 +1,4 @@
-"""core.device: the device choice, its override, autocast dtype, locks and the badge."""
+"""core.runtime.device: the device choice, its override, autocast dtype, locks and the badge."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from core.device import (
+from core.runtime.device import (
     DeviceError,
     autocast_dtype,
     describe_device,
@@ -99,7 +99,9 @@ def test_badge_with_torch_loaded_describes_the_picked_device(monkeypatch):
 
 
 def test_badge_does_not_import_torch():
-    script = "import sys; from core.device import device_badge; print(device_badge()); print('torch' in sys.modules)"
+    script = (
+        "import sys; from core.runtime.device import device_badge; print(device_badge()); print('torch' in sys.modules)"
+    )
     env = {**os.environ, "CNNLAB_DEVICE": "cpu"}
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -123,7 +125,7 @@ def test_heavy_jobs_take_turns_and_waiters_see_their_place():
 
     import torch
 
-    from core.device import job_queue
+    from core.runtime.device import job_queue
 
     queue = job_queue(torch.device("cpu"))
     first_running, release = threading.Event(), threading.Event()
@@ -156,8 +158,8 @@ def test_freed_memory_goes_back_to_the_system_after_release():
     """Many mid-sized arrays freed leave glibc's heap pages resident until they are trimmed."""
     code = (
         "import numpy as np\n"
-        "from core.budget import _status_kib\n"
-        "from core.device import release_memory\n"
+        "from core.runtime.budget import _status_kib\n"
+        "from core.runtime.device import release_memory\n"
         "rss = lambda: _status_kib('VmRSS:') * 1024\n"
         "before = rss()\n"
         "chunks = [np.ones(20_000) for _ in range(10_000)]\n"  # 1.6 GB in 160 KB arrays
@@ -174,7 +176,7 @@ def test_freed_memory_goes_back_to_the_system_after_release():
 
 
 def test_the_memory_releaser_runs_in_the_background_until_stopped():
-    from core.device import keep_releasing_memory
+    from core.runtime.device import keep_releasing_memory
 
     calls = []
     stop = keep_releasing_memory(interval_s=0.02, release=lambda: calls.append(time.monotonic()))

@@ -1,11 +1,11 @@
-"""core.examples: the bundled photos load offline as RGB arrays."""
+"""core.runtime.examples: the bundled photos load offline as RGB arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.examples import ALL_EXAMPLES, PHOTOS, STYLES, example_image
+from core.runtime.examples import ALL_EXAMPLES, PHOTOS, STYLES, example_image
 
 
 @pytest.mark.parametrize("name", sorted(ALL_EXAMPLES))

@@ -1,4 +1,4 @@
-"""core.faces and core.gallery: MTCNN detection on real photos, crops and encodings, distances
+"""core.faces.recognition and core.faces.gallery: MTCNN detection on real photos, crops and encodings, distances
 and search against brute force, the triplet loss by hand, thresholds, and the gallery with
 its SQLite store and export file."""
 
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core import faces
-from core.examples import example_image
-from core.gallery import Gallery, GalleryError, GalleryStore, ImportResult, read_export
+from core.faces import recognition as faces
+from core.faces.gallery import Gallery, GalleryError, GalleryStore, ImportResult, read_export
+from core.runtime.examples import example_image
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +360,7 @@ def test_export_and_import_round_trip():
 def test_a_gallery_is_capped_and_a_file_that_would_unpack_beyond_it_is_refused(monkeypatch):
     import io
 
-    from core import gallery as gallery_module
+    from core.faces import gallery as gallery_module
 
     monkeypatch.setattr(gallery_module, "MAX_ENTRIES", 3)
     source = Gallery()

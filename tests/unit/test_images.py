@@ -1,4 +1,4 @@
-"""core.images.load_image: every accepted format and mode, EXIF orientation, and bad input."""
+"""core.runtime.images.load_image: every accepted format and mode, EXIF orientation, and bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.images import DEFAULT_MAX_PIXELS, ImageError, fit_within, load_image, max_pixels
+from core.runtime.images import DEFAULT_MAX_PIXELS, ImageError, fit_within, load_image, max_pixels
 from tests.images import encode, gradient_rgb, png_header_only
 
 LOSSLESS = ["PNG", "BMP", "TIFF"]

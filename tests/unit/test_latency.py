@@ -1,4 +1,4 @@
-"""core.latency: warm-up calls are not timed, every timed call is, and the median is what
+"""core.runtime.latency: warm-up calls are not timed, every timed call is, and the median is what
 a sleep of known length measures."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from core.latency import Latency, measure_latencies, measure_latency
+from core.runtime.latency import Latency, measure_latencies, measure_latency
 
 
 def test_warmup_calls_are_made_and_not_timed():

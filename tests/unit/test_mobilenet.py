@@ -1,4 +1,4 @@
-"""core.costs.separable_cost and core.mobilenet against PyTorch: the course's worked example,
+"""core.foundations.costs.separable_cost and core.architectures.mobilenet against PyTorch: the course's worked example,
 random layers against FlopCounterMode, MobileNet v1's table, MobileNetV2 added up from its
 bottlenecks against torchvision's model, and EfficientNet's compound scaling."""
 
@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from core import mobilenet as mn
-from core.costs import separable_cost, separable_cost_by_torch
-from core.errors import UserError
+from core.architectures import mobilenet as mn
+from core.foundations.costs import separable_cost, separable_cost_by_torch
+from core.runtime.errors import UserError
 
 
 def test_the_course_example():
@@ -112,7 +112,7 @@ def test_compound_scaling_doubles_the_cost_per_step_of_phi():
 
 
 def test_scaled_efficientnet_at_b0_is_b0_and_grows_with_each_knob():
-    from core.architectures import architecture_stats
+    from core.architectures.registry import architecture_stats
 
     b0 = mn.scaled_efficientnet_stats()
     assert (b0.params, b0.macs) == (

@@ -1,4 +1,4 @@
-"""core.resnets and core.inception: the residual block and its shortcut, ResNet-34's stages,
+"""core.architectures.resnets and core.architectures.inception: the residual block and its shortcut, ResNet-34's stages,
 the degradation experiment's ordering on a small seeded configuration, gradient norms,
 and the Inception module against FlopCounterMode with the course's numbers."""
 
@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import inception, resnets
-from core.errors import UserError
+from core.architectures import inception, resnets
+from core.runtime.errors import UserError
 
 
 def test_identity_and_projection_shortcuts():

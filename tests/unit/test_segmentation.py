@@ -1,4 +1,4 @@
-"""core.segmentation and core.shapes: U-Net shapes and parameters, the transposed convolution
+"""core.segmentation and core.segmentation.shapes: U-Net shapes and parameters, the transposed convolution
 against torch, metrics, the synthetic set, training, and the shipped checkpoint."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import segmentation as seg
-from core import shapes
-from core.errors import UserError
+from core.runtime.errors import UserError
+from core.segmentation import shapes
 
 # -- U-Net ---------------------------------------------------------------------------------------
 
@@ -220,8 +220,8 @@ def test_torchvision_segmenter_plumbing(caches):
     upsampling to the photo, argmax, shares), never the quality of the labels."""
     from torchvision.models import get_weight
 
-    from core.examples import example_image
-    from core.weights import get_weights, load_pretrained
+    from core.runtime.examples import example_image
+    from core.runtime.weights import get_weights, load_pretrained
     from tests.models import save_untrained_torchvision
 
     entry = get_weights("deeplabv3_mobilenet_v3_large")
@@ -247,7 +247,7 @@ def test_checkpoint_manifest_and_the_shipped_scores():
     on freshly generated images (a seed used neither in training nor in validation)."""
     import hashlib
 
-    from core.weights import get_weights, load_pretrained
+    from core.runtime.weights import get_weights, load_pretrained
 
     path = get_weights("unet_shapes").cache_path()
     manifest = seg.checkpoint_manifest(path)

@@ -1,12 +1,12 @@
-"""core.sliding_windows: the convolutional twin equals the classifier run on every crop."""
+"""core.detection.sliding_windows: the convolutional twin equals the classifier run on every crop."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from core import sliding_windows as sw
-from core.errors import UserError
+from core.detection import sliding_windows as sw
+from core.runtime.errors import UserError
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""core.style: the course's formulas against loops written from them, VGG truncation, the
+"""core.style.neural_style: the course's formulas against loops written from them, VGG truncation, the
 optimization on a small random VGG-shaped network and through the real VGG19 loading path,
 colour preservation, style blending, and receptive fields against autograd."""
 
@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from core import style
-from core.examples import example_image
-from core.weights import load_pretrained
+from core.runtime.examples import example_image
+from core.runtime.weights import load_pretrained
+from core.style import neural_style as style
 from tests.models import save_untrained_torchvision
 
 

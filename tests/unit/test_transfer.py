@@ -1,4 +1,4 @@
-"""core.transfer and core.augment: the regimes on an untrained backbone (plumbing: what is
+"""core.transfer.regimes and core.transfer.augment: the regimes on an untrained backbone (plumbing: what is
 frozen gets no gradient, regime (a) runs the backbone once), the user's photo set and its
 refusals, the exported model, the offline digit experiment (behaviour), and the PCA colour
 shift written out."""
@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from core import augment, transfer
-from core.errors import UserError
-from core.examples import example_image
-from core.images import fit_within
-from core.weights import load_pretrained
+from core.runtime.errors import UserError
+from core.runtime.examples import example_image
+from core.runtime.images import fit_within
+from core.runtime.weights import load_pretrained
+from core.transfer import augment
+from core.transfer import regimes as transfer
 from tests.images import encode
 
 

@@ -1,4 +1,4 @@
-"""core.weights: the registry matches the libraries, status never touches the network,
+"""core.runtime.weights: the registry matches the libraries, status never touches the network,
 downloads fail fast and cleanly, and each entry loads through its library's real path
 from the exact cache file (an untrained network's state written there: plumbing, not accuracy)."""
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import weights
-from core.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
+from core.runtime import weights
+from core.runtime.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
 from tests.models import save_untrained_facenet, save_untrained_torchvision
 
 TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
@@ -275,7 +275,7 @@ def test_facenet_weights_load_from_torch_home(name, caches):
 
 
 def test_bundled_mtcnn_finds_the_astronauts_face():
-    from core.examples import example_image
+    from core.runtime.examples import example_image
 
     assert get_weights("mtcnn").is_cached()
     detector = load_pretrained("mtcnn")

@@ -1,7 +1,7 @@
 """Real example photos for every page, from the images scikit-image ships.
 
 These need no network: they are installed with scikit-image. Grayscale ones are
-returned as RGB, like every upload after ``core.images.load_image``.
+returned as RGB, like every upload after ``core.runtime.images.load_image``.
 """
 
 from __future__ import annotations

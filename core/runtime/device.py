@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 if TYPE_CHECKING:
     import torch
@@ -137,15 +137,18 @@ class JobQueue:
             return self._tickets.index(ticket)
 
     @contextmanager
-    def turn(self, on_wait: Callable[[int], None] = lambda ahead: None) -> Iterator[None]:
-        """Wait for this job's turn, calling ``on_wait(jobs ahead)`` while waiting; leave the
-        queue on exit, also when the caller is interrupted, and give the memory the job freed
-        back to the system (``release_memory``)."""
+    def turn(
+        self, on_wait: Callable[[int], None] = lambda ahead: None, give_up: Callable[[], bool] = lambda: False
+    ) -> Iterator[None]:
+        """Wait for this job's turn, calling ``on_wait(jobs ahead)`` while waiting, or until
+        ``give_up()`` (then the block runs at once and should do nothing); leave the queue on
+        exit, also when the caller is interrupted, and give the memory the job freed back to
+        the system (``release_memory``)."""
         ticket = object()
         with self._changed:
             self._tickets.append(ticket)
         try:
-            while (ahead := self.place(ticket)) > 0:
+            while (ahead := self.place(ticket)) > 0 and not give_up():
                 on_wait(ahead)
                 with self._changed:
                     self._changed.wait(timeout=0.5)

@@ -2,7 +2,7 @@
 "EfficientNet"): what depthwise-separable convolutions save in multiplications and in
 measured time, MobileNet v1 with its width and resolution multipliers (Howard et al. 2017),
 MobileNetV2's inverted-residual bottleneck (Sandler et al. 2018), and EfficientNet's
-compound scaling (Tan & Le 2019). The cost of one separable layer is ``core.costs``'s.
+compound scaling (Tan & Le 2019). The cost of one separable layer is ``core.foundations.costs``'s.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.architectures import ArchStats, ModuleRow, architecture_stats, mobilenet_v1, module_rows
-from core.costs import separable_cost
-from core.errors import UserError
-from core.latency import measure_latencies
+from core.architectures.registry import ArchStats, ModuleRow, architecture_stats, mobilenet_v1, module_rows
+from core.foundations.costs import separable_cost
+from core.runtime.errors import UserError
+from core.runtime.latency import measure_latencies
 
 # -- measured time beside the multiplications -----------------------------------------------------------------
 
@@ -51,7 +51,7 @@ def time_separable(
     n: int, n_c: int, f: int, n_c_out: int, device: torch.device | str = "cpu", s: int = 1, p: int = 0, batch: int = 1
 ) -> SeparableTiming:
     """Both layers (no bias) on a random (batch, n_c, n, n) input on ``device``, their calls
-    alternating, median of 10 after 3 warm-ups (``core.latency``)."""
+    alternating, median of 10 after 3 warm-ups (``core.runtime.latency``)."""
     cost = separable_cost(n, n_c, f, n_c_out, s, p)
     generator = torch.Generator().manual_seed(0)
     image = torch.rand(batch, n_c, n, n, generator=generator).to(device)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 CLASSES = ("background", "circle", "square", "triangle")
 COLORS = ((30, 30, 30), (230, 25, 75), (60, 180, 75), (0, 130, 200))  # legend colour per class (RGB)

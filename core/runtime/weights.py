@@ -8,8 +8,8 @@ timeout; a failure raises ``ModelUnavailable`` saying how to get the file. Loadi
 goes through the library's own code path (torchvision ``get_model``, ultralytics ``YOLO``,
 facenet-pytorch ``InceptionResnetV1``), which finds the file in its cache.
 
-Command line: ``python -m core.weights status`` and
-``python -m core.weights download [NAME ...|--all]``.
+Command line: ``python -m core.runtime.weights status`` and
+``python -m core.runtime.weights download [NAME ...|--all]``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "cnn-lab"]
 ProgressCallback = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None)
@@ -38,7 +38,7 @@ DOWNLOAD_TIMEOUT_S = 10.0
 ALLOW_DOWNLOADS_ENV = "CNNLAB_ALLOW_DOWNLOADS"  # "0": visitors cannot start downloads on this server
 ULTRALYTICS_ASSETS = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
 FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # checkpoints the project trains itself live here
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # checkpoints the project trains itself live here
 
 
 class ModelUnavailable(UserError):
@@ -102,7 +102,7 @@ class PretrainedWeights:
         if self.bundled:
             return "It ships inside facenet-pytorch: reinstall that with `make run`"
         return (
-            f"Run `make weights` (or `python -m core.weights download {self.name}`) on a machine "
+            f"Run `make weights` (or `python -m core.runtime.weights download {self.name}`) on a machine "
             f"with internet, or download {self.url} and copy it to {self.cache_path()}"
         )
 
@@ -152,7 +152,7 @@ _TRAINING_SCRIPTS = {
     "DigitBackbone": "train_digit_backbone",
 }  # the scripts that make CNN Lab's own weights
 # The ImageNet classifiers of the model comparisons page: torchvision's default weights of each
-# architecture in core.architectures (VGG19's entry is the style page's, shared).
+# architecture in core.architectures.registry (VGG19's entry is the style page's, shared).
 CLASSIFIERS = (
     "alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "googlenet", "inception_v3",
     "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", *(f"efficientnet_b{phi}" for phi in range(8)),
@@ -164,7 +164,7 @@ def _imagenet_classifier(name: str) -> PretrainedWeights:
     """An entry read from torchvision's weights enum: its URL, file size and categories."""
     from torchvision.models import get_model_weights
 
-    from core.architectures import get_architecture
+    from core.architectures.registry import get_architecture
 
     weights = get_model_weights(name).DEFAULT
     return PretrainedWeights(
@@ -421,11 +421,11 @@ def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
 
         model = YOLO(str(entry.cache_path()))
     elif entry.builder == "DigitBackbone":
-        from core.transfer import load_digit_backbone
+        from core.transfer.regimes import load_digit_backbone
 
         model = load_digit_backbone(entry.cache_path())
     elif entry.builder == "LeNet5":
-        from core.classify import load_lenet
+        from core.architectures.classify import load_lenet
 
         model = load_lenet(entry.cache_path())
     elif entry.library == "cnn-lab":
@@ -490,7 +490,7 @@ def status_of(entry: PretrainedWeights) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.weights", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m core.runtime.weights", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="print the table of weights and whether each is cached")
     fetch = commands.add_parser("download", help="download weights into their library caches")

@@ -15,9 +15,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from core.architectures import ModuleRow, module_rows
-from core.conv import whole_number
-from core.errors import UserError
+from core.architectures.registry import ModuleRow, module_rows
+from core.foundations.conv import whole_number
+from core.runtime.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 JOB_MEMORY_ENV = "CNNLAB_JOB_MEMORY_MB"
 DEFAULT_JOB_MEMORY_MB = 6_000

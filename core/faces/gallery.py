@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import UserError
-from core.faces import CROP_SIZE
+from core.faces.recognition import CROP_SIZE
+from core.runtime.errors import UserError
 
 MAX_NAME_LENGTH = 60
 MAX_ENTRIES = 500  # photos per gallery: 500 crops of 160×160×3 are 38 MB

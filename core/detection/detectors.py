@@ -1,8 +1,8 @@
 """Pretrained detectors on the user's image: YOLO11 (ultralytics) and Faster R-CNN (torchvision).
 
 Course week 3, "YOLO algorithm" and "Region proposals". Papers: Redmon et al. 2016, "You
-Only Look Once"; Ren et al. 2016, "Faster R-CNN". The models come from ``core.weights``;
-calls into a shared model go through ``core.device.device_lock`` (ultralytics models are
+Only Look Once"; Ren et al. 2016, "Faster R-CNN". The models come from ``core.runtime.weights``;
+calls into a shared model go through ``core.runtime.device.device_lock`` (ultralytics models are
 not thread-safe). Drawing uses each library's own helper: ultralytics ``Results.plot``,
 torchvision ``draw_bounding_boxes``.
 """
@@ -20,17 +20,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.detection import Box, midpoint_form
-from core.device import device_lock
-from core.errors import UserError
-from core.latency import synchronize
+from core.detection.boxes import Box, midpoint_form
+from core.runtime.device import device_lock
+from core.runtime.errors import UserError
+from core.runtime.latency import synchronize
 
 YOLO_SIZES = ("n", "s", "m", "l", "x")
 YOLO_IMAGE_SIZES = (320, 480, 640, 800, 960, 1280)  # multiples of the largest stride, 32
 
 
 def yolo_weights_name(size: str, segment: bool = False) -> str:
-    """The ``core.weights`` name of YOLO11 ``size`` ("n" … "x"), detection or instance segmentation."""
+    """The ``core.runtime.weights`` name of YOLO11 ``size`` ("n" … "x"), detection or instance segmentation."""
     if size not in YOLO_SIZES:
         raise UserError(f"YOLO11 comes in sizes {', '.join(YOLO_SIZES)}, not {size!r}.")
     return f"yolo11{size}{'-seg' if segment else ''}"

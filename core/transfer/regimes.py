@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.errors import UserError
-from core.images import fit_within, load_image
+from core.runtime.errors import UserError
+from core.runtime.images import fit_within, load_image
 
 REGIMES = ("head", "partial", "all", "scratch")
 REGIME_TITLES = {"head": "(a) new softmax only, cached features", "partial": "(b) first k blocks frozen",
@@ -76,7 +76,7 @@ class Backbone:
 
     name: str
     title: str
-    weights_name: str | None  # core.weights entry of the pretrained weights
+    weights_name: str | None  # core.runtime.weights entry of the pretrained weights
     side: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
@@ -263,7 +263,7 @@ def training_memory(backbone: Backbone, photos: int, batch_size: int) -> int:
     gradients, Adam's two moments, and the pretrained model it came from) and four floats per
     element of every layer's output for a batch (the outputs the backward pass keeps, their
     gradients and the workspaces of both passes). Checked against measured peaks in the tests."""
-    from core.architectures import architecture_stats
+    from core.architectures.registry import architecture_stats
 
     stats = architecture_stats(backbone.name)
     return 4 * (photos * 3 * backbone.side**2 + 5 * stats.params + 4 * batch_size * stats.activations)
@@ -416,9 +416,9 @@ DIGIT_LAYERS, DIGIT_WIDTH = 3, 64  # three 3×3 convolutions of 64 channels with
 
 
 def digit_backbone(seed: int = 0) -> nn.Sequential:
-    """The small CNN of the offline experiment, from random weights: ``core.resnets``'s plain
+    """The small CNN of the offline experiment, from random weights: ``core.architectures.resnets``'s plain
     network on 8×8 digits, 5 outputs."""
-    from core.resnets import plain_network
+    from core.architectures.resnets import plain_network
 
     torch.manual_seed(seed)
     return plain_network(DIGIT_LAYERS, DIGIT_WIDTH, classes=len(SOURCE_DIGITS))
@@ -430,7 +430,7 @@ def _digit_blocks(model: nn.Sequential) -> list[nn.Module]:
 
 def pretrain_digit_backbone(epochs: int = 30, learning_rate: float = 2e-3, seed: int = 0) -> nn.Sequential:
     """The small CNN trained on every digit 0–4 (it never sees a 5–9)."""
-    from core.resnets import digits
+    from core.architectures.resnets import digits
 
     images, labels = digits()
     chosen = torch.isin(labels, torch.tensor(SOURCE_DIGITS))
@@ -463,7 +463,7 @@ def offline_experiment(pretrained: nn.Sequential, shots: int = 5, seed: int = 0,
     """Freeze the backbone's three blocks, cache their 64 pooled features of the digits 5–9,
     and train only a new softmax on ``shots`` examples per digit (seeded); the same with the
     same architecture from random weights."""
-    from core.resnets import digits
+    from core.architectures.resnets import digits
 
     if not 1 <= shots <= 100:
         raise UserError(f"Use 1 to 100 examples per digit, not {shots}.")

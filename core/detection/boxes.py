@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.budget import check_fits
-from core.errors import UserError
+from core.runtime.budget import check_fits
+from core.runtime.errors import UserError
 
 Box = tuple[float, float, float, float]  # (x1, y1, x2, y2)
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from core.conv import PoolMode, output_size, whole_number
-from core.errors import UserError
+from core.foundations.conv import PoolMode, output_size, whole_number
+from core.runtime.errors import UserError
 
 LayerKind = Literal["conv", "pool", "fc", "softmax"]
 LAYER_KINDS: tuple[LayerKind, ...] = ("conv", "pool", "fc", "softmax")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.budget import MemoryEstimate, activation_values
-from core.detection import iou  # boxes as (top, left, bottom, right): IoU is the same
-from core.device import autocast_dtype, device_lock
-from core.errors import UserError
+from core.detection.boxes import iou  # boxes as (top, left, bottom, right): IoU is the same
+from core.runtime.budget import MemoryEstimate, activation_values
+from core.runtime.device import autocast_dtype, device_lock
+from core.runtime.errors import UserError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -65,7 +65,7 @@ class VGGFeatures(nn.Module):
     """The ImageNet-normalized input through VGG's convolutional layers, truncated after the
     deepest of ``layers``; ``forward`` returns {layer name: activation (B, C, H, W)} in float32.
 
-    On CUDA the layers run in channels-last order under bfloat16 autocast (``core.device.
+    On CUDA the layers run in channels-last order under bfloat16 autocast (``core.runtime.device.
     autocast_dtype``): measured on an H100 at 512², a graphed step takes 3.4 ms against
     5.1 ms in float32 with contiguous memory. The activations come back in float32, so
     Gram matrices and costs are summed in full precision. On the CPU both are slower, and

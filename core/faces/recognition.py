@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.device import device_lock
-from core.errors import UserError
-from core.images import fit_within
+from core.runtime.device import device_lock
+from core.runtime.errors import UserError
+from core.runtime.images import fit_within
 
 EMBEDDING_SIZE = 512
 CROP_SIZE = 160  # InceptionResnetV1's input side

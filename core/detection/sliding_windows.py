@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from core.errors import UserError
-from core.latency import measure_latencies
+from core.runtime.errors import UserError
+from core.runtime.latency import measure_latencies
 
 WINDOW = 14  # the classifier's input side
 STRIDE = 2  # windows step by the max pool's stride
@@ -102,7 +102,7 @@ def compare(
     classifier: WindowClassifier, height: int, width: int, device: torch.device | str = "cpu", seed: int = 0
 ) -> Comparison:
     """Run both ways on a random (3, height, width) image on ``device``: equal outputs, MACs
-    (FLOPs / 2), and median times after warm-up (``core.latency``). The classifier is
+    (FLOPs / 2), and median times after warm-up (``core.runtime.latency``). The classifier is
     copied to the device; the shared one is left where it is."""
     rows, columns = window_grid(height, width)
     image = torch.rand(3, height, width, generator=torch.Generator().manual_seed(seed)).to(device)

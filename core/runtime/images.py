@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
-from core.errors import UserError
+from core.runtime.errors import UserError
 
 MAX_PIXELS_ENV_VAR = "CNNLAB_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 40_000_000

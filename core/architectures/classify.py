@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.architectures import LeNet5
-from core.device import device_lock
-from core.errors import UserError
-from core.resnets import digits
+from core.architectures.registry import LeNet5
+from core.architectures.resnets import digits
+from core.runtime.device import device_lock
+from core.runtime.errors import UserError
 
 TOP = 5
 

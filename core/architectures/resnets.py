@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.architectures import ModuleRow, module_rows
-from core.errors import UserError
+from core.architectures.registry import ModuleRow, module_rows
+from core.runtime.errors import UserError
 
 # -- the block ------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 Output sizes ⌊(n + 2p − f)/s⌋ + 1, cross-correlation step by step, pooling and edge
 filters on photos. The numpy versions show each step; tests prove they equal
 ``torch.nn.functional``. What layers cost (parameters, MACs, layer tables) is in
-``core.costs``. Reference: Dumoulin & Visin, "A guide to convolution arithmetic for deep
+``core.foundations.costs``. Reference: Dumoulin & Visin, "A guide to convolution arithmetic for deep
 learning" (2016).
 """
 
@@ -15,8 +15,8 @@ from typing import Literal
 
 import numpy as np
 
-from core.budget import check_fits
-from core.errors import UserError
+from core.runtime.budget import check_fits
+from core.runtime.errors import UserError
 
 PoolMode = Literal["max", "avg"]
 

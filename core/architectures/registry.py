@@ -23,8 +23,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from core.errors import UserError
-from core.latency import Latency, measure_latency
+from core.runtime.errors import UserError
+from core.runtime.latency import Latency, measure_latency
 
 # -- the two networks built here ----------------------------------------------------------------------
 
@@ -328,11 +328,11 @@ def measure_model(
 ) -> ModelLatency:
     """Time a forward pass of ``name`` with random weights (the time does not depend on the
     values) on a random batch, under ``inference_mode``, after warm-up, with CUDA events on a
-    GPU (``core.latency``). On CUDA, ``channels_last`` and ``low_precision`` (bfloat16
+    GPU (``core.runtime.latency``). On CUDA, ``channels_last`` and ``low_precision`` (bfloat16
     autocast) are the usual speed-ups. Refused before it starts when it would not fit in a
-    job's memory budget (``core.budget``)."""
-    from core.budget import PeakMemory, check_fits
-    from core.device import autocast_dtype
+    job's memory budget (``core.runtime.budget``)."""
+    from core.runtime.budget import PeakMemory, check_fits
+    from core.runtime.device import autocast_dtype
 
     device = torch.device(device)
     architecture = get_architecture(name)

@@ -1,0 +1,1 @@
+"""Course week 4, "Face recognition": MTCNN detection, FaceNet encodings and a one-shot gallery."""

@@ -1,0 +1,2 @@
+"""Course week 1, "Foundations of convolutional neural networks": convolution arithmetic and
+what a layer costs."""

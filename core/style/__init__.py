@@ -1,0 +1,1 @@
+"""Course week 4, "Neural style transfer" and "What are deep ConvNets learning?"."""
