@@ -15,14 +15,15 @@ import torch
 from core import segmentation as seg
 from core.detection.detectors import detect_yolo
 from core.runtime import weights
-from core.runtime.budget import check_fits
-from core.runtime.device import job_queue, pick_device
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
-from core.runtime.images import fit_within
+from core.runtime.images import enlarged, fit_within
+from core.runtime.jobs import JobHandle
 from core.segmentation import shapes
+from ui.errors import shown_user_errors
 from ui.fields import bounded_number
-from ui.image_input import DISPLAY_SIDE, image_input, png_bytes
+from ui.image_input import DISPLAY_SIDE, for_display, image_input, png_bytes
+from ui.jobs import JobView, job_handle, run_job
 from ui.matrix import matrix_editor, show_matrix
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
@@ -37,17 +38,6 @@ LEGEND = " ".join(
 
 def steps(count: int) -> str:
     return f"{count:,} step" + ("" if count == 1 else "s")
-
-
-def enlarged(pixels: np.ndarray, side: int = 256) -> np.ndarray:
-    """Small synthetic images blown up with sharp pixels, for display."""
-    factor = max(1, side // max(pixels.shape[:2]))
-    return pixels.repeat(factor, axis=0).repeat(factor, axis=1)
-
-
-def for_display(pixels: np.ndarray) -> np.ndarray:
-    """Small pictures enlarged with sharp pixels, large ones shrunk to the display size."""
-    return enlarged(pixels, 384) if max(pixels.shape[:2]) < 256 else fit_within(pixels, DISPLAY_SIDE)
 
 
 # -- the network --------------------------------------------------------------------------------------
@@ -350,24 +340,42 @@ def curves_figure(history: list[seg.Progress]) -> go.Figure:
     return figure
 
 
-def sample_predictions(model: seg.UNet, data: seg.TrainingData, device: torch.device, count: int = 4) -> np.ndarray:
-    """Validation images, their labels and the model's labels, as one picture."""
-    rows = []
-    for index in range(count):
-        image = data.validation_images[index].permute(1, 2, 0).numpy()
-        predicted = seg.predict_labels(model, image, device)
-        rows.append(
-            np.concatenate(
-                [image, shapes.colorize(data.validation_labels[index].numpy()), shapes.colorize(predicted)], axis=1
-            )
+def show_training(handle: JobHandle[seg.Progress]) -> None:
+    """The curves, the last validation scores and the validation samples, live and kept."""
+    history = handle.records
+    st.plotly_chart(curves_figure(history), key="train-curves")
+    validated = [progress for progress in history if progress.validation is not None]
+    if validated:
+        last = validated[-1]
+        st.caption(
+            f"Epoch {last.epoch}: validation mean IoU {last.validation.mean_iou:.3f}, "
+            f"pixel accuracy {last.validation.pixel_accuracy:.3f}."
         )
-    return enlarged(np.concatenate(rows, axis=0), 480)
+        st.image(enlarged(last.samples, 480), caption="validation images | true labels | the model's labels")
+
+
+TRAINING = JobView(
+    key="train",
+    start="Train",
+    kept="the model so far is kept for “Segment an image”",
+    live=show_training,
+    result=show_training,
+)
 
 
 def train_section() -> None:
-    """Not a fragment: a click inside a running fragment waits for it to finish, while a
-    click on a page-level widget interrupts the run, which is what Stop needs."""
     st.subheader("Train a U-Net here")
+    config = training_config()
+    if config is not None:
+        st.caption(
+            f"A U-Net with {config.base_channels} base channels and depth {config.depth}, Adam with a one-cycle "
+            "learning rate, cross-entropy plus soft Dice loss; validation on 64 images of another seed."
+        )
+    run_job(TRAINING, None if config is None else seg.TrainingJob(config))
+
+
+def training_config() -> seg.TrainingConfig | None:
+    """The settings typed, or None after saying what is wrong with them."""
     defaults = seg.TrainingConfig()
     columns = st.columns(5)
     epochs = bounded_number("Epochs", 1, 200, defaults.epochs, key="train-epochs", where=columns[0])
@@ -380,83 +388,24 @@ def train_section() -> None:
         "Training images", 8, 20_000, defaults.train_images, key="train-count", where=columns[4]
     )
     if None in (epochs, learning_rate, batch_size, train_images):
-        return
-    config = seg.TrainingConfig(
+        return None
+    with shown_user_errors() as outcome:
+        seg.check_input_size(image_size, image_size, defaults.depth, "same")
+    if outcome.failed:
+        return None
+    return seg.TrainingConfig(
         epochs=epochs,
         learning_rate=learning_rate,
         batch_size=batch_size,
         image_size=image_size,
         train_images=train_images,
     )
-    try:
-        seg.check_input_size(image_size, image_size, config.depth, "same")
-        memory = seg.training_memory(config)
-        check_fits(memory.total, f"Training on {train_images:,} images of {image_size}² in batches of {batch_size}",
-                   memory.largest, pick_device())  # fmt: skip
-    except UserError as error:
-        st.error(str(error))
-        return
-    st.caption(
-        f"A U-Net with {config.base_channels} base channels and depth {config.depth}, Adam with a one-cycle "
-        "learning rate, cross-entropy plus soft Dice loss; validation on 64 images of another seed."
-    )
-    run = st.session_state.get("train-run")
-    start_column, stop_column = st.columns(2)
-    start = start_column.button("Train", type="primary", icon=":material/play_arrow:", key="train-start")
-    stop_column.button("Stop (keeps the model so far)", icon=":material/stop:", key="train-stop")
-    if not start:
-        if run:
-            if not run["published"]:  # the run just ended or was stopped: rerun the whole page so
-                run["published"] = True  # "Segment an image" offers the model
-                st.rerun(scope="app")
-            last = run["history"][-1] if run["history"] else None
-            finished = last is not None and last.step == last.total_steps
-            st.info(
-                f"Training {'finished' if finished else 'stopped'} after {steps(last.step if last else 0)}"
-                + (f" ({last.elapsed_s:.0f} s)" if last else "")
-                + "; the model is kept for “Segment an image”."
-            )
-            st.plotly_chart(curves_figure(run["history"]), key="train-curves-kept")
-            if run["samples"] is not None:
-                st.image(run["samples"], caption="validation images | true labels | the model's labels (last epoch)")
-        return
-    device = compute_device()
-    if device is None:
-        return
-    model = seg.new_model(config)
-    run = st.session_state["train-run"] = {
-        "model": model,
-        "config": config,
-        "history": [],
-        "published": False,
-        "samples": None,
-    }
-    status = st.empty()
-    bar = st.progress(0.0)
-    chart, samples = st.empty(), st.empty()
-    with job_queue(device).turn(
-        on_wait=lambda ahead: status.info(f"Waiting: {ahead} training job(s) ahead of yours on {device}.")
-    ):
-        status.info(f"Making {train_images} training images…")
-        data = seg.TrainingData.make(config)
-        for progress in seg.train(model, data, config, device):
-            run["history"].append(progress)
-            bar.progress(
-                progress.step / progress.total_steps,
-                text=f"epoch {progress.epoch}/{epochs}, step {progress.step}/{progress.total_steps}, "
-                f"{progress.elapsed_s:.0f} s",
-            )
-            if progress.validation is not None or progress.step % 20 == 0:
-                chart.plotly_chart(curves_figure(run["history"]), key=f"train-curves-{progress.step}")
-            if progress.validation is not None:
-                status.info(
-                    f"Epoch {progress.epoch}: validation mean IoU {progress.validation.mean_iou:.3f}, "
-                    f"pixel accuracy {progress.validation.pixel_accuracy:.3f}."
-                )
-                run["samples"] = sample_predictions(model, data, device)
-                samples.image(run["samples"], caption="validation images | true labels | the model's labels")
-    run["published"] = True
-    st.rerun(scope="app")  # every section now sees the trained model
+
+
+def trained_here() -> seg.TrainingJob | None:
+    """The training job of this session once it has ended with at least one step."""
+    handle = job_handle(TRAINING.key)
+    return handle.job if handle is not None and not handle.active and handle.steps else None
 
 
 # -- inference on an image ------------------------------------------------------------------------------------
@@ -465,15 +414,15 @@ def train_section() -> None:
 @st.fragment
 def segment_section() -> None:
     st.subheader("Segment an image")
-    choices = ["Shipped checkpoint"] + (["Trained in this session"] if st.session_state.get("train-run") else [])
+    trained = trained_here()
+    choices = ["Shipped checkpoint"] + (["Trained in this session"] if trained else [])
     choice = st.radio("Model", choices, horizontal=True, key="segment-model")
     device = compute_device()
     if device is None:
         return
-    if choice == "Trained in this session":
-        run = st.session_state["train-run"]
-        model, side = run["model"].eval(), run["config"].image_size
-        done = run["history"][-1].step if run["history"] else 0
+    if choice == "Trained in this session" and trained is not None:
+        model, side = trained.model.eval(), trained.config.image_size
+        done = job_handle(TRAINING.key).last.record.step
         st.caption(f"The U-Net trained in this session: {steps(done)} on {side}×{side} images.")
     else:
         if not weights_ready(SHIPPED, "the shipped U-Net", key="segment-download"):

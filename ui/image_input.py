@@ -17,7 +17,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.runtime.errors import UserError
 from core.runtime.examples import ALL_EXAMPLES, PHOTOS, ExamplePhoto, example_image
-from core.runtime.images import ACCEPTED_EXTENSIONS, fit_within, load_image
+from core.runtime.images import ACCEPTED_EXTENSIONS, enlarged, fit_within, load_image
 
 DISPLAY_SIDE = 768  # pictures are shown at most this large; computing uses full resolution
 UPLOAD_LIMIT_MB = 20  # server.maxUploadSize in .streamlit/config.toml
@@ -118,3 +118,8 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def for_display(pixels: np.ndarray) -> np.ndarray:
+    """Small pictures enlarged with sharp pixels, large ones shrunk to the display size."""
+    return enlarged(pixels, 384) if max(pixels.shape[:2]) < 256 else fit_within(pixels, DISPLAY_SIDE)

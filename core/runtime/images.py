@@ -128,3 +128,10 @@ def fit_within(image: np.ndarray, max_side: int, labels: bool = False) -> np.nda
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     resampling = Image.Resampling.NEAREST if labels else Image.Resampling.BOX
     return np.asarray(Image.fromarray(image).resize(size, resampling))
+
+
+def enlarged(pixels: np.ndarray, side: int = 256) -> np.ndarray:
+    """A small picture blown up by a whole factor with sharp pixels (each repeated), to about
+    ``side`` on its longer side; pictures already that large are returned as they are."""
+    factor = max(1, side // max(pixels.shape[:2]))
+    return pixels.repeat(factor, axis=0).repeat(factor, axis=1)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from core.runtime.budget import MemoryEstimate, activation_values
+from core.runtime.jobs import CancelToken, Step
+from core.segmentation import shapes
 from core.segmentation.metrics import SegmentationScores, confusion_matrix, scores_from_confusion
-from core.segmentation.unet import UNet
+from core.segmentation.unet import UNet, predict_labels
 
 # -- training --------------------------------------------------------------------------------------------
 
@@ -47,6 +50,7 @@ class Progress:
     loss: float  # mean loss of the last step
     elapsed_s: float
     validation: SegmentationScores | None = None
+    samples: np.ndarray | None = None  # after an epoch, in a job: ``validation_samples``
 
 
 @dataclass
@@ -161,3 +165,46 @@ def train(
         validation = evaluate(model, data.validation_images, data.validation_labels, device)
         yield Progress(epoch, step, total, loss.item(), time.perf_counter() - started, validation)
     model.eval()
+
+
+def validation_samples(model: UNet, data: TrainingData, device: torch.device, count: int = 4) -> np.ndarray:
+    """The first ``count`` validation images, their true labels and the model's labels, one
+    row each, as one (count·S, 3·S, 3) picture."""
+    rows = []
+    for index in range(count):
+        image = data.validation_images[index].permute(1, 2, 0).numpy()  # (S, S, 3)
+        predicted = predict_labels(model, image, device)
+        truth = shapes.colorize(data.validation_labels[index].numpy())
+        rows.append(np.concatenate([image, truth, shapes.colorize(predicted)], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+@dataclass
+class TrainingJob:
+    """Training a new U-Net as a job (``core.runtime.jobs``): the model is trained in place,
+    so after Stop it keeps what it has learned; every epoch's step carries validation
+    samples."""
+
+    config: TrainingConfig
+    model: UNet = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.model = new_model(self.config)
+
+    @property
+    def title(self) -> str:
+        config = self.config
+        return f"Training on {config.train_images:,} images of {config.image_size}² in batches of {config.batch_size}"
+
+    def estimate(self) -> MemoryEstimate:
+        return training_memory(self.config)
+
+    def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[Progress]]:
+        data = TrainingData.make(self.config)
+        for progress in train(self.model, data, self.config, device):
+            if progress.validation is not None:
+                progress = replace(progress, samples=validation_samples(self.model, data, device))
+            text = f"epoch {progress.epoch} of {self.config.epochs}, step {progress.step} of {progress.total_steps}"
+            yield Step(progress.step, progress.total_steps, text, progress)
+            if cancel.cancelled:
+                return

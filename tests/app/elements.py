@@ -7,6 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from ui.jobs import job_state_key
 
 
 def open_page(script: str, timeout: float = 180) -> AppTest:
@@ -36,3 +37,11 @@ def frame(app: AppTest, column: str) -> pd.DataFrame:
 
 def captions(app: AppTest) -> list[str]:
     return [caption for image in app.image for caption in image.captions]
+
+
+def finish_job(app: AppTest, key: str, timeout_s: float = 240) -> AppTest:
+    """Wait for the job the view ``key`` started (it runs in a backend thread, not in the
+    script run) and rerun the page, which then shows how the job ended."""
+    handle = app.session_state[job_state_key(key)]
+    assert handle.wait(timeout_s), f"the {key!r} job did not end within {timeout_s} s"
+    return app.run()

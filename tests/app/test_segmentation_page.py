@@ -8,10 +8,11 @@ from streamlit.testing.v1 import AppTest
 
 from core import segmentation as seg
 from core.segmentation import shapes
-from tests.app.elements import captions, frame, metrics, texts
+from tests.app.elements import captions, finish_job, frame, metrics, texts
 from tests.conftest import ROOT
 from tests.images import encode
 from tests.models import save_untrained_torchvision, save_untrained_yolo
+from ui.jobs import job_state_key
 
 PAPER = "Paper: 572² in, 1 channel, 2 classes, valid padding"
 
@@ -128,11 +129,12 @@ def test_a_short_training_run_is_kept_for_inference(app, monkeypatch):
     app.number_input(key="train-count").set_value(16)
     app.selectbox(key="train-size").set_value(32)
     app.button(key="train-start").click().run()
-    assert any("Training finished after 1 step" in i for i in texts(app, "info")), texts(app, "error")
+    finish_job(app, "train")
+    assert any("Done: epoch 1 of 1, step 1 of 1" in s for s in texts(app, "success")), texts(app, "error")
     calls = recording_predictions(monkeypatch)
     app.radio(key="segment-model").set_value("Trained in this session").run()
     assert "Mean IoU" in metrics(app) and not app.exception
-    trained = app.session_state["train-run"]["model"]
+    trained = app.session_state[job_state_key("train")].job.model
     assert calls and all(model is trained and side == 32 for model, side in calls)
     assert "The U-Net trained in this session: 1 step on 32×32 images." in [c.value for c in app.caption]
 

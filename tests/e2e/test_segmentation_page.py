@@ -55,10 +55,10 @@ def test_a_short_training_run(page, app_url):
     fill_number(page, panel, "Epochs", "2")
     fill_number(page, panel, "Training images", "64")
     panel.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Training finished after 8 steps").wait_for(timeout=120_000)
+    page.get_by_text("Done: epoch 2 of 2, step 8 of 8").wait_for(timeout=120_000)
     settled(page)
     text = page.get_by_role("tabpanel").inner_text()
-    assert "the model is kept" in text
+    assert "Epoch 2: validation mean IoU" in text and "validation images | true labels" in text
     assert_no_exception(page)
     screenshot(page, "segmentation_training_run")
 
@@ -69,10 +69,11 @@ def test_stopping_a_training_run_keeps_the_model(page, app_url):
     fill_number(page, panel, "Epochs", "100")
     panel.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Epoch 1: validation mean IoU").wait_for(timeout=60_000)
-    panel.get_by_role("button", name="Stop (keeps the model so far)").click()
-    stopped = page.get_by_text("Training stopped after")
+    panel.get_by_role("button", name="Stop").click()
+    stopped = page.get_by_text("Stopped at epoch")
     stopped.wait_for(timeout=60_000)
-    steps = int(re.search(r"after (\d+) steps", stopped.inner_text()).group(1))
+    assert "the model so far is kept for “Segment an image”" in stopped.inner_text()
+    steps = int(re.search(r"step (\d+) of 3800", stopped.inner_text()).group(1))
     assert 0 < steps < 3 * 38  # it stops within the next two epochs of 38 steps, not at the end
     settled(page)
     assert_no_exception(page)

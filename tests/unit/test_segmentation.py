@@ -307,3 +307,31 @@ def test_a_mask_beyond_the_pixel_limit_is_refused_before_it_is_decoded():
 
     with pytest.raises(UserError, match="The mask is 12000×12000 pixels; masks, like images, are read up to 40"):
         seg.load_mask(png_header_only(12_000, 12_000), 4, shapes.COLORS)
+
+
+def test_the_training_job_trains_its_own_model_and_shows_validation_samples_each_epoch():
+    from core.runtime.jobs import CancelToken
+
+    config = seg.TrainingConfig(epochs=2, train_images=16, batch_size=8, image_size=32)
+    job = seg.TrainingJob(config)
+    before = [parameter.detach().clone() for parameter in job.model.parameters()]
+    steps = list(job.run(torch.device("cpu"), CancelToken()))
+    assert [step.done for step in steps] == [2, 4] and steps[-1].total == 4
+    assert steps[-1].text == "epoch 2 of 2, step 4 of 4"
+    samples = steps[-1].record.samples  # 4 rows of image | truth | prediction, 32 px each
+    assert samples.shape == (4 * 32, 3 * 32, 3) and samples.dtype == np.uint8
+    assert any(not torch.equal(a, b) for a, b in zip(before, job.model.parameters()))
+    assert job.title == "Training on 16 images of 32² in batches of 8"
+    assert job.estimate().total == seg.training_memory(config).total
+
+
+def test_a_cancelled_training_job_ends_after_the_step_it_is_in():
+    from core.runtime.jobs import CancelToken
+
+    cancel = CancelToken()
+    job = seg.TrainingJob(seg.TrainingConfig(epochs=50, train_images=16, batch_size=8, image_size=32))
+    steps = []
+    for step in job.run(torch.device("cpu"), cancel):
+        steps.append(step)
+        cancel.cancel()
+    assert len(steps) == 1

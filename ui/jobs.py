@@ -1,0 +1,107 @@
+"""The one view of a long job (DESIGN rule 8): Start, its place in the queue, progress with
+the time spent and the time left, a live chart, Stop, and how it ended, in one wording for
+every page. The job runs on ``core.runtime.jobs.backend()``; this view only reads its handle,
+which stays in the session, so the result survives reruns, tab switches and other clicks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from core.runtime.budget import check_fits
+from core.runtime.device import pick_device
+from core.runtime.jobs import Job, JobHandle, backend
+from ui.errors import shown_user_errors
+
+POLL_S = 0.5
+
+Render = Callable[[JobHandle[Any]], None]
+
+
+@dataclass(frozen=True)
+class JobView:
+    """How a page shows one kind of job. ``key`` keeps its handle in the session and names
+    its widgets; ``live`` draws while it runs (a chart of the steps so far), ``result`` after
+    it ended (also after Stop, with what was done); ``kept`` says what Stop keeps."""
+
+    key: str
+    start: str
+    kept: str
+    result: Render
+    live: Render | None = None
+    start_icon: str = ":material/play_arrow:"
+
+
+def job_state_key(key: str) -> str:
+    """Where the session keeps the handle of the job of the view ``key``."""
+    return f"job:{key}"
+
+
+def job_handle(key: str) -> JobHandle[Any] | None:
+    """The handle of the job a view started in this session, if any."""
+    return st.session_state.get(job_state_key(key))
+
+
+def run_job(view: JobView, job: Job[Any] | None) -> JobHandle[Any] | None:
+    """Start button, then the running job or the last one's ending and result. ``job`` is
+    built from the page's settings (None: nothing to start, the page said why); it is
+    checked against the memory budget on every run, and a refusal shows instead of Start."""
+    handle = job_handle(view.key)
+    running = handle is not None and handle.active
+    with shown_user_errors() as outcome:
+        if job is not None and not running:
+            estimate = job.estimate()
+            check_fits(estimate.total, job.title, estimate.largest, pick_device())
+    if job is not None and not outcome.failed:
+        start = st.button(view.start, type="primary", icon=view.start_icon, key=f"{view.key}-start", disabled=running)
+        if start and not running:
+            with shown_user_errors():
+                handle = st.session_state[job_state_key(view.key)] = backend().submit(job)
+    if handle is None:
+        return None
+    if handle.active:
+        _live_view(view, handle)
+    else:
+        show_ending(view, handle)
+    return handle
+
+
+def show_ending(view: JobView, handle: JobHandle[Any]) -> None:
+    """How the job ended, in the one wording, and its result."""
+    last, seconds = handle.last, f"{handle.elapsed_s:,.1f} s"
+    if handle.phase == "failed":
+        st.error(handle.message)
+        if last is None:
+            return
+    elif handle.phase == "stopped":
+        where = f"at {last.text}" if last else "before its first step"
+        st.info(f"Stopped {where} ({seconds}); {view.kept}.", icon=":material/stop_circle:")
+        if last is None:
+            return
+    else:
+        st.success(f"Done: {last.text if last else 'nothing to do'} ({seconds}).", icon=":material/check_circle:")
+    view.result(handle)
+
+
+@st.fragment(run_every=POLL_S)
+def _live_view(view: JobView, handle: JobHandle[Any]) -> None:
+    """Redrawn every ``POLL_S`` while the job runs; Stop here reruns only this view, and the
+    job's own thread notices within one step. When the job ends, the whole page reruns so
+    every section sees its result."""
+    if not handle.active:
+        st.rerun(scope="app")
+    if st.button("Stop", icon=":material/stop:", key=f"{view.key}-stop", help=f"Stop the job; {view.kept}."):
+        handle.cancel()
+    if handle.phase == "waiting":
+        ahead = handle.ahead
+        st.info(f"Waiting: {ahead} job{'s' if ahead != 1 else ''} ahead on {handle.device_name}.")
+        return
+    last, remaining = handle.last, handle.remaining_s
+    timing = f"{handle.elapsed_s:,.0f} s" + ("" if remaining is None else f", about {remaining:,.0f} s left")
+    st.progress(last.fraction if last else 0.0, text=f"{last.text if last else 'Starting'} · {timing}")
+    if view.live is not None and last is not None:
+        view.live(handle)
