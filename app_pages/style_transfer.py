@@ -2,8 +2,8 @@
 button, Gram matrices of the style and of the generated image, and what VGG19's layers
 respond to (feature maps, and the nine patches that most activate a unit).
 
-The costs and the optimization live in ``core.style.neural_style``. The transfer runs in the page's own
-run, not a fragment, so Stop interrupts it; the other sections are fragments.
+The costs and the optimization live in ``core.style.neural_style``; the transfer is a job
+(``ui.jobs``), and the other sections are fragments.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import streamlit as st
 import torch
 from torch import nn
 
-from core.runtime.budget import check_fits
-from core.runtime.device import job_queue
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS, STYLES, example_image
+from core.runtime.jobs import JobHandle
 from core.style import neural_style as style
 from ui.fields import bounded_number
 from ui.image_input import image_input, png_bytes
+from ui.jobs import JobView, job_handle, run_job
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
@@ -196,91 +196,63 @@ def transfer_section() -> None:
         return
     styles = [(style_image, 1.0 - share), (second, share)] if blending else [(style_image, 1.0)]
     size_notes(content, [image for image, _ in styles], config)
-    start_column, stop_column = st.columns(2)
-    start = start_column.button("Run style transfer", type="primary", icon=":material/brush:", key="style-start")
-    stop_column.button("Stop (keeps the best image so far)", icon=":material/stop:", key="style-stop")
-    run = st.session_state.get("style-run")
-    if not start:
-        if run:
-            show_result(run)
-        return
-    try:
-        memory = style.transfer_memory(config, content.shape[:2], [image.shape[:2] for image, _ in styles])
-        check_fits(memory.total, f"Style transfer at {config.image_size} px with style scale {config.style_scale:g}",
-                   memory.largest, device)  # fmt: skip
-    except UserError as error:
-        st.error(str(error))
-        return
-    content_tensor = style.to_tensor(content, config.image_size).to(device)
-    style_side = max(16, round(config.image_size * config.style_scale))
-    style_tensors = [(style.to_tensor(image, style_side).to(device), weight) for image, weight in styles if weight > 0]
-    extractor = style.VGGFeatures(vgg_features(str(device)), config.layers).to(device)
-    run = st.session_state["style-run"] = {
-        "history": [],
-        "best": None,
-        "content": content_tensor,
-        "config": config,
-        "images": (content, styles[0][0]),
-        "result": None,
-        "elapsed": 0.0,
-        "previews": {},
-    }
-    status, bar = st.empty(), st.progress(0.0)
+    run_job(TRANSFER, style.StyleJob(config, content, styles, vgg_features(str(device))))
+
+
+def show_progress(handle: JobHandle[style.StyleProgress]) -> None:
+    """While it runs: the latest preview of G beside the costs so far."""
     preview_column, chart_column = st.columns([1, 2])
-    preview, chart = preview_column.empty(), chart_column.empty()
-    with job_queue(device).turn(
-        on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead of yours on {device}.")
-    ):
-        status.info(f"Optimizing G on {device}…")
-        for progress in style.transfer(extractor, content_tensor, style_tensors, config):
-            run["history"].append(progress.losses)
-            run["best"], run["elapsed"] = progress.best, progress.elapsed_s
-            bar.progress(
-                progress.step / progress.total_steps,
-                text=f"step {progress.step}/{progress.total_steps}, J = {progress.losses['total']:.4g}, "
-                f"{progress.elapsed_s:.1f} s",
-            )
-            if progress.preview is not None:
-                run["previews"][progress.step] = progress.preview
-                preview.image(progress.preview, caption=f"G at step {progress.step}")
-                chart.plotly_chart(curves_figure(run["history"]), key=f"style-curves-{progress.step}")
-    status.empty()
-    st.rerun()
+    step, preview = latest_preview(handle)
+    if preview is not None:
+        preview_column.image(preview, caption=f"G at step {step}")
+    chart_column.plotly_chart(curves_figure([progress.losses for progress in handle.records]), key="style-curves")
 
 
-def show_result(run: dict) -> None:
+def latest_preview(handle: JobHandle[style.StyleProgress]) -> tuple[int, np.ndarray | None]:
+    shown = previews(handle)
+    return (max(shown), shown[max(shown)]) if shown else (0, None)
+
+
+def previews(handle: JobHandle[style.StyleProgress] | None) -> dict[int, np.ndarray]:
+    """The run's previews of G by step (the last one is its best image)."""
+    return {} if handle is None else {p.step: p.preview for p in handle.records if p.preview is not None}
+
+
+def show_result(handle: JobHandle[style.StyleProgress]) -> None:
     """Content, style and the best G side by side, the curves and the download."""
-    config: style.StyleConfig = run["config"]
-    if run["result"] is None and run["best"] is not None:
-        run["result"] = style.best_preview(run["best"], run["content"], config)
-    steps = len(run["history"])
-    if run["result"] is None:
-        st.warning("The run was stopped before its first step.")
-        return
-    verb = "Finished" if steps == config.iterations else "Stopped"
-    best = min(losses["total"] for losses in run["history"])
-    st.success(
-        f"{verb} after {steps} of {config.iterations} steps ({run['elapsed']:.1f} s); the lowest J was "
-        f"{best:.4g}. Shown: the best image."
+    job: style.StyleJob = handle.job
+    history = [progress.losses for progress in handle.records]
+    result = job.result(handle.last.record)
+    best = min(losses["total"] for losses in history)
+    st.caption(
+        f"The lowest J was {best:.4g}, after {len(history)} of {job.config.iterations} steps. Shown: the best G."
     )
     columns = st.columns(3)
-    content, style_image = run["images"]
-    columns[0].image(content, caption="Content C")
-    columns[1].image(style_image, caption="Style S")
-    columns[2].image(run["result"], caption=f"Generated G ({run['result'].shape[1]}×{run['result'].shape[0]})")
+    columns[0].image(job.content, caption="Content C")
+    columns[1].image(job.styles[0][0], caption="Style S")
+    columns[2].image(result, caption=f"Generated G ({result.shape[1]}×{result.shape[0]})")
     st.download_button(
         "Download G (PNG)",
-        png_bytes(run["result"]),
+        png_bytes(result),
         file_name="style-transfer.png",
         mime="image/png",
         icon=":material/download:",
         key="style-download-png",
     )
-    st.plotly_chart(curves_figure(run["history"]), key="style-curves-final")
-    last = run["history"][-1]
+    st.plotly_chart(curves_figure(history), key="style-curves-final")
     st.dataframe(
-        pd.DataFrame([{"cost": name, "value": f"{value:.5g}"} for name, value in last.items()]), hide_index=True
+        pd.DataFrame([{"cost": name, "value": f"{value:.5g}"} for name, value in history[-1].items()]), hide_index=True
     )
+
+
+TRANSFER = JobView(
+    key="style",
+    start="Run style transfer",
+    start_icon=":material/brush:",
+    kept="the best image so far is kept",
+    live=show_progress,
+    result=show_result,
+)
 
 
 # -- Gram matrices ----------------------------------------------------------------------------------------
@@ -303,9 +275,9 @@ def gram_section() -> None:
         return
     extractor = style.VGGFeatures(vgg_features(str(device)), [layer]).to(device)
     shown = [("this image", image)]
-    run = st.session_state.get("style-run")
-    if run and run["previews"]:
-        steps = list(run["previews"])
+    shown_previews = previews(job_handle(TRANSFER.key))
+    if shown_previews:
+        steps = list(shown_previews)
         step = st.select_slider(
             "Generated image G at step",
             steps,
@@ -314,7 +286,7 @@ def gram_section() -> None:
             help="The previews of the last run (the last one is its best image): watch G's Gram "
             "matrix approach the style's.",
         )
-        shown.append((f"G at step {step}", run["previews"][step]))
+        shown.append((f"G at step {step}", shown_previews[step]))
     figures = st.columns(len(shown))
     for index, (column, (title, pixels)) in enumerate(zip(figures, shown)):
         with st.spinner(f"Gram matrix of {title} at {layer}…"):

@@ -3,14 +3,15 @@ Augmentation"): your own classes from a few photos each, the course's three regi
 training from scratch side by side on an ImageNet backbone, an offline transfer experiment
 on handwritten digits, and an augmentation gallery with AlexNet's PCA colour shift.
 
-The regimes live in ``core.transfer.regimes``, the augmentations in ``core.transfer.augment``. Training runs
-in the page's own run (not a fragment) so that Stop interrupts it, and so do the classes,
-whose changes the Train tab must see at once; the other sections are fragments. The photos
+The regimes live in ``core.transfer.regimes``, the augmentations in ``core.transfer.augment``. Training is a
+job (``ui.jobs``); the classes and the training are not fragments, because the Train tab
+must see a change of the classes at once; the other sections are fragments. The photos
 stay in this browser session.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -20,14 +21,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.runtime import weights
-from core.runtime.budget import check_fits
-from core.runtime.device import job_queue
 from core.runtime.errors import UserError
 from core.runtime.images import ACCEPTED_EXTENSIONS, load_image
+from core.runtime.jobs import JobHandle
 from core.transfer import augment
 from core.transfer import regimes as transfer
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
+from ui.jobs import JobView, job_handle, run_job
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
@@ -35,7 +36,8 @@ from ui.page import page_header, section_tabs
 PHOTOS_KEY = "transfer-photos"  # the user's PhotoSet, in this session only
 NOTICES_KEY, MAX_NOTICES = "transfer-notices", 10  # (kind, message) about the last change to the set, said once
 EARLIER_KEY, MAX_EARLIER = "transfer-earlier", 20  # summary rows of the trainings before the last one
-RUNS_KEY = "transfer-runs"  # regime -> (progress history, trained network, classes, backbone name)
+AUGMENT_KEY = "transfer-augmentation"  # the Augmentation tab's AugmentSettings, which training uses
+USE_AUGMENT = "transfer-augment"  # the Train tab's toggle
 
 
 def photo_set() -> transfer.PhotoSet:
@@ -157,156 +159,183 @@ def augment_settings(prefix: str, where=st) -> augment.AugmentSettings | None:
 
 
 def train_section() -> None:
-    """Not a fragment: Stop, a page-level click, interrupts training."""
     st.subheader("Three regimes and training from scratch, side by side")
-    backbone_name = st.radio("Backbone", list(transfer.BACKBONES), horizontal=True, key="transfer-backbone",
-                             format_func=lambda name: transfer.BACKBONES[name].title)  # fmt: skip
+    backbone_name = st.radio(
+        "Backbone",
+        list(transfer.BACKBONES),
+        horizontal=True,
+        key="transfer-backbone",
+        format_func=lambda name: transfer.BACKBONES[name].title,
+    )
     backbone = transfer.BACKBONES[backbone_name]
-    blocks = backbone.block_count
-    regimes = st.multiselect("Regimes", transfer.REGIMES, default=list(transfer.REGIMES),
-                             format_func=transfer.REGIME_TITLES.get, key="transfer-regimes")  # fmt: skip
-    columns = st.columns(4)
-    frozen = columns[0].slider(f"k: blocks frozen in (b), of {blocks}", 0, blocks, min(3, blocks), key="transfer-k")
-    epochs = bounded_number("Epochs", 1, 50, 8, key="transfer-epochs", where=columns[1])
-    learning_rate = bounded_number("Learning rate", 1e-5, 1e-1, 1e-3, number_format="%.5f", key="transfer-lr",
-                                   where=columns[2])  # fmt: skip
-    use_augmentation = columns[3].toggle("Augment (b)–(d)", key="transfer-augment",
-                                         help="The Augmentation tab's settings, drawn anew every epoch.")  # fmt: skip
+    settings = training_settings(backbone)
     photos = photo_set()
     try:
         training, validation = transfer.split(photos)
     except UserError as error:
         st.info(f"{error} Add photos in the “Your classes” tab.")
-        show_runs()
+        show_trainings(job_handle(TRAINING.key))
         return
-    st.caption(f"{len(training)} photos to train on, {len(validation)} held out (a fifth of each class, at least "
-               "one); photos resized to 224×224.")  # fmt: skip
-    have_weights = weights_ready(backbone.weights_name, f"regimes (a)–(c) on {backbone.title}",
-                                 key=f"transfer-download-{backbone_name}")  # fmt: skip
+    st.caption(
+        f"{len(training)} photos to train on, {len(validation)} held out (a fifth of each class, at least one); "
+        "photos resized to 224×224."
+    )
+    have_weights = weights_ready(
+        backbone.weights_name, f"regimes (a)–(c) on {backbone.title}", key=f"transfer-download-{backbone_name}"
+    )
     if not have_weights:
-        regimes = [regime for regime in regimes if regime == "scratch"]
-        st.caption("Without the ImageNet weights only (d) from scratch can run; the Offline tab shows a real transfer "
-                   "experiment that needs no download.")  # fmt: skip
-    if None in (epochs, learning_rate) or not regimes:
-        show_runs()
-        return
-    start, stop = st.columns(2)
-    if not start.button("Train", type="primary", key="transfer-train", icon=":material/play_arrow:"):
-        show_runs()
-        return
-    stop.button("Stop (keeps what is trained)", key="transfer-stop", icon=":material/stop:")
-    device = compute_device()
-    if device is None:
-        return
-    settings = transfer.TrainingSettings(tuple(regimes), frozen, epochs, learning_rate)
-    try:
-        check_fits(transfer.training_memory(backbone, photos.total, settings.batch_size),
-                   f"Training on {photos.total} photos", "the number of photos", device)  # fmt: skip
-    except UserError as error:
-        st.error(str(error))
-        return
-    augmenter = None
-    if use_augmentation:
-        chosen = augment_settings_from_state()
-        pipeline = augment.augmenter(chosen, backbone.side)
-        generator = np.random.default_rng(settings.seed)
-        augmenter = lambda pixels: pipeline(pixels, generator)
-    model = pretrained(backbone.weights_name, "cpu") if have_weights else None
-    if st.session_state.get(RUNS_KEY):  # the last training's results move to the earlier ones
-        earlier = summary_rows(st.session_state[RUNS_KEY]) + st.session_state.get(EARLIER_KEY, [])
-        st.session_state[EARLIER_KEY] = earlier[:MAX_EARLIER]
-    runs = st.session_state[RUNS_KEY] = {}
-    bar, chart = st.progress(0.0), st.empty()
-    total = len(regimes) * epochs
-    with job_queue(device).turn(on_wait=lambda ahead: bar.progress(0.0, text=f"Waiting: {ahead} job(s) ahead")):
-        for done, (progress, network) in enumerate(
-            transfer.train_regimes(backbone, model, training, validation, len(photos.classes), settings, device,
-                                   augmenter), start=1):  # fmt: skip
-            history = runs.setdefault(progress.regime, {"history": []})["history"]
-            history.append(progress)
-            runs[progress.regime].update(network=network, classes=photos.classes, backbone=backbone_name,
-                                         augmented=use_augmentation and progress.regime != "head",
-                                         planned=epochs, held_out=len(validation))  # fmt: skip
-            bar.progress(done / total, text=f"{transfer.REGIME_TITLES[progress.regime]}: epoch {progress.epoch}/"
-                         f"{epochs}, validation accuracy {progress.validation_accuracy:.0%}")  # fmt: skip
-            chart.plotly_chart(curves_figure(runs), key=f"transfer-curves-{done}")
-    st.rerun()
+        st.caption(
+            "Without the ImageNet weights only (d) from scratch can run; the Offline tab shows a real transfer "
+            "experiment that needs no download."
+        )
+        settings = settings and replace(settings, regimes=tuple(r for r in settings.regimes if r == "scratch"))
+    job = None
+    if settings is not None and settings.regimes:
+        job = transfer.RegimesJob(
+            backbone,
+            pretrained(backbone.weights_name, "cpu") if have_weights else None,
+            tuple(photos.classes),
+            training,
+            validation,
+            settings,
+            st.session_state.get(AUGMENT_KEY, augment.AugmentSettings()) if st.session_state.get(USE_AUGMENT) else None,
+        )
+    run_job(TRAINING, job)
 
 
-def augment_settings_from_state() -> augment.AugmentSettings:
-    """The Augmentation tab's settings as the user left them (its defaults if never opened)."""
-    state = st.session_state
-    defaults = augment.AugmentSettings()
-    return augment.AugmentSettings(
-        mirror=state.get("gallery-mirror", defaults.mirror), crop_scale=state.get("gallery-crop", defaults.crop_scale),
-        rotation=state.get("gallery-rotation", defaults.rotation), shear=state.get("gallery-shear", defaults.shear),
-        warp=state.get("gallery-warp", defaults.warp), rgb_offset=state.get("gallery-offset", defaults.rgb_offset),
-        jitter=state.get("gallery-jitter", defaults.jitter), pca_sigma=state.get("gallery-pca", defaults.pca_sigma),
-    )  # fmt: skip
+def training_settings(backbone: transfer.Backbone) -> transfer.TrainingSettings | None:
+    """The regimes, k, epochs and learning rate chosen, or None after saying what is wrong."""
+    regimes = st.multiselect(
+        "Regimes",
+        transfer.REGIMES,
+        default=list(transfer.REGIMES),
+        format_func=transfer.REGIME_TITLES.get,
+        key="transfer-regimes",
+    )
+    columns = st.columns(4)
+    blocks = backbone.block_count
+    frozen = columns[0].slider(f"k: blocks frozen in (b), of {blocks}", 0, blocks, min(3, blocks), key="transfer-k")
+    epochs = bounded_number("Epochs", 1, 50, 8, key="transfer-epochs", where=columns[1])
+    learning_rate = bounded_number(
+        "Learning rate", 1e-5, 1e-1, 1e-3, number_format="%.5f", key="transfer-lr", where=columns[2]
+    )
+    columns[3].toggle(
+        "Augment (b)–(d)", key=USE_AUGMENT, help="The Augmentation tab's settings, drawn anew every epoch."
+    )
+    if None in (epochs, learning_rate):
+        return None
+    return transfer.TrainingSettings(tuple(regimes), frozen, epochs, learning_rate)
 
 
-def curves_figure(runs: dict) -> go.Figure:
+def curves_figure(runs: dict[str, transfer.RegimeRun]) -> go.Figure:
     figure = go.Figure()
     for regime, run in runs.items():
-        epochs = [p.epoch for p in run["history"]]
-        figure.add_trace(go.Scatter(x=epochs, y=[p.validation_accuracy for p in run["history"]], mode="lines+markers",
-                                    name=f"{transfer.REGIME_TITLES[regime]} (validation)"))  # fmt: skip
-        figure.add_trace(go.Scatter(x=epochs, y=[p.train_accuracy for p in run["history"]], mode="lines",
-                                    line=dict(dash="dot"),
-                                    name=f"{transfer.REGIME_TITLES[regime][:3]} training"))  # fmt: skip
-    figure.update_layout(height=360, xaxis_title="epoch", yaxis=dict(title="accuracy", range=[0, 1.05]),
-                         margin=dict(t=10))  # fmt: skip
+        epochs = [progress.epoch for progress in run.history]
+        title = transfer.REGIME_TITLES[regime]
+        validation = [progress.validation_accuracy for progress in run.history]
+        figure.add_trace(go.Scatter(x=epochs, y=validation, mode="lines+markers", name=f"{title} (validation)"))
+        training = [progress.train_accuracy for progress in run.history]
+        figure.add_trace(
+            go.Scatter(x=epochs, y=training, mode="lines", line=dict(dash="dot"), name=f"{title[:3]} training")
+        )
+    figure.update_layout(
+        height=360, xaxis_title="epoch", yaxis=dict(title="accuracy", range=[0, 1.05]), margin=dict(t=10)
+    )
     return figure
 
 
-def summary_rows(runs: dict) -> list[dict]:
+def summary_rows(runs: dict[str, transfer.RegimeRun]) -> list[dict]:
     """One row per regime of a training: its last epoch's accuracies and its median epoch time."""
-    rows = []
-    for regime, run in runs.items():
-        last = run["history"][-1]
-        rows.append({"regime": transfer.REGIME_TITLES[regime], "backbone": transfer.BACKBONES[run["backbone"]].title,
-                     "epochs": last.epoch, "training accuracy": round(last.train_accuracy, 3),
-                     "validation accuracy": round(last.validation_accuracy, 3),
-                     "seconds per epoch": round(np.median([p.epoch_seconds for p in run["history"]]), 3),
-                     "augmented": run["augmented"]})  # fmt: skip
-    return rows
+    return [
+        {
+            "regime": transfer.REGIME_TITLES[regime],
+            "backbone": run.backbone.title,
+            "epochs": run.last.epoch,
+            "training accuracy": round(run.last.train_accuracy, 3),
+            "validation accuracy": round(run.last.validation_accuracy, 3),
+            "seconds per epoch": round(float(np.median([p.epoch_seconds for p in run.history])), 3),
+            "augmented": run.augmented,
+        }
+        for regime, run in runs.items()
+    ]
 
 
-def show_runs() -> None:
-    runs = st.session_state.get(RUNS_KEY)
-    if not runs:
-        return
-    stopped = [(regime, run) for regime, run in runs.items() if run["history"][-1].epoch < run["planned"]]
-    for regime, run in stopped:
-        st.info(f"Stopped during {transfer.REGIME_TITLES[regime]} after epoch {run['history'][-1].epoch} of "
-                f"{run['planned']}; what was trained is kept.")  # fmt: skip
-    st.plotly_chart(curves_figure(runs), key="transfer-curves-kept")
-    st.dataframe(pd.DataFrame(summary_rows(runs)), hide_index=True)
-    st.caption("Regime (a) trains only the new softmax on features the frozen network computed once, so its "
-               "epochs take a fraction of the others'.")  # fmt: skip
+def regime_runs(handle: JobHandle | None) -> dict[str, transfer.RegimeRun]:
+    """The regimes the last training of this session has trained so far."""
+    return {} if handle is None or handle.active else handle.job.runs(handle.records)
+
+
+def keep_earlier(previous: JobHandle) -> None:
+    """When a new training starts, the last one's rows move to the earlier trainings."""
+    earlier = summary_rows(regime_runs(previous)) + st.session_state.get(EARLIER_KEY, [])
+    st.session_state[EARLIER_KEY] = earlier[:MAX_EARLIER]
+
+
+def show_live_curves(handle: JobHandle) -> None:
+    st.plotly_chart(curves_figure(handle.job.runs(handle.records)), key="transfer-curves")
+
+
+def show_trainings(handle: JobHandle | None) -> None:
+    """The last training's curves, table, confusion matrices and downloads, and the rows of
+    the trainings before it."""
+    runs = regime_runs(handle)
+    if runs:
+        for regime, run in runs.items():
+            if run.stopped:
+                st.caption(
+                    f"{transfer.REGIME_TITLES[regime]} stopped after epoch {run.last.epoch} of {run.planned_epochs}."
+                )
+        st.plotly_chart(curves_figure(runs), key="transfer-curves-kept")
+        st.dataframe(pd.DataFrame(summary_rows(runs)), hide_index=True)
+        st.caption(
+            "Regime (a) trains only the new softmax on features the frozen network computed once, so its "
+            "epochs take a fraction of the others'."
+        )
     earlier = st.session_state.get(EARLIER_KEY)
     if earlier:
-        st.markdown(f"**Earlier trainings in this session** (the last {MAX_EARLIER} rows): train again with "
-                    "augmentation on or off to see its effect on validation accuracy.")  # fmt: skip
+        st.markdown(
+            f"**Earlier trainings in this session** (the last {MAX_EARLIER} rows): train again with "
+            "augmentation on or off to see its effect on validation accuracy."
+        )
         st.dataframe(pd.DataFrame(earlier), hide_index=True, key="transfer-earlier")
-    columns = st.columns(len(runs))
-    for column, (regime, run) in zip(columns, runs.items()):
-        last = run["history"][-1]
-        if last.confusion is not None:
-            figure = px.imshow(last.confusion, x=run["classes"], y=run["classes"], text_auto=True,
-                               labels=dict(x="predicted", y="true"), color_continuous_scale="Blues")  # fmt: skip
-            figure.update_layout(height=260, margin=dict(t=30), title=regime, coloraxis_showscale=False)
-            column.plotly_chart(figure, key=f"transfer-confusion-{regime}")
-        column.download_button(f"Download ({regime})",
-                               partial(transfer.export_model, run["network"], run["classes"],
-                                       transfer.BACKBONES[run["backbone"]], regime),
-                               file_name=f"cnn-lab-{regime}.pt", key=f"transfer-download-model-{regime}")  # fmt: skip
+    for column, (regime, run) in zip(st.columns(max(1, len(runs))), runs.items()):
+        show_confusion_and_download(column, regime, run)
+
+
+def show_confusion_and_download(column, regime: str, run: transfer.RegimeRun) -> None:
+    if run.last.confusion is not None:
+        figure = px.imshow(
+            run.last.confusion,
+            x=list(run.classes),
+            y=list(run.classes),
+            text_auto=True,
+            labels=dict(x="predicted", y="true"),
+            color_continuous_scale="Blues",
+        )
+        figure.update_layout(height=260, margin=dict(t=30), title=regime, coloraxis_showscale=False)
+        column.plotly_chart(figure, key=f"transfer-confusion-{regime}")
+    column.download_button(
+        f"Download ({regime})",
+        partial(transfer.export_model, run.network, list(run.classes), run.backbone, regime),
+        file_name=f"cnn-lab-{regime}.pt",
+        key=f"transfer-download-model-{regime}",
+    )
+
+
+TRAINING = JobView(
+    key="transfer",
+    start="Train",
+    kept="what was trained is kept",
+    live=show_live_curves,
+    result=show_trainings,
+    before_start=keep_earlier,
+)
 
 
 @st.fragment
 def classify_section() -> None:
     st.subheader("Classify a new photo")
-    runs = st.session_state.get(RUNS_KEY)
+    runs = regime_runs(job_handle(TRAINING.key))
     if not runs:
         st.info("Train a regime in the Train tab first.")
         return
@@ -320,9 +349,9 @@ def classify_section() -> None:
     if device is None:
         return
     with st.spinner("Classifying…"):
-        answer = transfer.classify_photo(run["network"], image, run["classes"], transfer.BACKBONES[run["backbone"]],
+        answer = transfer.classify_photo(run.network, image, list(run.classes), run.backbone,
                                          device)  # fmt: skip
-    verdict = transfer.held_out_verdict(run["history"][-1].validation_accuracy, run["held_out"], len(run["classes"]))
+    verdict = transfer.held_out_verdict(run.last.validation_accuracy, run.held_out, len(list(run.classes)))
     left, right = st.columns([1, 2])
     left.image(display_jpeg(image), width=240)
     if verdict.better_than_chance:
@@ -330,7 +359,7 @@ def classify_section() -> None:
     else:
         right.warning(
             f"This model got {verdict.correct} of its {verdict.total} held-out photos right; a model guessing "
-            f"among {len(run['classes'])} classes does at least as well {verdict.p_value:.0%} of the time, so its "
+            f"among {len(run.classes)} classes does at least as well {verdict.p_value:.0%} of the time, so its "
             "answer below is no finding. More photos per class, or regime (a) with ImageNet weights, give a model "
             "that has learned something."
         )
@@ -377,6 +406,8 @@ def augmentation_section() -> None:
     st.subheader("Data augmentation")
     image = image_input("gallery-image", label="Image", default_example="chelsea")
     settings = augment_settings("gallery")
+    if settings is not None:
+        st.session_state[AUGMENT_KEY] = settings
     seed = bounded_number("Seed", 0, 10_000, 0, key="gallery-seed")
     if image is None or settings is None or seed is None:
         return

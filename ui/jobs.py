@@ -34,6 +34,7 @@ class JobView:
     result: Render
     live: Render | None = None
     start_icon: str = ":material/play_arrow:"
+    before_start: Render | None = None  # called with the last job's handle when a new one starts
 
 
 def job_state_key(key: str) -> str:
@@ -60,7 +61,10 @@ def run_job(view: JobView, job: Job[Any] | None) -> JobHandle[Any] | None:
         start = st.button(view.start, type="primary", icon=view.start_icon, key=f"{view.key}-start", disabled=running)
         if start and not running:
             with shown_user_errors():
-                handle = st.session_state[job_state_key(view.key)] = backend().submit(job)
+                submitted = backend().submit(job)
+                if handle is not None and view.before_start is not None:
+                    view.before_start(handle)
+                handle = st.session_state[job_state_key(view.key)] = submitted
     if handle is None:
         return None
     if handle.active:

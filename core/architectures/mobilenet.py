@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +17,9 @@ from torch import nn
 
 from core.architectures.registry import ArchStats, ModuleRow, architecture_stats, mobilenet_v1, module_rows
 from core.foundations.costs import separable_cost
+from core.runtime.budget import MemoryEstimate
 from core.runtime.errors import UserError
+from core.runtime.jobs import CancelToken, Step
 from core.runtime.latency import measure_latencies
 
 # -- measured time beside the multiplications -----------------------------------------------------------------
@@ -62,6 +65,34 @@ def time_separable(
     with torch.inference_mode():
         normal_time, separable_time = measure_latencies([lambda: normal(image), lambda: separable(image)], device)
     return SeparableTiming(normal_time.median_s, separable_time.median_s, batch * cost.normal, batch * cost.separable)
+
+
+@dataclass(frozen=True)
+class SeparableTimingJob:
+    """Timing a normal and a depthwise-separable layer ("same" padding) at several sizes as a
+    job (``core.runtime.jobs``): ``sizes`` are (label, (n, n_c, f, n_c_out)); each step
+    carries (label, ``SeparableTiming``)."""
+
+    sizes: tuple[tuple[str, tuple[int, int, int, int]], ...]
+
+    @property
+    def title(self) -> str:
+        return f"Timing {len(self.sizes)} pairs of layers"
+
+    def estimate(self) -> MemoryEstimate:
+        """The input, the depthwise output and both outputs, and both layers' weights, in float32."""
+
+        def peak(n: int, n_c: int, f: int, n_c_out: int) -> int:
+            return 4 * (2 * n * n * n_c + 2 * n * n * n_c_out + f * f * n_c * (n_c_out + 1) + n_c * n_c_out)
+
+        return MemoryEstimate({"the layer's size": max(peak(*size) for _, size in self.sizes)})
+
+    def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[tuple[str, SeparableTiming]]]:
+        for done, (label, (n, n_c, f, n_c_out)) in enumerate(self.sizes, start=1):
+            timing = time_separable(n, n_c, f, n_c_out, device, p=f // 2)
+            yield Step(done, len(self.sizes), f"{label} timed", (label, timing))
+            if cancel.cancelled:
+                return
 
 
 # -- MobileNet v1: width and resolution multipliers -------------------------------------------------------------

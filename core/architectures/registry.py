@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from core.runtime.budget import MemoryEstimate
 from core.runtime.errors import UserError
+from core.runtime.jobs import CancelToken, Step
 from core.runtime.latency import Latency, measure_latency
 
 # -- the two networks built here ----------------------------------------------------------------------
@@ -358,6 +360,43 @@ def measure_model(
     with torch.inference_mode(), peak:
         latency = measure_latency(forward, device, warmup=2, repeats=repeats)
     return ModelLatency(name, batch, size, latency, peak.bytes)
+
+
+@dataclass(frozen=True)
+class LatencyJob:
+    """Timing several networks one after the other (``measure_model``) as a job
+    (``core.runtime.jobs``); each step carries one network's ``ModelLatency``. Its memory is
+    that of the largest forward pass among them."""
+
+    names: tuple[str, ...]
+    batch: int = 1
+    resolution: int | None = None  # None: each network's own
+    channels_last: bool = False
+    low_precision: bool = False
+
+    @property
+    def title(self) -> str:
+        size = f"{self.resolution} px" if self.resolution else "their own resolutions"
+        return f"Timing {len(self.names)} network(s) at batch {self.batch} and {size}"
+
+    def estimate(self) -> MemoryEstimate:
+        peak = max(inference_memory_estimate(name, self.batch, self.resolution) for name in self.names)
+        return MemoryEstimate({"the batch size or the resolution": peak})
+
+    def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[ModelLatency]]:
+        cuda = device.type == "cuda"
+        for done, name in enumerate(self.names, start=1):
+            measured = measure_model(
+                name,
+                device,
+                batch=self.batch,
+                resolution=self.resolution,
+                channels_last=self.channels_last and cuda,
+                low_precision=self.low_precision and cuda,
+            )
+            yield Step(done, len(self.names), f"{get_architecture(name).title} timed", measured)
+            if cancel.cancelled:
+                return
 
 
 def layer_table(name: str, resolution: int | None = None) -> list[ModuleRow]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.architectures.registry import ModuleRow, module_rows
+from core.runtime.budget import MemoryEstimate, activation_values
 from core.runtime.errors import UserError
+from core.runtime.jobs import CancelToken, Step
 
 # -- the block ------------------------------------------------------------------------------------------------
 
@@ -160,11 +162,12 @@ class DegradationProgress:
 
 
 def degradation_experiment(
-    config: DegradationConfig, device: torch.device | str = "cpu"
+    config: DegradationConfig, device: torch.device | str = "cpu", should_stop: Callable[[], bool] = lambda: False
 ) -> Iterator[DegradationProgress]:
     """Train the four networks side by side, one epoch of each in turn, with SGD (momentum
     0.9) and a one-cycle learning rate; yield after every epoch of every network, so the
-    curves grow together and the caller can stop at any time."""
+    curves grow together. ``should_stop`` is asked between batches; once it says yes, the
+    generator ends."""
     images, labels = (tensor.to(device) for tensor in digits())
     networks = {label: network.to(device) for label, network in config.networks().items()}
     steps = -(-len(images) // config.batch_size) * config.epochs
@@ -178,6 +181,8 @@ def degradation_experiment(
         for label, network in networks.items():
             network.train()
             for batch in torch.randperm(len(images), generator=orders[label]).split(config.batch_size):
+                if should_stop():
+                    return
                 loss = F.cross_entropy(network(images[batch]), labels[batch])
                 optimizers[label].zero_grad(set_to_none=True)
                 loss.backward()
@@ -187,6 +192,35 @@ def degradation_experiment(
             with torch.no_grad():
                 error = 1.0 - (network(images).argmax(1) == labels).float().mean().item()
             yield DegradationProgress(label, epoch, error, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class DegradationJob:
+    """The degradation experiment as a job (``core.runtime.jobs``); each step is one epoch
+    of one network."""
+
+    config: DegradationConfig = DegradationConfig()
+
+    @property
+    def title(self) -> str:
+        return "Training the four networks on the digits"
+
+    def estimate(self) -> MemoryEstimate:
+        """Per network: its weights, gradients and momentum, and three floats per activation of
+        a batch (outputs kept for the backward pass, their gradients, workspaces); the digits."""
+        per_network = []
+        for network in self.config.networks().values():
+            params = sum(parameter.numel() for parameter in network.parameters())
+            with torch.device("meta"):
+                activations = sum(activation_values(network.to("meta"), (1, 8, 8)))
+            per_network.append(4 * (3 * params + 3 * self.config.batch_size * activations))
+        return MemoryEstimate({"the networks' depth and width": sum(per_network), "the digits": 4 * 1797 * 65})
+
+    def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[DegradationProgress]]:
+        total = 4 * self.config.epochs
+        experiment = degradation_experiment(self.config, device, should_stop=lambda: cancel.cancelled)
+        for done, progress in enumerate(experiment, start=1):
+            yield Step(done, total, f"{progress.network}, epoch {progress.epoch} of {self.config.epochs}", progress)
 
 
 def gradient_norms(network: nn.Module, batch: int = 256, seed: int = 0) -> list[float]:

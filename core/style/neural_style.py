@@ -32,6 +32,7 @@ from core.detection.boxes import iou  # boxes as (top, left, bottom, right): IoU
 from core.runtime.budget import MemoryEstimate, activation_values
 from core.runtime.device import autocast_dtype, device_lock
 from core.runtime.errors import UserError
+from core.runtime.jobs import CancelToken, Step
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -485,6 +486,43 @@ def _graphed(step: StepFunction, generated: torch.Tensor, optimizer: torch.optim
 def best_preview(image: torch.Tensor, content: torch.Tensor, config: StyleConfig) -> np.ndarray:
     """G as the user sees it: with the content's colours when ``preserve_colors``."""
     return to_image(preserve_colors(image, content) if config.preserve_colors else image)
+
+
+@dataclass
+class StyleJob:
+    """A style transfer as a job (``core.runtime.jobs``): content and style pictures as
+    uploaded ((H, W, 3) uint8, each style with its weight), VGG19's features, the settings.
+    The pictures are resized when the job runs; each step carries the best G so far, which
+    is what Stop keeps (``result``)."""
+
+    config: StyleConfig
+    content: np.ndarray
+    styles: Sequence[tuple[np.ndarray, float]]
+    features: nn.Sequential
+    _content_tensor: torch.Tensor | None = field(default=None, init=False, repr=False)
+
+    @property
+    def title(self) -> str:
+        return f"Style transfer at {self.config.image_size} px with style scale {self.config.style_scale:g}"
+
+    def estimate(self) -> MemoryEstimate:
+        return transfer_memory(self.config, self.content.shape[:2], [image.shape[:2] for image, _ in self.styles])
+
+    def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[StyleProgress]]:
+        config = self.config
+        content = self._content_tensor = to_tensor(self.content, config.image_size).to(device)
+        style_side = max(16, round(config.image_size * config.style_scale))
+        styles = [(to_tensor(image, style_side).to(device), weight) for image, weight in self.styles if weight > 0]
+        extractor = VGGFeatures(self.features, config.layers).to(device)
+        for progress in transfer(extractor, content, styles, config):
+            text = f"step {progress.step} of {progress.total_steps}, J = {progress.losses['total']:.4g}"
+            yield Step(progress.step, progress.total_steps, text, progress)
+            if cancel.cancelled:
+                return
+
+    def result(self, last: StyleProgress) -> np.ndarray:
+        """The best G of a run whose last step was ``last``, as the user sees it."""
+        return best_preview(last.best, self._content_tensor, self.config)
 
 
 # -- what deep ConvNets learn ----------------------------------------------------------------------------

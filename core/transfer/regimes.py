@@ -27,8 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.runtime.budget import MemoryEstimate
 from core.runtime.errors import UserError
 from core.runtime.images import fit_within, load_image
+from core.runtime.jobs import CancelToken, Step
+from core.transfer.augment import AugmentSettings
+from core.transfer.augment import augmenter as augmenter_for
 
 REGIMES = ("head", "partial", "all", "scratch")
 REGIME_TITLES = {"head": "(a) new softmax only, cached features", "partial": "(b) first k blocks frozen",
@@ -282,25 +286,32 @@ def train_regimes(
     settings: TrainingSettings,
     device: torch.device | str = "cpu",
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Iterator[tuple[RegimeProgress, TransferNet]]:
     """Each chosen regime, one after the other, epoch by epoch; yields (progress, network).
     ``augment`` (if given) transforms each training photo tensor (3, side, side, in [0, 1])
-    anew every epoch; regime (a) trains on the cached features of the plain photos."""
+    anew every epoch; regime (a) trains on the cached features of the plain photos.
+    ``should_stop`` is asked between batches: once it says yes, the generator ends and the
+    network keeps the batches it has learned from."""
     if pretrained is None and set(settings.regimes) - {"scratch"}:
         raise UserError("Regimes (a)–(c) start from pretrained weights, which are missing; only (d) can run.")
     device = torch.device(device)
     train_x, train_y = to_batch([image for image, _ in training], backbone), torch.tensor([y for _, y in training])
     val_x, val_y = to_batch([image for image, _ in validation], backbone), torch.tensor([y for _, y in validation])
     for regime in settings.regimes:
+        if should_stop():
+            return
         network = transfer_net(backbone, None if regime == "scratch" else pretrained, num_classes, settings.seed)
         if regime == "partial" and not 0 <= settings.frozen_blocks <= len(network.blocks):
             raise UserError(f"k must lie between 0 and {len(network.blocks)}, the backbone's blocks.")
         network.freeze({"head": len(network.blocks), "partial": settings.frozen_blocks}.get(regime, 0))
         network.to(device)
-        yield from _train_one(regime, network, (train_x, train_y), (val_x, val_y), settings, device, augment, backbone)
+        yield from _train_one(
+            regime, network, (train_x, train_y), (val_x, val_y), settings, device, augment, backbone, should_stop
+        )
 
 
-def _train_one(regime, network, train, validation, settings, device, augment, backbone):
+def _train_one(regime, network, train, validation, settings, device, augment, backbone, should_stop):
     (train_x, train_y), (val_x, val_y) = train, validation
     trainable = [parameter for parameter in network.parameters() if parameter.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=settings.learning_rate * (10 if regime == "head" else 1))
@@ -314,6 +325,8 @@ def _train_one(regime, network, train, validation, settings, device, augment, ba
         started = time.perf_counter()
         network.train()
         for batch in torch.randperm(len(train_y), generator=order).split(size):
+            if should_stop():
+                return
             labels = train_y[batch].to(device)
             if cached is not None:
                 logits = network.head(cached[0][batch])
@@ -362,6 +375,98 @@ def _augmented(inputs: torch.Tensor, augment, backbone: Backbone) -> torch.Tenso
     pixels = ((inputs * std + mean).clamp(0, 1) * 255).round().to(torch.uint8)
     out = torch.stack([augment(image) for image in pixels]).float() / 255
     return (out - mean) / std
+
+
+@dataclass(frozen=True)
+class RegimeRun:
+    """One regime of a training as it stands: its epochs so far, its network, and what
+    classifying and exporting with it need."""
+
+    regime: str
+    history: tuple[RegimeProgress, ...]
+    network: TransferNet
+    classes: tuple[str, ...]
+    backbone: Backbone
+    augmented: bool
+    planned_epochs: int
+    held_out: int
+
+    @property
+    def last(self) -> RegimeProgress:
+        return self.history[-1]
+
+    @property
+    def stopped(self) -> bool:
+        return self.last.epoch < self.planned_epochs
+
+
+@dataclass
+class RegimesJob:
+    """Training the chosen regimes one after the other as a job (``core.runtime.jobs``),
+    on the photos as they were when it was made. With ``augmentation`` every regime but (a)
+    sees freshly augmented photos each epoch. Stop ends it between two batches; the
+    networks keep what they learned (``runs``)."""
+
+    backbone: Backbone
+    pretrained: nn.Module | None
+    classes: tuple[str, ...]
+    training: Sequence[tuple[np.ndarray, int]]
+    validation: Sequence[tuple[np.ndarray, int]]
+    settings: TrainingSettings
+    augmentation: AugmentSettings | None = None
+    networks: dict[str, TransferNet] = field(default_factory=dict, init=False)
+
+    @property
+    def title(self) -> str:
+        return f"Training on {len(self.training) + len(self.validation)} photos"
+
+    def estimate(self) -> MemoryEstimate:
+        photos = len(self.training) + len(self.validation)
+        peak = training_memory(self.backbone, photos, self.settings.batch_size)
+        return MemoryEstimate({"the number of photos": peak})
+
+    def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[RegimeProgress]]:
+        settings = self.settings
+        trained = train_regimes(
+            self.backbone,
+            self.pretrained,
+            self.training,
+            self.validation,
+            len(self.classes),
+            settings,
+            device,
+            self._augmenter(),
+            should_stop=lambda: cancel.cancelled,
+        )
+        total = len(settings.regimes) * settings.epochs
+        for done, (progress, network) in enumerate(trained, start=1):
+            self.networks[progress.regime] = network
+            title, accuracy = REGIME_TITLES[progress.regime], progress.validation_accuracy
+            text = f"{title}: epoch {progress.epoch} of {settings.epochs}, validation accuracy {accuracy:.0%}"
+            yield Step(done, total, text, progress)
+
+    def _augmenter(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        if self.augmentation is None:
+            return None
+        pipeline = augmenter_for(self.augmentation, self.backbone.side)
+        generator = np.random.default_rng(self.settings.seed)
+        return lambda pixels: pipeline(pixels, generator)
+
+    def runs(self, history: Sequence[RegimeProgress]) -> dict[str, RegimeRun]:
+        """Each regime that has finished an epoch in ``history``, in training order."""
+        return {regime: self._run_of(regime, history) for regime in dict.fromkeys(p.regime for p in history)}
+
+    def _run_of(self, regime: str, history: Sequence[RegimeProgress]) -> RegimeRun:
+        return RegimeRun(
+            regime=regime,
+            history=tuple(progress for progress in history if progress.regime == regime),
+            network=self.networks[regime],
+            classes=self.classes,
+            backbone=self.backbone,
+            augmented=self.augmentation is not None and regime != "head",
+            planned_epochs=self.settings.epochs,
+            held_out=len(self.validation),
+        )
 
 
 def classify_photo(network: TransferNet, image: np.ndarray, classes: Sequence[str], backbone: Backbone,

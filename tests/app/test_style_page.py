@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.runtime.examples import example_image
 from core.style import neural_style as style
 from tests.app import elements
-from tests.app.elements import captions, texts
+from tests.app.elements import captions, finish_job, texts
 from tests.images import encode, gradient_rgb
 from tests.models import save_untrained_torchvision
 
@@ -39,7 +39,8 @@ def test_a_short_run_shows_content_style_result_and_costs(app):
     app.checkbox(key="style-preserve").check()
     app.button(key="style-start").click().run()
     assert not app.exception, app.exception
-    assert any(s.startswith("Finished after 12 of 12 steps") for s in texts(app, "success"))
+    finish_job(app, "style")
+    assert any(s.startswith("Done: step 12 of 12, J = ") for s in texts(app, "success"))
     assert {"Content C", "Style S", "Generated G (64×64)"} <= set(captions(app))
     costs = next(frame.value for frame in app.dataframe if "cost" in frame.value.columns)
     assert {"total", "content", "style", "style conv1_1", "style conv5_1"} <= set(costs["cost"])
@@ -49,15 +50,15 @@ def test_a_short_run_shows_content_style_result_and_costs(app):
 
 def test_a_run_beyond_the_memory_budget_is_refused_naming_the_setting(app, monkeypatch):
     monkeypatch.setenv("CNNLAB_JOB_MEMORY_MB", "100")
-    app.selectbox(key="style-size").set_value(256)
-    app.button(key="style-start").click().run()
+    app.selectbox(key="style-size").set_value(256).run()
     refusal = next(e for e in texts(app, "error") if "would need about" in e)
     assert refusal.startswith("Style transfer at 256 px with style scale 1 would need about")
-    assert refusal.endswith("Lower the image size.") and "style-run" not in app.session_state
+    assert refusal.endswith("Lower the image size.") and "style-start" not in [button.key for button in app.button]
     app.selectbox(key="style-size").set_value(64)
-    app.number_input(key="style-iterations").set_value(2)
+    app.number_input(key="style-iterations").set_value(2).run()
     app.button(key="style-start").click().run()
-    assert any(s.startswith("Finished after 2 of 2 steps") for s in texts(app, "success"))
+    finish_job(app, "style")
+    assert any(s.startswith("Done: step 2 of 2, J = ") for s in texts(app, "success"))
 
 
 def test_zero_weight_on_every_style_layer_is_refused(app):
@@ -82,7 +83,8 @@ def test_a_tiny_style_image_is_scaled_with_a_note_and_blends_work(app, monkeypat
     app.selectbox(key="style-size").set_value(64)
     app.number_input(key="style-iterations").set_value(3)
     app.button(key="style-start").click().run()
-    assert any(s.startswith("Finished after 3 of 3 steps") for s in texts(app, "success")) and not app.exception
+    finish_job(app, "style")
+    assert any(s.startswith("Done: step 3 of 3, J = ") for s in texts(app, "success")) and not app.exception
     (first, first_weight), (second, second_weight) = given[-1]  # both styles reach the optimization, half each
     assert (first_weight, second_weight) == (0.5, 0.5)
     expected = style.to_tensor(example_image("immunohistochemistry"), 64)

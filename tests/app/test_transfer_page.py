@@ -19,9 +19,10 @@ from core.runtime.examples import example_image
 from core.runtime.images import fit_within
 from core.transfer import regimes as transfer
 from tests.app import elements
-from tests.app.elements import metrics, texts
+from tests.app.elements import finish_job, metrics, texts
 from tests.images import encode
 from tests.models import save_untrained_torchvision
+from ui.jobs import job_state_key
 
 PHOTOS = "transfer-photos"
 
@@ -109,20 +110,23 @@ def test_regime_a_and_scratch_train_on_a_stand_in_then_classify(app):
     app.multiselect(key="transfer-regimes").set_value(["head", "scratch"])
     app.number_input(key="transfer-epochs").set_value(2).run()
     assert app.slider(key="transfer-k").max == transfer.BACKBONES["resnet18"].block_count
-    app.button(key="transfer-train").click().run(timeout=300)
+    app.button(key="transfer-start").click().run()
+    finish_job(app, "transfer", timeout_s=300)
     assert not app.exception
     table = elements.frame(app, "validation accuracy")
     assert table["regime"].tolist() == [transfer.REGIME_TITLES["head"], transfer.REGIME_TITLES["scratch"]]
     assert (table["epochs"] == 2).all() and table["seconds per epoch"].min() > 0
-    runs = app.session_state["transfer-runs"]
-    assert runs["head"]["history"][-1].confusion.sum() == 2  # one photo of each class's six held out
-    exported = transfer.export_model(runs["head"]["network"], ["cat", "coffee"], transfer.BACKBONES["resnet18"], "head")
+    handle = app.session_state[job_state_key("transfer")]
+    runs = handle.job.runs(handle.records)
+    assert runs["head"].last.confusion.sum() == 2  # one photo of each class's six held out
+    exported = transfer.export_model(runs["head"].network, ["cat", "coffee"], transfer.BACKBONES["resnet18"], "head")
     saved = torch.load(io.BytesIO(exported), weights_only=True)
     assert saved["classes"] == ["cat", "coffee"]
     app.toggle(key="transfer-augment").set_value(True)
     app.multiselect(key="transfer-regimes").set_value(["scratch"])
     app.number_input(key="transfer-epochs").set_value(1).run()
-    app.button(key="transfer-train").click().run(timeout=300)
+    app.button(key="transfer-start").click().run()
+    finish_job(app, "transfer", timeout_s=300)
     current, earlier = (element.value for element in app.dataframe if "augmented" in element.value.columns)
     assert current["augmented"].tolist() == [True] and earlier["augmented"].tolist() == [False, False]
     assert earlier["epochs"].tolist() == [2, 2]

@@ -47,7 +47,7 @@ def start_a_64_pixel_run(page, app_url: str, iterations: int):
 
 def test_a_short_run_at_64_pixels(page, untrained_vgg_url):
     start_a_64_pixel_run(page, untrained_vgg_url, iterations=30)
-    page.get_by_text("Finished after 30 of 30 steps").wait_for(timeout=120_000)
+    page.get_by_text("Done: step 30 of 30").wait_for(timeout=120_000)
     settled(page)
     text = page.get_by_role("tabpanel").inner_text()
     assert "Generated G (64×64)" in text and "Download G (PNG)" in text
@@ -65,8 +65,8 @@ def test_a_short_run_at_64_pixels(page, untrained_vgg_url):
 def test_stop_keeps_the_best_image_so_far(page, untrained_vgg_url):
     panel = start_a_64_pixel_run(page, untrained_vgg_url, iterations=2000)
     page.get_by_text("G at step 1", exact=True).wait_for(timeout=60_000)
-    panel.get_by_role("button", name="Stop (keeps the best image so far)").click()
-    stopped = page.get_by_text(re.compile(r"Stopped after \d+ of 2000 steps"))
+    panel.get_by_role("button", name="Stop").click()
+    stopped = page.get_by_text(re.compile(r"Stopped at step \d+ of 2000, .*; the best image so far is kept\."))
     stopped.wait_for(timeout=60_000)
     settled(page)
     assert "Generated G (64×64)" in page.get_by_role("tabpanel").inner_text()
