@@ -9,6 +9,9 @@ The arithmetic lives in ``core.foundations.costs``, ``core.architectures.mobilen
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -17,10 +20,10 @@ import streamlit as st
 from core.architectures import mobilenet as mn
 from core.architectures import registry as arch
 from core.foundations import costs
-from core.runtime.device import job_queue
 from core.runtime.errors import UserError
+from core.runtime.jobs import JobHandle
 from ui.fields import bounded_number
-from ui.models import compute_device
+from ui.jobs import JobView, run_job
 from ui.page import page_header, section_tabs
 
 REALISTIC = (112, 64, 3, 128)  # MobileNet's second block: 112×112×64 → 128
@@ -131,57 +134,52 @@ def separable_section() -> None:
     )
 
 
-def timing_rows(device, sizes: list[tuple[str, tuple[int, int, int, int]]]) -> list[dict]:
-    rows = []
-    for label, (n, n_c, f, n_c_out) in sizes:
-        timing = mn.time_separable(n, n_c, f, n_c_out, device, p=f // 2)
-        rows.append(
-            {
-                "layer": label,
-                "MACs ratio": round(timing.macs_ratio, 3),
-                "time ratio": round(timing.time_ratio, 3),
-                "normal ms": round(timing.normal_s * 1e3, 3),
-                "separable ms": round(timing.separable_s * 1e3, 3),
-                "normal GFLOP/s": round(timing.gflops(False), 1),
-                "separable GFLOP/s": round(timing.gflops(True), 1),
-            }
-        )
-    return rows
+def timing_rows(handle: JobHandle[tuple[str, mn.SeparableTiming]]) -> list[dict]:
+    return [
+        {
+            "layer": label,
+            "MACs ratio": round(timing.macs_ratio, 3),
+            "time ratio": round(timing.time_ratio, 3),
+            "normal ms": round(timing.normal_s * 1e3, 3),
+            "separable ms": round(timing.separable_s * 1e3, 3),
+            "normal GFLOP/s": round(timing.gflops(False), 1),
+            "separable GFLOP/s": round(timing.gflops(True), 1),
+        }
+        for label, timing in handle.records
+    ]
+
+
+def show_timings(handle: JobHandle[tuple[str, mn.SeparableTiming]]) -> None:
+    st.dataframe(pd.DataFrame(timing_rows(handle)), hide_index=True)
+    st.caption(
+        f"Ratios are separable / normal. On {handle.device_name}: the time ratio stays above the MACs ratio, because "
+        "the depthwise step reads and writes a whole activation for a few multiplications per value (low GFLOP/s), "
+        "while the normal convolution keeps the arithmetic units busy."
+    )
+
+
+TIMING = JobView(
+    key="time",
+    start="Time both layers",
+    start_icon=":material/timer:",
+    kept="the layers timed so far are in the table",
+    result=show_timings,
+)
 
 
 def timing_section() -> None:
-    """Not a fragment: the measurement runs in the page's run, queued per device."""
     st.subheader("Measured time beside the multiplications")
     st.markdown(
         "Fewer multiplications are not the same as less time: a depthwise convolution does little arithmetic per "
         "value it reads, so memory traffic bounds it. Both layers are timed here on this server (same padding), at "
-        "the sizes above and at a realistic MobileNet layer."
+        "the sizes above and at a realistic MobileNet layer; median of 10 after 3 warm-ups."
     )
     sizes = [("MobileNet block: 112×112×64 → 128, 3×3", REALISTIC)]
     values = [st.session_state.get(key) for key in ("sep-n", "sep-nc", "sep-f", "sep-ncout")]
     if all(isinstance(value, int) for value in values) and tuple(values) != REALISTIC:
         n, n_c, f, n_c_out = values
         sizes.insert(0, (f"yours: {n}×{n}×{n_c} → {n_c_out}, {f}×{f}", (n, n_c, f, n_c_out)))
-    if not st.button("Time both layers", key="time-run", icon=":material/timer:"):
-        return
-    device = compute_device()
-    if device is None:
-        return
-    status = st.empty()
-    try:
-        with job_queue(device).turn(on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead on {device}.")):
-            with st.spinner(f"Timing {len(sizes)} pairs of layers on {device} (median of 10 after 3 warm-ups)…"):
-                rows = timing_rows(device, sizes)
-    except UserError as error:
-        st.error(str(error))
-        return
-    status.empty()
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.caption(
-        f"Ratios are separable / normal. On {device}: the time ratio stays above the MACs ratio, because the "
-        "depthwise step reads and writes a whole activation for a few multiplications per value (low GFLOP/s), "
-        "while the normal convolution keeps the arithmetic units busy."
-    )
+    run_job(TIMING, mn.SeparableTimingJob(tuple(sizes)))
 
 
 @st.fragment
@@ -405,32 +403,12 @@ def best_section() -> None:
         "ImageNet top-1 accuracy of each network's torchvision weights against the MACs of one 224-px image "
         "(each at its own resolution); bubble size is the parameters."
     )
-    if not st.button("Measure their latency here", key="best-run", icon=":material/timer:"):
-        if "best-latency" in st.session_state:
-            show_latency(frame, st.session_state["best-latency"])
-        return
-    st.button("Stop", key="best-stop", icon=":material/stop:")
-    device = compute_device()
-    if device is None:
-        return
-    measured: dict[str, float] = {}
-    bar, status = st.progress(0.0), st.empty()
-    with job_queue(device).turn(on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead on {device}.")):
-        for index, name in enumerate(CONTENDERS):
-            bar.progress(index / len(CONTENDERS), text=f"Timing {arch.get_architecture(name).title} on {device}…")
-            try:
-                measured[name] = arch.measure_model(name, device).latency.median_ms
-            except UserError as error:
-                st.error(str(error))
-            st.session_state["best-latency"] = dict(measured)
-    bar.empty()
-    show_latency(frame, measured)
+    run_job(replace(BEST, result=partial(show_latency, frame)), arch.LatencyJob(CONTENDERS))
 
 
-def show_latency(frame: pd.DataFrame, measured: dict[str, float]) -> None:
-    titles = {arch.get_architecture(name).title: name for name in CONTENDERS}
-    frame = frame.assign(**{"latency (ms)": [measured.get(titles[title]) for title in frame["model"]]})
-    frame = frame.dropna()
+def show_latency(frame: pd.DataFrame, handle: JobHandle[arch.ModelLatency]) -> None:
+    measured = {arch.get_architecture(m.name).title: m.latency.median_ms for m in handle.records}
+    frame = frame.assign(**{"latency (ms)": [measured.get(title) for title in frame["model"]]}).dropna()
     if frame.empty:
         return
     figure = px.scatter(frame, x="latency (ms)", y="acc@1 (%)", text="model", log_x=True)
@@ -441,6 +419,14 @@ def show_latency(frame: pd.DataFrame, measured: dict[str, float]) -> None:
         "Median of 10 forward passes of one image after warm-up, with random weights (the time does not "
         "depend on their values), float32, on this server's device."
     )
+
+
+BEST = JobView(
+    key="best",
+    start="Measure their latency here",
+    start_icon=":material/timer:",
+    kept="the networks timed so far are plotted",
+)
 
 
 SECTIONS = {

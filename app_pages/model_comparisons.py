@@ -21,11 +21,12 @@ from pandas.io.formats.style import Styler
 from core.architectures import classify, inception, resnets
 from core.architectures import registry as arch
 from core.runtime import weights
-from core.runtime.device import job_queue
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
+from core.runtime.jobs import JobHandle
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
+from ui.jobs import JobView, job_handle, run_job
 from ui.layer_table import layer_frame, with_separators
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
@@ -84,10 +85,11 @@ def zoo_section() -> None:
     figure.update_traces(textposition="top center")
     figure.update_layout(height=440, margin=dict(t=10))
     st.plotly_chart(figure, key="zoo-macs")
-    measured = st.session_state.get("latency-results", {})
+    handle = job_handle(LATENCY.key)
+    measured = {m.name: m.latency.median_ms for m in handle.records} if handle is not None else {}
     if measured:
         timed = published[published["name"].isin(measured)].assign(
-            **{"latency (ms)": lambda f: [measured[name]["median_ms"] for name in f["name"]]}
+            **{"latency (ms)": lambda f: [measured[name] for name in f["name"]]}
         )
         figure = px.scatter(timed, x="latency (ms)", y="acc@1 (%)", text="model", log_x=True)
         figure.update_traces(textposition="top center")
@@ -99,7 +101,6 @@ def zoo_section() -> None:
 
 
 def latency_section() -> None:
-    """Not a fragment: Stop interrupts the measurement."""
     st.subheader("Latency on this server")
     device = compute_device()
     if device is None:
@@ -132,67 +133,49 @@ def latency_section() -> None:
         "time is the trained network's. Median of 10 passes after 2 warm-ups, synchronized (CUDA events on a GPU), "
         "under torch.inference_mode."
     )
-    if batch is None or resolution is None or not names:
-        return
-    start, _ = st.columns(2)
-    if not start.button("Measure", type="primary", key="latency-run", icon=":material/timer:"):
-        show_latency()
-        return
-    st.button("Stop", key="latency-stop", icon=":material/stop:")
-    results = st.session_state.setdefault("latency-results", {})
-    bar, status = st.progress(0.0), st.empty()
-    with job_queue(device).turn(on_wait=lambda ahead: status.info(f"Waiting: {ahead} job(s) ahead on {device}.")):
-        for index, name in enumerate(names):
-            bar.progress(index / len(names), text=f"Timing {arch.get_architecture(name).title} on {device}…")
-            try:
-                measured = arch.measure_model(
-                    name,
-                    device,
-                    batch=batch,
-                    resolution=resolution or None,
-                    channels_last=channels_last and cuda,
-                    low_precision=low_precision and cuda,
-                )
-            except UserError as error:
-                st.error(str(error))
-                continue
-            results[name] = {
-                "resolution": measured.resolution,
-                "median_ms": measured.latency.median_ms,
-                "throughput": measured.throughput,
-                "peak_mb": None if measured.peak_bytes is None else measured.peak_bytes / 1e6,
-                "batch": batch,
-                "device": str(device),
-            }
-    bar.empty()
-    show_latency()
+    job = None
+    if batch is not None and resolution is not None and names:
+        job = arch.LatencyJob(tuple(names), batch, resolution or None, channels_last, low_precision)
+    run_job(LATENCY, job)
 
 
-def show_latency() -> None:
-    results = st.session_state.get("latency-results", {})
-    if not results:
-        return
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "model": arch.get_architecture(name).title,
-                    "device": result["device"],
-                    "batch": result["batch"],
-                    "input": f"{result['resolution']}²",
-                    "median ms": round(result["median_ms"], 2),
-                    "images / s": round(result["throughput"], 1),
-                    "peak memory (MB)": None if result["peak_mb"] is None else round(result["peak_mb"], 1),
-                }
-                for name, result in results.items()
-            ]
-        ),
-        hide_index=True,
-    )
+def latency_rows(handle: JobHandle[arch.ModelLatency]) -> list[dict]:
+    return [
+        {
+            "model": arch.get_architecture(measured.name).title,
+            "device": handle.device_name,
+            "batch": measured.batch,
+            "input": f"{measured.resolution}²",
+            "median ms": round(measured.latency.median_ms, 2),
+            "images / s": round(measured.throughput, 1),
+            "peak memory (MB)": None if measured.peak_bytes is None else round(measured.peak_bytes / 1e6, 1),
+        }
+        for measured in handle.records
+    ]
+
+
+def keep_latency_rows(previous: JobHandle[arch.ModelLatency]) -> None:
+    """The table keeps every network timed in this session, the latest first."""
+    st.session_state[LATENCY_EARLIER] = latency_rows(previous) + st.session_state.get(LATENCY_EARLIER, [])
+
+
+def show_latency(handle: JobHandle[arch.ModelLatency]) -> None:
+    st.dataframe(pd.DataFrame(latency_rows(handle) + st.session_state.get(LATENCY_EARLIER, [])), hide_index=True)
     st.caption(
         "Peak memory: CUDA's max_memory_allocated on a GPU; on the CPU, how far the server's resident set "
         "rose, which other users' work also moves."
     )
+
+
+LATENCY_EARLIER = "latency-earlier"  # rows of the measurements before the last one
+LATENCY = JobView(
+    key="latency",
+    start="Measure",
+    start_icon=":material/timer:",
+    kept="the networks timed so far are in the table",
+    result=show_latency,
+    before_start=keep_latency_rows,
+)
 
 
 def rows_table(rows: list[arch.ModuleRow]) -> Styler:
@@ -263,7 +246,8 @@ def resnet_section() -> None:
 def degradation_figures() -> None:
     st.subheader("Theory and reality: plain against residual networks")
     record = json.loads(CURVES.read_text())
-    live = st.session_state.get("degradation-live")
+    handle = job_handle(DEGRADATION.key)
+    live = degradation_curves(handle) if handle is not None and not handle.active else None
     curves = live or record["training_error"]
     figure = go.Figure()
     for label, values in curves.items():
@@ -310,28 +294,28 @@ def degradation_figures() -> None:
 
 
 def degradation_live_section() -> None:
-    """Not a fragment: Stop interrupts the live run."""
     st.subheader("Run the experiment here")
-    if not st.button("Train the four networks", key="degradation-run", icon=":material/play_arrow:"):
-        return
-    st.button("Stop", key="degradation-stop", icon=":material/stop:")
-    device = compute_device()
-    if device is None:
-        return
-    config = resnets.DegradationConfig()
+    run_job(DEGRADATION, resnets.DegradationJob())
+
+
+def degradation_curves(handle: JobHandle[resnets.DegradationProgress]) -> dict[str, list[float]]:
+    """Each network's training error by epoch, as far as the run got."""
     curves: dict[str, list[float]] = {}
-    bar, chart = st.progress(0.0), st.empty()
-    total = 4 * config.epochs
-    with job_queue(device).turn():
-        for done, progress in enumerate(resnets.degradation_experiment(config, device), start=1):
-            curves.setdefault(progress.network, []).append(progress.training_error)
-            st.session_state["degradation-live"] = curves
-            bar.progress(
-                done / total,
-                text=f"{progress.network}, epoch {progress.epoch}/{config.epochs}, {progress.elapsed_s:.0f} s",
-            )
-            chart.line_chart(pd.DataFrame({k: pd.Series(v) for k, v in curves.items()}))
-    st.rerun()
+    for progress in handle.records:
+        curves.setdefault(progress.network, []).append(progress.training_error)
+    return curves
+
+
+def show_live_degradation(handle: JobHandle[resnets.DegradationProgress]) -> None:
+    st.line_chart(pd.DataFrame({label: pd.Series(errors) for label, errors in degradation_curves(handle).items()}))
+
+
+DEGRADATION = JobView(
+    key="degradation",
+    start="Train the four networks",
+    kept="the curves so far are drawn above",
+    live=show_live_degradation,
+)
 
 
 @st.fragment

@@ -31,7 +31,7 @@ class JobView:
     key: str
     start: str
     kept: str
-    result: Render
+    result: Render | None = None
     live: Render | None = None
     start_icon: str = ":material/play_arrow:"
     before_start: Render | None = None  # called with the last job's handle when a new one starts
@@ -64,7 +64,8 @@ def run_job(view: JobView, job: Job[Any] | None) -> JobHandle[Any] | None:
                 submitted = backend().submit(job)
                 if handle is not None and view.before_start is not None:
                     view.before_start(handle)
-                handle = st.session_state[job_state_key(view.key)] = submitted
+                st.session_state[job_state_key(view.key)] = submitted
+                st.rerun()  # drawn again with Start disabled while the job runs
     if handle is None:
         return None
     if handle.active:
@@ -88,7 +89,8 @@ def show_ending(view: JobView, handle: JobHandle[Any]) -> None:
             return
     else:
         st.success(f"Done: {last.text if last else 'nothing to do'} ({seconds}).", icon=":material/check_circle:")
-    view.result(handle)
+    if view.result is not None:
+        view.result(handle)
 
 
 @st.fragment(run_every=POLL_S)

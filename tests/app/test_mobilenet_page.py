@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app import elements
-from tests.app.elements import metrics, texts
+from tests.app.elements import finish_job, metrics, texts
 
 
 @pytest.fixture()
@@ -71,7 +71,8 @@ def test_efficientnet_scaling(app):
 
 
 def test_the_layers_are_timed_here_at_your_size_and_a_realistic_one(app):
-    app.button(key="time-run").click().run(timeout=120)
+    app.button(key="time-start").click().run()
+    finish_job(app, "time", timeout_s=120)
     timed = frame_with(app, "time ratio")
     assert timed["layer"].tolist() == ["yours: 6×6×3 → 5, 3×3", "MobileNet block: 112×112×64 → 128, 3×3"]
     assert timed["MACs ratio"].tolist() == [0.311, round(1 / 128 + 1 / 9, 3)]
@@ -80,7 +81,8 @@ def test_the_layers_are_timed_here_at_your_size_and_a_realistic_one(app):
 
 @pytest.mark.slow
 def test_the_small_networks_are_timed_here(app):
-    app.button(key="best-run").click().run(timeout=300)
+    app.button(key="best-start").click().run()
+    finish_job(app, "best", timeout_s=300)
     assert not app.exception and not texts(app, "error")
     charts = [chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("best-latency-figure")]
     assert len(charts) == 1 and "MobileNetV3-Small" in charts[0].proto.spec
