@@ -21,6 +21,7 @@ from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.images import fit_within
 from ui.boxes import DrawnBox, boxes_figure
+from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
 from ui.model_status import weights_ready
@@ -325,132 +326,23 @@ GRID_PRESETS = {  # name -> (S, anchors, C)
 @st.fragment
 def anchors_section(image: np.ndarray) -> None:
     st.subheader("Grid cells and anchor boxes")
-    height, width = image.shape[:2]
-    found = latest_detections(image)
-    use_yolo = bool(found) and st.toggle("Use YOLO's detections as the objects", value=True, key="grid-yolo")
-    if use_yolo:
-        objects = [(d.box, d.class_id) for d in found]
-    else:
-        st.markdown("**Objects** (pixels; edit, add or delete rows):")
-        default = pd.DataFrame(
-            {
-                "class": ["pedestrian", "car"],
-                "x1": [0.44 * width, 0.2 * width],
-                "y1": [0.2 * height, 0.4 * height],
-                "x2": [0.56 * width, 0.8 * width],
-                "y2": [0.8 * height, 0.62 * height],
-            }
-        ).round()
-        table = st.data_editor(
-            default,
-            num_rows="dynamic",
-            hide_index=True,
-            key=f"grid-objects-{width}x{height}",
-            column_config={
-                "class": st.column_config.SelectboxColumn(
-                    "class", options=list(detection.COURSE_CLASSES), required=True
-                )
-            },
-        )
-        objects = []
-        for number, row in enumerate(table.itertuples(index=False), start=1):
-            try:
-                box = detection.check_box((row.x1, row.y1, row.x2, row.y2), f"Object {number}")
-            except UserError as error:
-                st.error(str(error))
-                return
-            if row[0] not in detection.COURSE_CLASSES:
-                st.error(f"Object {number} needs a class.")
-                return
-            objects.append((box, detection.COURSE_CLASSES.index(row[0])))
+    objects = grid_objects(image)
     if not objects:
-        st.info("Add at least one object to assign it to the grid.")
         return
     preset = st.selectbox("Preset", list(GRID_PRESETS), key="grid-preset")
-    grid_default, anchors_default, classes_default = GRID_PRESETS[preset]
     grid_column, anchor_column = st.columns([1, 2])
-    grid = bounded_number("Grid S (S×S cells)", 1, 64, grid_default, key=f"grid-s-{preset}", where=grid_column)
-    needed = max(class_index for _, class_index in objects) + 1
-    num_classes = bounded_number(
-        "Classes C", 1, 1000, max(classes_default, needed), key=f"grid-c-{preset}", where=grid_column
-    )
-    if grid is None or num_classes is None:
+    settings = grid_settings(preset, objects, grid_column)
+    anchors = None if settings is None else anchor_boxes(preset, objects, image, grid_column, anchor_column)
+    if anchors is None:
         return
-    if num_classes < needed:
-        st.error(f"The objects use {needed} classes, so C must be at least {needed}.")
-        return
-    fit = grid_column.toggle("Fit anchors with k-means (1 − IoU)", key="grid-kmeans")
-    sizes = np.array([(box[2] - box[0], box[3] - box[1]) for box, _ in objects])
-    if fit:
-        k = bounded_number("k anchors", 1, len(objects), min(2, len(objects)), key="grid-k", where=grid_column)
-        if k is None:
-            return
-        anchors = detection.kmeans_anchors(sizes, k)
-        anchor_column.dataframe(pd.DataFrame(anchors / [width, height], columns=["w", "h"]).round(3), hide_index=False)
-    else:
-        edited = anchor_column.data_editor(
-            pd.DataFrame(anchors_default, columns=["w", "h"]).round(3),
-            num_rows="dynamic",
-            key=f"grid-anchors-{preset}",
-            column_config={
-                name: st.column_config.NumberColumn(name, min_value=0.001, format="%.3f") for name in ("w", "h")
-            },
-        )
-        fractions = edited.to_numpy(dtype=float, na_value=np.nan)
-        if len(fractions) == 0 or not np.isfinite(fractions).all() or (fractions <= 0).any():
-            st.error("Give at least one anchor, each with a width and a height greater than 0.")
-            return
-        anchors = fractions * [width, height]
-    anchor_column.caption("Anchor shapes (w, h) as fractions of the image width and height.")
+    grid, num_classes = settings
+    height, width = image.shape[:2]
     assignments = detection.assign_to_grid([box for box, _ in objects], width, height, grid, anchors)
-    try:
+    with shown_user_errors() as outcome:
         volume, lost = detection.target_volume(assignments, [c for _, c in objects], grid, len(anchors), num_classes)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
-    cell_width, cell_height = width / grid, height / grid
-    drawn = [
-        DrawnBox(
-            (a.column * cell_width, a.row * cell_height, (a.column + 1) * cell_width, (a.row + 1) * cell_height),
-            PALETTE[a.anchor % len(PALETTE)],
-            width=0,
-            fill=PALETTE[a.anchor % len(PALETTE)],
-            opacity=0.3,
-        )
-        for a in assignments
-    ]
-    drawn += [
-        DrawnBox(box, PALETTE[a.anchor % len(PALETTE)], f"object {a.object_index + 1} → anchor {a.anchor + 1}", 3)
-        for (box, _), a in zip(objects, assignments)
-    ]
-    for (box, _), a in zip(objects, assignments):  # the chosen anchor's shape, centred on the object
-        x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        w, h = anchors[a.anchor]
-        drawn.append(DrawnBox((x - w / 2, y - h / 2, x + w / 2, y + h / 2), "white", width=2, dash="dot"))
-    points = [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "white") for box, _ in objects]
-    st.plotly_chart(boxes_figure(image, drawn, grid=grid, height=460, points=points), key="grid-figure")
-    st.caption(
-        "Shaded: the cell holding each object's midpoint (dot). Dotted white: the anchor shape that fits the "
-        "object best, centred on it."
-    )
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "object": a.object_index + 1,
-                    "cell (row, col)": f"({a.row}, {a.column})",
-                    "anchor": a.anchor + 1,
-                    "IoU with anchor": round(a.anchor_iou, 3),
-                    "bx": round(a.bx, 3),
-                    "by": round(a.by, 3),
-                    "bh": round(a.bh, 3),
-                    "bw": round(a.bw, 3),
-                }
-                for a in assignments
-            ]
-        ),
-        hide_index=True,
-    )
+    show_assignments(image, objects, anchors, grid, assignments)
     s, b, depth = grid, len(anchors), 5 + num_classes
     st.markdown(
         f"Target volume **{s} × {s} × {b} × {depth}** = {volume.size:,} numbers ({s}×{s}×{b * depth} as the network "
@@ -468,6 +360,115 @@ def anchors_section(image: np.ndarray) -> None:
         "matches objects to positions with a task-aligned assigner rather than by anchor shape.",
         icon=":material/info:",
     )
+
+
+def grid_objects(image: np.ndarray) -> list[tuple[detection.Box, int]]:
+    """YOLO's detections, or the objects typed in a table; empty after saying why."""
+    height, width = image.shape[:2]
+    found = latest_detections(image)
+    if found and st.toggle("Use YOLO's detections as the objects", value=True, key="grid-yolo"):
+        return [(d.box, d.class_id) for d in found]
+    st.markdown("**Objects** (pixels; edit, add or delete rows):")
+    default = pd.DataFrame(
+        {
+            "class": ["pedestrian", "car"],
+            "x1": [0.44 * width, 0.2 * width],
+            "y1": [0.2 * height, 0.4 * height],
+            "x2": [0.56 * width, 0.8 * width],
+            "y2": [0.8 * height, 0.62 * height],
+        }
+    ).round()
+    classes = st.column_config.SelectboxColumn("class", options=list(detection.COURSE_CLASSES), required=True)
+    table = st.data_editor(
+        default,
+        num_rows="dynamic",
+        hide_index=True,
+        key=f"grid-objects-{width}x{height}",
+        column_config={"class": classes},
+    )
+    objects = []
+    with shown_user_errors():
+        objects = detection.labelled_objects(list(table.itertuples(index=False)))
+        if not objects:
+            st.info("Add at least one object to assign it to the grid.")
+    return objects
+
+
+def grid_settings(preset: str, objects: list[tuple[detection.Box, int]], where) -> tuple[int, int] | None:
+    """The grid side S and the number of classes C, or None after saying what is wrong."""
+    grid_default, _, classes_default = GRID_PRESETS[preset]
+    grid = bounded_number("Grid S (S×S cells)", 1, 64, grid_default, key=f"grid-s-{preset}", where=where)
+    needed = max(class_index for _, class_index in objects) + 1
+    num_classes = bounded_number(
+        "Classes C", 1, 1000, max(classes_default, needed), key=f"grid-c-{preset}", where=where
+    )
+    if grid is None or num_classes is None:
+        return None
+    if num_classes < needed:
+        st.error(f"The objects use {needed} classes, so C must be at least {needed}.")
+        return None
+    return grid, num_classes
+
+
+def anchor_boxes(preset: str, objects: list[tuple[detection.Box, int]], image: np.ndarray, settings_column, column):
+    """The anchors in pixels, (B, 2): fitted by k-means to the objects, or typed as fractions."""
+    height, width = image.shape[:2]
+    anchors = None
+    if settings_column.toggle("Fit anchors with k-means (1 − IoU)", key="grid-kmeans"):
+        most = len(objects)
+        k = bounded_number("k anchors", 1, most, min(2, most), key="grid-k", where=settings_column)
+        if k is None:
+            return None
+        anchors = detection.kmeans_anchors(np.array([(b[2] - b[0], b[3] - b[1]) for b, _ in objects]), k)
+        column.dataframe(pd.DataFrame(anchors / [width, height], columns=["w", "h"]).round(3), hide_index=False)
+    else:
+        edited = column.data_editor(
+            pd.DataFrame(GRID_PRESETS[preset][1], columns=["w", "h"]).round(3),
+            num_rows="dynamic",
+            key=f"grid-anchors-{preset}",
+            column_config={side: st.column_config.NumberColumn(side, min_value=0.001, format="%.3f") for side in "wh"},
+        )
+        with shown_user_errors():
+            anchors = detection.anchor_shapes(edited.to_numpy(dtype=float, na_value=np.nan), width, height)
+    column.caption("Anchor shapes (w, h) as fractions of the image width and height.")
+    return anchors
+
+
+def show_assignments(image, objects, anchors, grid: int, assignments) -> None:
+    """Each object's cell shaded, its box, the anchor it went to centred on it, and the table."""
+    height, width = image.shape[:2]
+    cell_width, cell_height = width / grid, height / grid
+    colours = [PALETTE[a.anchor % len(PALETTE)] for a in assignments]
+    drawn = [
+        DrawnBox(
+            (a.column * cell_width, a.row * cell_height, (a.column + 1) * cell_width, (a.row + 1) * cell_height),
+            colour,
+            width=0,
+            fill=colour,
+            opacity=0.3,
+        )
+        for a, colour in zip(assignments, colours)
+    ]
+    for (box, _), a, colour in zip(objects, assignments, colours):
+        drawn.append(DrawnBox(box, colour, f"object {a.object_index + 1} → anchor {a.anchor + 1}", 3))
+        drawn.append(DrawnBox(detection.centred_on(box, anchors[a.anchor]), "white", width=2, dash="dot"))
+    points = [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "white") for box, _ in objects]
+    st.plotly_chart(boxes_figure(image, drawn, grid=grid, height=460, points=points), key="grid-figure")
+    st.caption(
+        "Shaded: the cell holding each object's midpoint (dot). Dotted white: the anchor shape that fits the "
+        "object best, centred on it."
+    )
+    rows = [
+        {
+            "object": a.object_index + 1,
+            "cell (row, col)": f"({a.row}, {a.column})",
+            "anchor": a.anchor + 1,
+            "IoU with anchor": round(a.anchor_iou, 3),
+            **{name: round(getattr(a, name), 3) for name in ("bx", "by", "bh", "bw")},
+        }
+        for a in assignments
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
 # -- Sliding windows ---------------------------------------------------------------------------------------

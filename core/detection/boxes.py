@@ -294,6 +294,34 @@ def shape_iou(a_wh: Sequence[float], b_wh: Sequence[float]) -> float:
     return intersection / (a_wh[0] * a_wh[1] + b_wh[0] * b_wh[1] - intersection)
 
 
+def labelled_objects(
+    rows: Sequence[Sequence[object]], classes: Sequence[str] = COURSE_CLASSES
+) -> list[tuple[Box, int]]:
+    """Objects typed as table rows (class name, x1, y1, x2, y2) as (box, class index); the
+    first row with a bad box or a class not in ``classes`` is refused by its number."""
+    objects = []
+    for number, (name, *box) in enumerate(rows, start=1):
+        checked = check_box(box, f"Object {number}")
+        if name not in classes:
+            raise UserError(f"Object {number} needs a class.")
+        objects.append((checked, list(classes).index(name)))
+    return objects
+
+
+def anchor_shapes(fractions: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Anchors typed as (w, h) fractions of the picture, in pixels; at least one, each side > 0."""
+    if len(fractions) == 0 or not np.isfinite(fractions).all() or (fractions <= 0).any():
+        raise UserError("Give at least one anchor, each with a width and a height greater than 0.")
+    return fractions * [width, height]
+
+
+def centred_on(box: Sequence[float], shape: Sequence[float]) -> Box:
+    """A box of ``shape`` (w, h) with the midpoint of ``box``: the anchor as it fits an object."""
+    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    w, h = shape
+    return x - w / 2, y - h / 2, x + w / 2, y + h / 2
+
+
 def assign_to_grid(
     boxes: Sequence[Sequence[float]], width: float, height: float, grid: int, anchors: Sequence[Sequence[float]]
 ) -> list[Assignment]:

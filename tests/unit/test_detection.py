@@ -200,3 +200,21 @@ def test_a_picture_too_small_for_boxes_is_refused_with_its_size():
     detection.check_room_for_boxes(32, 32)
     with pytest.raises(UserError, match="The picture is 1×40 pixels"):
         detection.check_room_for_boxes(1, 40)
+
+
+def test_typed_objects_are_checked_row_by_row_and_named_by_number():
+    objects = detection.labelled_objects([("car", 0, 0, 10, 20), ("pedestrian", 5, 5, 6, 9)])
+    assert objects == [((0.0, 0.0, 10.0, 20.0), 1), ((5.0, 5.0, 6.0, 9.0), 0)]
+    with pytest.raises(UserError, match=r"^Object 2 must have x2 > x1"):
+        detection.labelled_objects([("car", 0, 0, 10, 20), ("car", 9, 0, 3, 20)])
+    with pytest.raises(UserError, match=r"^Object 1 needs a class\.$"):
+        detection.labelled_objects([(None, 0, 0, 10, 20)])
+
+
+def test_anchor_fractions_become_pixels_and_an_anchor_is_centred_on_its_object():
+    pixels = detection.anchor_shapes(np.array([[0.5, 0.25]]), 200, 100)
+    assert pixels.tolist() == [[100.0, 25.0]]
+    for bad in (np.zeros((0, 2)), np.array([[0.5, np.nan]]), np.array([[0.0, 0.3]])):
+        with pytest.raises(UserError, match="at least one anchor"):
+            detection.anchor_shapes(bad, 200, 100)
+    assert detection.centred_on((10, 20, 30, 60), (8, 4)) == (16.0, 38.0, 24.0, 42.0)
