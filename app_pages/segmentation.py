@@ -414,43 +414,12 @@ def trained_here() -> seg.TrainingJob | None:
 @st.fragment
 def segment_section() -> None:
     st.subheader("Segment an image")
-    trained = trained_here()
-    choices = ["Shipped checkpoint"] + (["Trained in this session"] if trained else [])
-    choice = st.radio("Model", choices, horizontal=True, key="segment-model")
     device = compute_device()
-    if device is None:
+    chosen = None if device is None else segmenting_model(device)
+    picked = None if chosen is None else segment_input(chosen[1])
+    if picked is None:
         return
-    if choice == "Trained in this session" and trained is not None:
-        model, side = trained.model.eval(), trained.config.image_size
-        done = job_handle(TRAINING.key).last.record.step
-        st.caption(f"The U-Net trained in this session: {steps(done)} on {side}×{side} images.")
-    else:
-        if not weights_ready(SHIPPED, "the shipped U-Net", key="segment-download"):
-            return
-        model = pretrained(SHIPPED, str(device))
-        manifest = seg.checkpoint_manifest(weights.get_weights(SHIPPED).cache_path())
-        side = manifest["config"]["image_size"]
-        st.caption(
-            f"The shipped checkpoint: trained on {side}×{side} synthetic shapes; mean IoU "
-            f"{manifest['fresh_test']['mean_iou']:.3f} on {manifest['fresh_test']['images']} fresh images."
-        )
-    source = st.radio("Segment", ["A fresh synthetic sample", "Your image"], horizontal=True, key="segment-input")
-    truth = None
-    if source == "A fresh synthetic sample":
-        columns = st.columns(2)
-        seed = bounded_number("Seed (not used in training)", 0, 2**31 - 1, 777, key="segment-seed", where=columns[0])
-        index = bounded_number("Sample", 0, 10**6, 0, key="segment-index", where=columns[1])
-        if seed is None or index is None:
-            return
-        image, truth, _ = shapes.make_sample(seed, index, side)
-    else:
-        image = image_input("segment", label="Your image", examples=PHOTOS, default_example="coffee")
-        if image is None:
-            return
-        st.caption(
-            f"The network was trained on {side}×{side} synthetic shapes: the image is scaled to {side} px on its "
-            "longer side for it, and the labels scaled back. On a photo it marks shape-like regions, not objects."
-        )
+    (model, side), (image, truth) = chosen, picked
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="segment-alpha")
     with st.spinner(f"Segmenting the {image.shape[1]}×{image.shape[0]} image on {device}…"):
         labels = seg.predict_labels(model, image, device, side)
@@ -462,10 +431,8 @@ def segment_section() -> None:
         columns[1].image(for_display(shapes.colorize(truth)), caption="True labels (the sample's own)")
     columns[-1].image(for_display(shapes.colorize(shown)), caption="Predicted labels")
     st.markdown(LEGEND, unsafe_allow_html=True)
-    shares = np.bincount(labels.ravel(), minlength=len(shapes.CLASSES)) / labels.size
-    st.markdown(
-        "**Pixels per class:** " + ", ".join(f"{name} {share:.1%}" for name, share in zip(shapes.CLASSES, shares))
-    )
+    shares = shapes.class_shares(labels)
+    st.markdown("**Pixels per class:** " + ", ".join(f"{name} {share:.1%}" for name, share in shares.items()))
     st.download_button(
         "Predicted mask (PNG, class numbers)",
         lambda: png_bytes(labels),
@@ -474,21 +441,60 @@ def segment_section() -> None:
         on_click="ignore",
         key="segment-mask-download",
     )
+    show_scores(labels, truth)
+
+
+def segmenting_model(device: torch.device) -> tuple[seg.UNet, int] | None:
+    """The U-Net chosen (shipped, or trained in this session) and the side it was trained at."""
+    trained = trained_here()
+    choices = ["Shipped checkpoint"] + (["Trained in this session"] if trained else [])
+    choice = st.radio("Model", choices, horizontal=True, key="segment-model")
+    if choice == "Trained in this session" and trained is not None:
+        side, done = trained.config.image_size, job_handle(TRAINING.key).last.record.step
+        st.caption(f"The U-Net trained in this session: {steps(done)} on {side}×{side} images.")
+        return trained.model.eval(), side
+    if not weights_ready(SHIPPED, "the shipped U-Net", key="segment-download"):
+        return None
+    manifest = seg.checkpoint_manifest(weights.get_weights(SHIPPED).cache_path())
+    side, test = manifest["config"]["image_size"], manifest["fresh_test"]
+    st.caption(
+        f"The shipped checkpoint: trained on {side}×{side} synthetic shapes; mean IoU "
+        f"{test['mean_iou']:.3f} on {test['images']} fresh images."
+    )
+    return pretrained(SHIPPED, str(device)), side
+
+
+def segment_input(side: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """A fresh synthetic sample with its true labels, or the user's image without."""
+    source = st.radio("Segment", ["A fresh synthetic sample", "Your image"], horizontal=True, key="segment-input")
+    if source == "A fresh synthetic sample":
+        columns = st.columns(2)
+        seed = bounded_number("Seed (not used in training)", 0, 2**31 - 1, 777, key="segment-seed", where=columns[0])
+        index = bounded_number("Sample", 0, 10**6, 0, key="segment-index", where=columns[1])
+        if seed is None or index is None:
+            return None
+        image, truth, _ = shapes.make_sample(seed, index, side)
+        return image, truth
+    image = image_input("segment", label="Your image", examples=PHOTOS, default_example="coffee")
+    if image is None:
+        return None
+    st.caption(
+        f"The network was trained on {side}×{side} synthetic shapes: the image is scaled to {side} px on its "
+        "longer side for it, and the labels scaled back. On a photo it marks shape-like regions, not objects."
+    )
+    return image, None
+
+
+def show_scores(labels: np.ndarray, truth: np.ndarray | None) -> None:
+    """IoU and Dice per class against the sample's labels or an uploaded mask."""
     upload = st.file_uploader(
         "Ground-truth mask to score against (PNG: class numbers, or legend colours)", type=["png"], key="segment-truth"
     )
-    if upload is not None:
-        try:
+    with shown_user_errors() as outcome:
+        if upload is not None:
             truth = seg.load_mask(upload.getvalue(), len(shapes.CLASSES), shapes.COLORS)
-        except UserError as error:
-            st.error(str(error))
-            return
-    if truth is None:
-        return
-    try:
-        scores = seg.segmentation_scores(labels, truth, len(shapes.CLASSES))
-    except UserError as error:
-        st.error(str(error))
+        scores = None if truth is None else seg.segmentation_scores(labels, truth, len(shapes.CLASSES))
+    if outcome.failed or scores is None:
         return
     st.metric(
         "Mean IoU", f"{scores.mean_iou:.3f}", help="Mean over the classes present in the truth or the prediction."

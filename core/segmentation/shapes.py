@@ -110,3 +110,9 @@ def overlay(image: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
         raise UserError(f"The opacity must be between 0 and 1, not {alpha}.")
     blend = np.where((labels > 0)[..., None], (1 - alpha) * image + alpha * colorize(labels).astype(np.float32), image)
     return blend.round().astype(np.uint8)
+
+
+def class_shares(labels: np.ndarray) -> dict[str, float]:
+    """The share of pixels of each class in a label map."""
+    counts = np.bincount(labels.ravel(), minlength=len(CLASSES))
+    return dict(zip(CLASSES, (counts / labels.size).tolist()))

@@ -335,3 +335,10 @@ def test_a_cancelled_training_job_ends_after_the_step_it_is_in():
         steps.append(step)
         cancel.cancel()
     assert len(steps) == 1
+
+
+def test_class_shares_count_every_pixel_once():
+    labels = np.array([[0, 0, 1], [3, 3, 3]], dtype=np.uint8)
+    shares = shapes.class_shares(labels)
+    assert list(shares) == list(shapes.CLASSES) and sum(shares.values()) == pytest.approx(1.0)
+    assert [shares[name] for name in shapes.CLASSES] == pytest.approx([2 / 6, 1 / 6, 0.0, 3 / 6])
