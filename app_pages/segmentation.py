@@ -49,56 +49,37 @@ PRESETS = {  # name -> (in_channels, classes, base, depth, padding, bilinear, si
 }
 
 
+PATH_COLOURS = {"contracting": "#1f77b4", "bottleneck": "#9467bd", "expanding": "#2ca02c", "output": "#d62728"}
+
+
 def unet_figure(table: list[seg.Stage]) -> go.Figure:
     """The U drawn from the shape table: one box per stage, lower as the resolution drops;
     dashed lines are the skip connections."""
     figure = go.Figure()
-    level, positions = 0, []
-    for index, stage in enumerate(table):
-        if stage.path in ("contracting", "bottleneck") and index > 0:
-            level += 1
-        elif stage.path == "expanding":
-            level -= 1
-        positions.append((index, -level))
+    rows = [-level for level in seg.u_levels(table)]
+    for index, (stage, row) in enumerate(zip(table, rows)):
         height = 0.25 + 0.08 * np.log2(stage.output_shape[0])
         figure.add_shape(
             type="rect",
             x0=index - 0.35,
             x1=index + 0.35,
-            y0=-level - height / 2,
-            y1=-level + height / 2,
-            fillcolor={"contracting": "#1f77b4", "bottleneck": "#9467bd", "expanding": "#2ca02c", "output": "#d62728"}[
-                stage.path
-            ],
+            y0=row - height / 2,
+            y1=row + height / 2,
+            fillcolor=PATH_COLOURS[stage.path],
             opacity=0.8,
             line=dict(width=0),
         )
-        figure.add_annotation(
-            x=index,
-            y=-level - height / 2 - 0.12,
-            showarrow=False,
-            font=dict(size=10),
-            text="×".join(map(str, stage.output_shape)),
+        shape = "×".join(map(str, stage.output_shape))
+        figure.add_annotation(x=index, y=row - height / 2 - 0.12, showarrow=False, font=dict(size=10), text=shape)
+    for source, target in seg.skip_connections(table):
+        y = rows[target]
+        figure.add_shape(
+            type="line", x0=source + 0.35, x1=target - 0.35, y0=y, y1=y, line=dict(dash="dash", color="#7f7f7f")
         )
-    for index, stage in enumerate(table):
-        if stage.skip_shape is not None:
-            source = next(
-                i
-                for i in range(len(table))
-                if table[i].path == "contracting" and positions[i][1] == positions[index][1]
-            )
-            figure.add_shape(
-                type="line",
-                x0=source + 0.35,
-                x1=index - 0.35,
-                y0=positions[index][1],
-                y1=positions[index][1],
-                line=dict(dash="dash", color="#7f7f7f"),
-            )
     figure.add_trace(
         go.Scatter(
-            x=[p[0] for p in positions],
-            y=[p[1] for p in positions],
+            x=list(range(len(table))),
+            y=rows,
             mode="lines",
             line=dict(color="#bbbbbb"),
             hoverinfo="skip",
@@ -114,71 +95,57 @@ def unet_figure(table: list[seg.Stage]) -> go.Figure:
 @st.fragment
 def unet_section() -> None:
     st.subheader("The U-Net, layer by layer")
-    preset = st.selectbox("Preset", list(PRESETS), key="unet-preset")
-    channels, classes, base, depth, padding, bilinear, side = PRESETS[preset]
-    columns = st.columns(4)
-    channels = bounded_number("Input channels", 1, 16, channels, key=f"unet-in-{preset}", where=columns[0])
-    classes = bounded_number("Classes", 1, 256, classes, key=f"unet-classes-{preset}", where=columns[1])
-    base = bounded_number("Base channels", 1, 256, base, key=f"unet-base-{preset}", where=columns[2])
-    depth = bounded_number("Depth (poolings)", 1, 7, depth, key=f"unet-depth-{preset}", where=columns[3])
-    columns = st.columns(4)
-    padding = columns[0].radio(
-        "Padding",
-        ["same", "valid"],
-        index=["same", "valid"].index(padding),
-        horizontal=True,
-        key=f"unet-padding-{preset}",
-    )
-    bilinear = (
-        columns[1].radio(
-            "Upsampling",
-            ["transposed conv", "bilinear + 1×1"],
-            index=int(bilinear),
-            horizontal=True,
-            key=f"unet-up-{preset}",
-        )
-        != "transposed conv"
-    )
-    height = bounded_number("Input height", 1, 4096, side, key=f"unet-h-{preset}", where=columns[2])
-    width = bounded_number("Input width", 1, 4096, side, key=f"unet-w-{preset}", where=columns[3])
-    if None in (channels, classes, base, depth, height, width):
+    table = None
+    config = unet_settings(st.selectbox("Preset", list(PRESETS), key="unet-preset"))
+    if config is not None:
+        with shown_user_errors():
+            table = seg.shape_table(config.pop("height"), config.pop("width"), **config)
+    if table is None:
         return
-    try:
-        table = seg.shape_table(
-            height,
-            width,
-            in_channels=channels,
-            num_classes=classes,
-            base_channels=base,
-            depth=depth,
-            padding=padding,
-            bilinear=bilinear,
-        )
-    except UserError as error:
-        st.error(str(error))
-        return
-    total = sum(stage.params for stage in table)
-    st.metric("Parameters", f"{total:,}")
+    st.metric("Parameters", f"{sum(stage.params for stage in table):,}")
     st.plotly_chart(unet_figure(table), key="unet-figure")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "stage": stage.name,
-                    "path": stage.path,
-                    "output C×H×W": " × ".join(map(str, stage.output_shape)),
-                    "skip concatenated": " × ".join(map(str, stage.skip_shape)) if stage.skip_shape else "",
-                    "parameters": f"{stage.params:,}",
-                }
-                for stage in table
-            ]
-        ),
-        hide_index=True,
-    )
+    rows = [
+        {
+            "stage": stage.name,
+            "path": stage.path,
+            "output C×H×W": " × ".join(map(str, stage.output_shape)),
+            "skip concatenated": " × ".join(map(str, stage.skip_shape)) if stage.skip_shape else "",
+            "parameters": f"{stage.params:,}",
+        }
+        for stage in table
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption(
         "Counted from the module's parameters; shapes from running it on PyTorch's meta device. Each 3×3 "
         "convolution is followed by batch norm and ReLU (batch norm is not in the paper: 2 parameters per channel)."
     )
+
+
+def unet_settings(preset: str) -> dict | None:
+    """``seg.shape_table``'s arguments as typed (starting from ``preset``), or None."""
+    channels, classes, base, depth, padding, bilinear, side = PRESETS[preset]
+    columns = st.columns(4)
+    numbers = dict(
+        in_channels=bounded_number("Input channels", 1, 16, channels, key=f"unet-in-{preset}", where=columns[0]),
+        num_classes=bounded_number("Classes", 1, 256, classes, key=f"unet-classes-{preset}", where=columns[1]),
+        base_channels=bounded_number("Base channels", 1, 256, base, key=f"unet-base-{preset}", where=columns[2]),
+        depth=bounded_number("Depth (poolings)", 1, 7, depth, key=f"unet-depth-{preset}", where=columns[3]),
+    )
+    columns = st.columns(4)
+    paddings, upsamplings = ["same", "valid"], ["transposed conv", "bilinear + 1×1"]
+    padding = columns[0].radio(
+        "Padding", paddings, index=paddings.index(padding), horizontal=True, key=f"unet-padding-{preset}"
+    )
+    upsampling = columns[1].radio(
+        "Upsampling", upsamplings, index=int(bilinear), horizontal=True, key=f"unet-up-{preset}"
+    )
+    numbers.update(
+        height=bounded_number("Input height", 1, 4096, side, key=f"unet-h-{preset}", where=columns[2]),
+        width=bounded_number("Input width", 1, 4096, side, key=f"unet-w-{preset}", where=columns[3]),
+    )
+    if None in numbers.values():
+        return None
+    return {**numbers, "padding": padding, "bilinear": upsampling != "transposed conv"}
 
 
 # -- transposed convolution ---------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from core.segmentation.unet import (
     predict_labels,
     save_checkpoint,
     shape_table,
+    skip_connections,
+    u_levels,
 )
 
 __all__ = [
@@ -70,6 +72,8 @@ __all__ = [
     "segmentation_loss",
     "segmentation_scores",
     "shape_table",
+    "skip_connections",
+    "u_levels",
     "train",
     "transposed_convolution",
 ]

@@ -12,6 +12,7 @@ convolutions; a 1×1 convolution maps to the classes. Batch normalization follow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -227,6 +228,30 @@ def minimum_valid_input(depth: int) -> int:
 
 
 # -- inference ------------------------------------------------------------------------------------------
+
+
+def u_levels(table: Sequence[Stage]) -> list[int]:
+    """How far down the U each stage of a shape table sits: 0 at the top, one lower after
+    each pooling, one higher after each upsampling (the output stays at the top)."""
+    level, levels = 0, []
+    for index, stage in enumerate(table):
+        if stage.path in ("contracting", "bottleneck") and index > 0:
+            level += 1
+        elif stage.path == "expanding":
+            level -= 1
+        levels.append(level)
+    return levels
+
+
+def skip_connections(table: Sequence[Stage]) -> list[tuple[int, int]]:
+    """(contracting stage, expanding stage) for every skip: the expanding stage takes the
+    output of the contracting stage on its own level of the U."""
+    levels = u_levels(table)
+    return [
+        (next(i for i, s in enumerate(table) if s.path == "contracting" and levels[i] == levels[index]), index)
+        for index, stage in enumerate(table)
+        if stage.skip_shape is not None
+    ]
 
 
 def predict_labels(model: UNet, image: np.ndarray, device: torch.device, side: int | None = None) -> np.ndarray:

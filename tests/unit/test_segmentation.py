@@ -342,3 +342,15 @@ def test_class_shares_count_every_pixel_once():
     shares = shapes.class_shares(labels)
     assert list(shares) == list(shapes.CLASSES) and sum(shares.values()) == pytest.approx(1.0)
     assert [shares[name] for name in shapes.CLASSES] == pytest.approx([2 / 6, 1 / 6, 0.0, 3 / 6])
+
+
+@pytest.mark.parametrize("depth", [1, 3, 4])
+def test_the_u_goes_down_once_per_pooling_and_each_skip_joins_its_own_level(depth):
+    table = seg.shape_table(64, 64, in_channels=3, num_classes=2, depth=depth, base_channels=4)
+    levels = seg.u_levels(table)
+    assert levels[0] == 0 and levels[-1] == 0 and max(levels) == depth
+    skips = seg.skip_connections(table)
+    assert len(skips) == depth
+    for source, target in skips:
+        assert table[source].path == "contracting" and table[target].path == "expanding"
+        assert levels[source] == levels[target] and table[source].output_shape[1:] == table[target].skip_shape[1:]
