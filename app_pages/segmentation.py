@@ -179,33 +179,9 @@ def transposed_section() -> None:
     )
     count = len(result.placements)
     step = st.slider("Placement", 1, count, count, key=f"tc-step-{count}") if count > 1 else 1
-    placement = result.placements[step - 1]
-    canvas = result.canvas_after(step)
-    labels = [[f"{value:g}" for value in row] for row in canvas]
-    figure = go.Figure(
-        go.Heatmap(z=canvas, colorscale="RdBu", zmid=0, text=labels, texttemplate="%{text}", showscale=False)
-    )
-    figure.add_shape(
-        type="rect",
-        x0=placement.left - 0.5,
-        x1=placement.left + f - 0.5,
-        y0=placement.top - 0.5,
-        y1=placement.top + f - 0.5,
-        line=dict(color="#ff7f0e", width=4),
-    )
-    rows, columns_ = result.output.shape
-    figure.add_shape(
-        type="rect",
-        x0=padding - 0.5,
-        x1=padding + columns_ - 0.5,
-        y0=padding - 0.5,
-        y1=padding + rows - 0.5,
-        line=dict(color="black", width=2, dash="dash"),
-    )
-    figure.update_yaxes(autorange="reversed", scaleanchor="x")
-    figure.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10))
     figure_column, text_column = st.columns([3, 2])
-    figure_column.plotly_chart(figure, key="tc-figure")
+    figure_column.plotly_chart(placement_figure(result, step), key="tc-figure")
+    placement, rows, columns = result.placements[step - 1], *result.output.shape
     text_column.markdown(
         f"**Placement {step} of {count}:** input ({placement.row}, {placement.column}) = {placement.value:g} times the "
         f"filter, added at rows {placement.top}–{placement.top + f - 1}, "
@@ -221,10 +197,42 @@ def transposed_section() -> None:
     if np.allclose(reference, result.output):
         text_column.success(
             f"PyTorch agrees: F.conv_transpose2d(x, w, stride={stride}, padding={padding}, "
-            f"output_padding={output_padding}) gives the same {rows}×{columns_} matrix."
+            f"output_padding={output_padding}) gives the same {rows}×{columns} matrix."
         )
     else:
         text_column.error("PyTorch's conv_transpose2d gives a different result.")
+
+
+def placement_figure(result: seg.TransposedConvolution, step: int) -> go.Figure:
+    """The canvas after ``step`` placements, the last one outlined in orange, the cropped
+    output dashed."""
+    placement, padding = result.placements[step - 1], result.padding
+    f = placement.contribution.shape[0]
+    canvas = result.canvas_after(step)
+    labels = [[f"{value:g}" for value in row] for row in canvas]
+    figure = go.Figure(
+        go.Heatmap(z=canvas, colorscale="RdBu", zmid=0, text=labels, texttemplate="%{text}", showscale=False)
+    )
+    figure.add_shape(
+        type="rect",
+        x0=placement.left - 0.5,
+        x1=placement.left + f - 0.5,
+        y0=placement.top - 0.5,
+        y1=placement.top + f - 0.5,
+        line=dict(color="#ff7f0e", width=4),
+    )
+    rows, columns = result.output.shape
+    figure.add_shape(
+        type="rect",
+        x0=padding - 0.5,
+        x1=padding + columns - 0.5,
+        y0=padding - 0.5,
+        y1=padding + rows - 0.5,
+        line=dict(color="black", width=2, dash="dash"),
+    )
+    figure.update_yaxes(autorange="reversed", scaleanchor="x")
+    figure.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10))
+    return figure
 
 
 # -- synthetic data --------------------------------------------------------------------------------------
