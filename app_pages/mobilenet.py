@@ -239,28 +239,14 @@ def bottleneck_section() -> None:
     if None in (n, n_c, t, n_c_out):
         return
     block = mn.bottleneck_cost(n, n_c, t, n_c_out, s)
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "part": "expansion 1×1",
-                    "output": f"{n}×{n}×{block.expanded}" if t > 1 else "(none: t = 1)",
-                    "MACs": block.expansion_macs,
-                },
-                {
-                    "part": "depthwise 3×3",
-                    "output": f"{block.output_side}×{block.output_side}×{block.expanded}",
-                    "MACs": block.depthwise_macs,
-                },
-                {
-                    "part": "projection 1×1 (linear)",
-                    "output": f"{block.output_side}×{block.output_side}×{n_c_out}",
-                    "MACs": block.projection_macs,
-                },
-            ]
-        ).style.format({"MACs": "{:,}"}),
-        hide_index=True,
-    )
+    side = block.output_side
+    parts = [
+        ("expansion 1×1", f"{n}×{n}×{block.expanded}" if t > 1 else "(none: t = 1)", block.expansion_macs),
+        ("depthwise 3×3", f"{side}×{side}×{block.expanded}", block.depthwise_macs),
+        ("projection 1×1 (linear)", f"{side}×{side}×{n_c_out}", block.projection_macs),
+    ]
+    frame = pd.DataFrame(parts, columns=["part", "output", "MACs"])
+    st.dataframe(frame.style.format({"MACs": "{:,}"}), hide_index=True)
     st.markdown(
         f"**{block.macs:,} MACs, {block.params:,} parameters**; residual connection: "
         f"{'yes' if block.residual else 'no (the stride or the channels change the shape)'}."
@@ -269,50 +255,16 @@ def bottleneck_section() -> None:
     table = mn.mobilenet_v2_table()
     rows = [
         {
-            "stage": "conv 3×3, stride 2",
-            "t": "",
-            "c": 32,
-            "n": 1,
-            "s": 2,
-            "input": "224×224×3",
-            "parameters": table.stem[0],
-            "MACs": table.stem[1],
+            "stage": row.stage,
+            "t": "" if row.t is None else row.t,
+            "c": row.c,
+            "n": row.n,
+            "s": "" if row.s is None else row.s,
+            "input": "×".join(map(str, row.input_shape)),
+            "parameters": row.params,
+            "MACs": row.macs,
         }
-    ]
-    rows += [
-        {
-            "stage": "bottleneck",
-            "t": stage.t,
-            "c": stage.c,
-            "n": stage.n,
-            "s": stage.s,
-            "input": f"{stage.input_side}×{stage.input_side}×{stage.input_channels}",
-            "parameters": stage.params,
-            "MACs": stage.macs,
-        }
-        for stage in table.stages
-    ]
-    rows += [
-        {
-            "stage": "conv 1×1",
-            "t": "",
-            "c": 1280,
-            "n": 1,
-            "s": 1,
-            "input": "7×7×320",
-            "parameters": table.head[0],
-            "MACs": table.head[1],
-        },
-        {
-            "stage": "fully connected",
-            "t": "",
-            "c": 1000,
-            "n": 1,
-            "s": "",
-            "input": "1280",
-            "parameters": table.classifier[0],
-            "MACs": table.classifier[1],
-        },
+        for row in table.rows()
     ]
     st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True)
     published = arch.get_architecture("mobilenet_v2").published()

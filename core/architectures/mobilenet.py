@@ -182,11 +182,28 @@ class V2Stage:
 
 
 @dataclass(frozen=True)
+class V2Row:
+    """One row of the whole network's table: a layer or a stage of bottlenecks, its (t, c, n,
+    s) where they apply (None elsewhere), the shape it takes in, and what it costs."""
+
+    stage: str
+    t: int | None
+    c: int
+    n: int
+    s: int | None
+    input_shape: tuple[int, ...]  # (H, W, C), or (features,) for the classifier
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
 class V2Table:
     stages: tuple[V2Stage, ...]
     stem: tuple[int, int]  # (params, MACs) of the first 3×3 convolution, stride 2, to 32 channels
     head: tuple[int, int]  # the last 1×1 convolution to 1280 channels
-    classifier: tuple[int, int]  # the fully connected layer to 1000 classes
+    classifier: tuple[int, int]  # the fully connected layer to the classes
+    resolution: int = 224
+    num_classes: int = 1000
 
     @property
     def params(self) -> int:
@@ -196,22 +213,43 @@ class V2Table:
     def macs(self) -> int:
         return sum(stage.macs for stage in self.stages) + self.stem[1] + self.head[1] + self.classifier[1]
 
+    def rows(self) -> list[V2Row]:
+        """The stem, the seven bottleneck stages, the head and the classifier, in order."""
+        last = self.stages[-1]
+        head_side = last.input_side if last.s == 1 else (last.input_side - 1) // last.s + 1
+        return [
+            V2Row(
+                "conv 3×3, stride 2", None, V2_STEM_CHANNELS, 1, 2, (self.resolution, self.resolution, 3), *self.stem
+            ),
+            *(
+                V2Row(
+                    "bottleneck", s.t, s.c, s.n, s.s, (s.input_side, s.input_side, s.input_channels), s.params, s.macs
+                )
+                for s in self.stages
+            ),
+            V2Row("conv 1×1", None, V2_HEAD_CHANNELS, 1, 1, (head_side, head_side, last.c), *self.head),
+            V2Row("fully connected", None, self.num_classes, 1, None, (V2_HEAD_CHANNELS,), *self.classifier),
+        ]
+
+
+V2_STEM_CHANNELS, V2_HEAD_CHANNELS = 32, 1280  # Sandler et al. 2018, Table 2
+
 
 def mobilenet_v2_table(resolution: int = 224, num_classes: int = 1000) -> V2Table:
     """MobileNetV2 (width 1.0) added up from ``bottleneck_cost`` and the settings: its totals
     equal torchvision's model (3,504,872 parameters, 0.30 GMACs at 224; tested)."""
     side = (resolution + 2 - 3) // 2 + 1
-    stem = (3 * 32 * 9 + 2 * 32, side * side * 32 * 3 * 9)
-    channels, stages = 32, []
+    stem = (3 * V2_STEM_CHANNELS * 9 + 2 * V2_STEM_CHANNELS, side * side * V2_STEM_CHANNELS * 3 * 9)
+    channels, stages = V2_STEM_CHANNELS, []
     for t, c, n, s in MOBILENET_V2_SETTINGS:
         start_side, start_channels, params, macs = side, channels, 0, 0
         for repeat in range(n):
             block = bottleneck_cost(side, channels, t, c, s if repeat == 0 else 1)
             params, macs, side, channels = params + block.params, macs + block.macs, block.output_side, c
         stages.append(V2Stage(t, c, n, s, start_side, start_channels, params, macs))
-    head = (channels * 1280 + 2 * 1280, side * side * channels * 1280)
-    classifier = (1280 * num_classes + num_classes, 1280 * num_classes)
-    return V2Table(tuple(stages), stem, head, classifier)
+    head = (channels * V2_HEAD_CHANNELS + 2 * V2_HEAD_CHANNELS, side * side * channels * V2_HEAD_CHANNELS)
+    classifier = (V2_HEAD_CHANNELS * num_classes + num_classes, V2_HEAD_CHANNELS * num_classes)
+    return V2Table(tuple(stages), stem, head, classifier, resolution, num_classes)
 
 
 # -- EfficientNet: compound scaling ------------------------------------------------------------------------------

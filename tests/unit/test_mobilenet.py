@@ -128,3 +128,16 @@ def test_scaled_efficientnet_at_b0_is_b0_and_grows_with_each_knob():
     assert all(later.macs > earlier.macs for (_, earlier), (_, later) in zip(family, family[1:]))
     with pytest.raises(UserError, match="between 0.25 and 4"):
         mn.scaled_efficientnet_stats(width=10)
+
+
+@pytest.mark.parametrize("resolution", [224, 160])
+def test_the_whole_v2_table_adds_up_to_its_totals_with_shapes_that_follow_each_other(resolution):
+    table = mn.mobilenet_v2_table(resolution)
+    rows = table.rows()
+    assert [row.stage for row in rows] == ["conv 3×3, stride 2"] + ["bottleneck"] * 7 + ["conv 1×1", "fully connected"]
+    assert sum(row.params for row in rows) == table.params and sum(row.macs for row in rows) == table.macs
+    assert rows[0].input_shape == (resolution, resolution, 3)
+    side = -(-resolution // 32)
+    assert rows[-2].input_shape == (side, side, 320) and rows[-1].input_shape == (1280,)
+    for before, after in zip(rows[1:-2], rows[2:-1]):
+        assert after.input_shape[2] == before.c
