@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from core.architectures import mobilenet as mn
 from core.architectures import registry as arch
@@ -84,39 +85,8 @@ def separable_section() -> None:
     except UserError as error:
         st.error(str(error))
         return
-    side = cost.output_side
-    st.plotly_chart(volumes_figure(n, n_c, side, n_c_out), key="sep-volumes")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "step": "normal convolution",
-                    "multiplications": cost.normal,
-                    "formula": f"f·f·n_c · n_out² · n_c′ = {f}·{f}·{n_c} · {side}² · {n_c_out}",
-                    "parameters": cost.normal_params,
-                },
-                {
-                    "step": "depthwise",
-                    "multiplications": cost.depthwise,
-                    "formula": f"f·f · n_out² · n_c = {f}·{f} · {side}² · {n_c}",
-                    "parameters": f * f * n_c,
-                },
-                {
-                    "step": "pointwise (1×1)",
-                    "multiplications": cost.pointwise,
-                    "formula": f"n_c · n_out² · n_c′ = {n_c} · {side}² · {n_c_out}",
-                    "parameters": n_c * n_c_out,
-                },
-                {
-                    "step": "depthwise-separable",
-                    "multiplications": cost.separable,
-                    "formula": "depthwise + pointwise",
-                    "parameters": cost.separable_params,
-                },
-            ]
-        ).style.format({"multiplications": "{:,}", "parameters": "{:,}"}),
-        hide_index=True,
-    )
+    st.plotly_chart(volumes_figure(n, n_c, cost.output_side, n_c_out), key="sep-volumes")
+    st.dataframe(separable_steps(cost, n_c, f, n_c_out), hide_index=True)
     st.latex(
         rf"\frac{{{cost.separable:,}}}{{{cost.normal:,}}} = {cost.ratio:.3f} = "
         rf"\frac{{1}}{{n_c'}} + \frac{{1}}{{f^2}} = \frac{{1}}{{{n_c_out}}} + \frac{{1}}{{{f * f}}}"
@@ -132,6 +102,24 @@ def separable_section() -> None:
         "Multiplications as the course counts them, without biases (MobileNet follows each convolution with batch "
         "norm). The course's example is the default: 6×6×3, 3×3, 5 filters → 4×4×5."
     )
+
+
+def separable_steps(cost: costs.SeparableCost, n_c: int, f: int, n_c_out: int) -> Styler:
+    """The multiplications of each step with the course's formula filled in, and the parameters."""
+    side = cost.output_side
+    rows = [
+        (
+            "normal convolution",
+            cost.normal,
+            f"f·f·n_c · n_out² · n_c′ = {f}·{f}·{n_c} · {side}² · {n_c_out}",
+            cost.normal_params,
+        ),
+        ("depthwise", cost.depthwise, f"f·f · n_out² · n_c = {f}·{f} · {side}² · {n_c}", f * f * n_c),
+        ("pointwise (1×1)", cost.pointwise, f"n_c · n_out² · n_c′ = {n_c} · {side}² · {n_c_out}", n_c * n_c_out),
+        ("depthwise-separable", cost.separable, "depthwise + pointwise", cost.separable_params),
+    ]
+    frame = pd.DataFrame(rows, columns=["step", "multiplications", "formula", "parameters"])
+    return frame.style.format({"multiplications": "{:,}", "parameters": "{:,}"})
 
 
 def timing_rows(handle: JobHandle[tuple[str, mn.SeparableTiming]]) -> list[dict]:
