@@ -236,31 +236,7 @@ def iou_section(image: np.ndarray) -> None:
 @st.fragment
 def nms_section(image: np.ndarray) -> None:
     st.subheader("Non-max suppression, step by step")
-    name = selected_yolo()
-    model = None
-    if weights.get_weights(name).is_cached() and (device := compute_device()) is not None:
-        try:
-            model = pretrained(name, str(device))
-        except UserError as error:
-            st.error(str(error))
-    if model is not None:
-        cached = st.session_state.get("nms-candidates")
-        if not cached or cached[0] is not image or cached[1] != name:  # the model runs once per image
-            with st.spinner(f"Collecting {name}'s candidate boxes…"):
-                cached = (image, name, detectors.yolo_candidates(model, image, device))
-            st.session_state["nms-candidates"] = cached
-        boxes, scores, classes = cached[2]
-        class_names = model.names
-        canvas = image
-        st.caption(f"{name}'s candidates on your image before suppression (its NMS switched off; scores ≥ 0.05).")
-    else:
-        boxes, scores, classes = detection.synthetic_candidates()
-        class_names = dict(enumerate(detection.COURSE_CLASSES))
-        canvas = np.full((480, 640, 3), 236, np.uint8)
-        st.caption(
-            f"A made-up scene: {len(scores)} candidate boxes for three objects. With {name}'s weights cached, "
-            "the model's own candidates on your image are used instead."
-        )
+    (boxes, scores, classes), class_names, canvas = nms_candidates(image)
     if len(scores) == 0:
         st.info("The model proposed no candidate boxes with a score of at least 0.05 on this image.")
         return
@@ -280,20 +256,7 @@ def nms_section(image: np.ndarray) -> None:
         else 1
     )
     current, state = run.steps[step - 1], run.at_step(step)
-    drawn = []
-    for index in np.argsort(scores):
-        if index in run.below_threshold:
-            continue
-        label = f"{class_names[int(classes[index])]} {scores[index]:.2f}"
-        drawn.append(
-            {
-                "pick": DrawnBox(boxes[index], PALETTE[3], "pick: " + label, width=4),
-                "suppressed now": DrawnBox(boxes[index], PALETTE[1], width=2, dash="dash"),
-                "suppressed before": DrawnBox(boxes[index], "#9a9a9a", width=1, dash="dot", opacity=0.6),
-                "kept": DrawnBox(boxes[index], PALETTE[2], label, width=4),
-                "in play": DrawnBox(boxes[index], PALETTE[0], width=1),
-            }[state.role(int(index))]
-        )
+    drawn = nms_boxes(run, state, boxes, scores, [class_names[int(c)] for c in classes])
     figure_column, text_column = st.columns([3, 2])
     figure_column.plotly_chart(boxes_figure(canvas, drawn, height=420), key="nms-figure")
     text_column.markdown(
@@ -312,6 +275,50 @@ def nms_section(image: np.ndarray) -> None:
         }
     )
     text_column.dataframe(table, hide_index=True, height=min(300, 38 + 35 * len(table)))
+
+
+def nms_candidates(image: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict, np.ndarray]:
+    """(boxes, scores, classes), the class names and the picture to draw on: the YOLO model's
+    own candidates on ``image`` when its weights are here (collected once per image), else a
+    made-up scene."""
+    name = selected_yolo()
+    model = None
+    if weights.get_weights(name).is_cached() and (device := compute_device()) is not None:
+        with shown_user_errors():
+            model = pretrained(name, str(device))
+    if model is None:
+        candidates = detection.synthetic_candidates()
+        st.caption(
+            f"A made-up scene: {len(candidates[1])} candidate boxes for three objects. With {name}'s weights cached, "
+            "the model's own candidates on your image are used instead."
+        )
+        return candidates, dict(enumerate(detection.COURSE_CLASSES)), np.full((480, 640, 3), 236, np.uint8)
+    cached = st.session_state.get("nms-candidates")
+    if not cached or cached[0] is not image or cached[1] != name:  # the model runs once per image
+        with st.spinner(f"Collecting {name}'s candidate boxes…"):
+            cached = (image, name, detectors.yolo_candidates(model, image, device))
+        st.session_state["nms-candidates"] = cached
+    st.caption(f"{name}'s candidates on your image before suppression (its NMS switched off; scores ≥ 0.05).")
+    return cached[2], model.names, image
+
+
+def nms_boxes(run, state, boxes: np.ndarray, scores: np.ndarray, labels: list[str]) -> list[DrawnBox]:
+    """Every candidate above the threshold, lowest score first, drawn by its role at this step."""
+    drawn = []
+    for index in np.argsort(scores):
+        if index in run.below_threshold:
+            continue
+        label = f"{labels[index]} {scores[index]:.2f}"
+        drawn.append(
+            {
+                "pick": DrawnBox(boxes[index], PALETTE[3], "pick: " + label, width=4),
+                "suppressed now": DrawnBox(boxes[index], PALETTE[1], width=2, dash="dash"),
+                "suppressed before": DrawnBox(boxes[index], "#9a9a9a", width=1, dash="dot", opacity=0.6),
+                "kept": DrawnBox(boxes[index], PALETTE[2], label, width=4),
+                "in play": DrawnBox(boxes[index], PALETTE[0], width=1),
+            }[state.role(int(index))]
+        )
+    return drawn
 
 
 # -- Grid cells and anchor boxes ---------------------------------------------------------------------
