@@ -66,6 +66,50 @@ def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, 
 @st.fragment
 def yolo_section(image: np.ndarray) -> None:
     st.subheader("YOLO11 on your image")
+    settings = yolo_settings()
+    if settings is None:
+        return
+    name, options = settings
+    if not weights_ready(name, "detection on your image", key="det-download"):
+        st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
+        st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
+        return
+    device, model = compute_device(), None
+    if device is not None:
+        with shown_user_errors():
+            model = pretrained(name, str(device))
+    if model is None:
+        return
+    chosen = st.multiselect(
+        "Only these classes",
+        list(model.names.values()),
+        key="det-classes",
+        placeholder=f"All {len(model.names)} COCO classes",
+    )
+    classes = [index for index, class_name in model.names.items() if class_name in chosen] or None
+    with st.spinner(f"Running {name} on {device}…"):
+        result = detectors.detect_yolo(model, image, device, classes=classes, **options)
+    st.session_state["det-latest"] = (image, result.detections)
+    original_column, annotated_column = st.columns(2)
+    original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
+    annotated_column.image(
+        fit_within(result.annotated(), DISPLAY_SIDE),
+        output_format="JPEG",
+        caption=f"{name} at {options['imgsz']} px on {device}" + (", masks drawn" if result.has_masks else ""),
+    )
+    for column, (stage, ms) in zip(st.columns(3), result.speed_ms.items()):
+        column.metric(stage.replace("process", "-process").capitalize(), f"{ms:.1f} ms")
+    if not result.detections:
+        among = " among the chosen classes" if classes else ""
+        st.info(
+            f"No detections above confidence {options['conf']:.2f}{among}. Lower the threshold or choose other classes."
+        )
+        return
+    show_detections(name, result)
+
+
+def yolo_settings() -> tuple[str, dict] | None:
+    """The weights' name and ``detect_yolo``'s options as chosen, or None."""
     size_column, masks_column, imgsz_column, max_column = st.columns(4)
     size = size_column.selectbox(
         "Model",
@@ -85,47 +129,13 @@ def yolo_section(image: np.ndarray) -> None:
     conf_column, iou_column = st.columns(2)
     conf = conf_column.slider("Confidence threshold", 0.01, 1.0, 0.25, 0.01, key="det-conf")
     iou = iou_column.slider("NMS IoU threshold", 0.05, 1.0, 0.7, 0.05, key="det-iou")
-    name = detectors.yolo_weights_name(size, segment)
     if max_det is None:
-        return
-    if not weights_ready(name, "detection on your image", key="det-download"):
-        st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
-        st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
-        return
-    device = compute_device()
-    if device is None:
-        return
-    try:
-        model = pretrained(name, str(device))
-    except UserError as error:
-        st.error(str(error))
-        return
-    chosen = st.multiselect(
-        "Only these classes",
-        list(model.names.values()),
-        key="det-classes",
-        placeholder=f"All {len(model.names)} COCO classes",
-    )
-    classes = [index for index, class_name in model.names.items() if class_name in chosen] or None
-    with st.spinner(f"Running {name} on {device}…"):
-        result = detectors.detect_yolo(
-            model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det
-        )
-    st.session_state["det-latest"] = (image, result.detections)
-    original_column, annotated_column = st.columns(2)
-    original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
-    annotated_column.image(
-        fit_within(result.annotated(), DISPLAY_SIDE),
-        output_format="JPEG",
-        caption=f"{name} at {imgsz} px on {device}" + (", masks drawn" if result.has_masks else ""),
-    )
-    stages = st.columns(3)
-    for column, (stage, ms) in zip(stages, result.speed_ms.items()):
-        column.metric(stage.replace("process", "-process").capitalize(), f"{ms:.1f} ms")
-    if not result.detections:
-        among = " among the chosen classes" if classes else ""
-        st.info(f"No detections above confidence {conf:.2f}{among}. Lower the threshold or choose other classes.")
-        return
+        return None
+    return detectors.yolo_weights_name(size, segment), dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
+
+
+def show_detections(name: str, result: detectors.DetectionResult) -> None:
+    """The detections as a table, counted per class, and the downloads."""
     st.markdown(
         "**Detections** — bx, by: the box's midpoint; bh, bw: its height and width; all as fractions of the image."
     )
