@@ -24,6 +24,7 @@ from core.faces.gallery import Gallery, clean_name
 from core.runtime import weights
 from core.runtime.errors import UserError
 from ui.boxes import DrawnBox, boxes_figure
+from ui.errors import shown_user_errors
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
 from ui.image_input import display_jpeg, image_input
 from ui.model_status import weights_ready
@@ -278,21 +279,7 @@ def show_gallery(gallery: Gallery) -> None:
             st.session_state["faces-key"] = other.strip()
             changed("Opened the gallery of that key.")
     for person in names:
-        entries = gallery.entries_of(person)
-        with st.container(border=True):
-            pictures, actions = st.columns([3, 2])
-            pictures.markdown(f"**{person}** · {len(entries)} photo{'s' if len(entries) > 1 else ''}")
-            pictures.image([entry.crop for entry in entries], width=72)
-            new_name = actions.text_input("Rename to", value=person, key=f"rename-{person}", max_chars=60)
-            rename, delete = actions.columns(2)
-            if rename.button("Rename", key=f"rename-go-{person}", disabled=new_name == person):
-                try:
-                    changed(f"Renamed {person} to {gallery.rename(person, new_name)}.")
-                except UserError as error:
-                    actions.error(str(error))
-            if delete.button("Delete", key=f"delete-{person}", icon=":material/delete:"):
-                gallery.remove(person)
-                changed(f"Deleted {person} and their photos.")
+        person_card(gallery, person)
     export_column, import_column = st.columns(2)
     export_column.download_button(
         "Export gallery (.npz)",
@@ -304,10 +291,30 @@ def show_gallery(gallery: Gallery) -> None:
     )
     upload = import_column.file_uploader("Import a gallery file", type=["npz"], key="faces-import")
     if upload is not None and import_column.button("Import", key="faces-import-go"):
-        try:
+        with shown_user_errors(import_column):
             changed(gallery.import_file(upload.getvalue()).summary(upload.name))
-        except UserError as error:
-            import_column.error(str(error))
+    forget_everything_button(gallery, photos, len(names))
+
+
+def person_card(gallery: Gallery, person: str) -> None:
+    """One person's photos with Rename and Delete."""
+    entries = gallery.entries_of(person)
+    with st.container(border=True):
+        pictures, actions = st.columns([3, 2])
+        pictures.markdown(f"**{person}** · {len(entries)} photo{'s' if len(entries) > 1 else ''}")
+        pictures.image([entry.crop for entry in entries], width=72)
+        new_name = actions.text_input("Rename to", value=person, key=f"rename-{person}", max_chars=60)
+        rename, delete = actions.columns(2)
+        if rename.button("Rename", key=f"rename-go-{person}", disabled=new_name == person):
+            with shown_user_errors(actions):
+                changed(f"Renamed {person} to {gallery.rename(person, new_name)}.")
+        if delete.button("Delete", key=f"delete-{person}", icon=":material/delete:"):
+            gallery.remove(person)
+            changed(f"Deleted {person} and their photos.")
+
+
+def forget_everything_button(gallery: Gallery, photos: int, people: int) -> None:
+    """Forget everything, after a confirmation that says what goes."""
     st.button(
         "Forget everything…",
         icon=":material/delete_forever:",
@@ -319,7 +326,7 @@ def show_gallery(gallery: Gallery) -> None:
     )
     if st.session_state.get("faces-forget-asked"):
         st.warning(
-            f"Delete all {photos} photos of {len(names)} {'person' if len(names) == 1 else 'people'}"
+            f"Delete all {photos} photos of {people} {'person' if people == 1 else 'people'}"
             + (" from the database too" if stored() else "")
             + ", with every encoding and recorded pair? This cannot be undone."
         )

@@ -24,6 +24,7 @@ from core.runtime import weights
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.jobs import JobHandle
+from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
 from ui.jobs import JobView, job_handle, run_job
@@ -333,53 +334,53 @@ def inception_section() -> None:
         rf"{cheap.main:,} = {cheap.multiplications:,}"
     )
     st.markdown("**Build a module** (the default is GoogLeNet's inception (3a)):")
+    spec = None
+    values = inception_settings()
+    if values is not None:
+        with shown_user_errors():
+            spec = inception.InceptionSpec(**values)
+            shape, counted = inception.measured(spec)
+    if spec is not None:
+        show_inception_module(spec, shape, counted)
+    st.markdown("**GoogLeNet's nine modules** (torchvision's, which adds batch norm):")
+    st.dataframe(rows_table(inception.googlenet_modules()), hide_index=True)
+
+
+INCEPTION_FIELDS = {
+    "n": "n (input side)",
+    "channels": "input channels",
+    "ones": "1×1",
+    "reduce3": "3×3 reduce",
+    "threes": "3×3",
+    "reduce5": "5×5 reduce",
+    "fives": "5×5",
+    "pool_projection": "pool proj",
+}
+
+
+def inception_settings() -> dict[str, int] | None:
+    """``InceptionSpec``'s fields as typed, starting from GoogLeNet's (3a), or None."""
     defaults = inception.GOOGLENET_3A
-    labels = [
-        ("n", "n (input side)"),
-        ("channels", "input channels"),
-        ("ones", "1×1"),
-        ("reduce3", "3×3 reduce"),
-        ("threes", "3×3"),
-        ("reduce5", "5×5 reduce"),
-        ("fives", "5×5"),
-        ("pool_projection", "pool proj"),
-    ]
-    columns = st.columns(len(labels))
     values = {
         field: bounded_number(
             label,
-            0 if field not in ("n", "channels") else 1,
+            1 if field in ("n", "channels") else 0,
             4096,
             getattr(defaults, field),
             key=f"inception-{field}",
             where=column,
         )
-        for column, (field, label) in zip(columns, labels)
+        for column, (field, label) in zip(st.columns(len(INCEPTION_FIELDS)), INCEPTION_FIELDS.items())
     }
-    if None in values.values():
-        return
-    try:
-        spec = inception.InceptionSpec(**values)
-        shape, counted = inception.measured(spec)
-    except UserError as error:
-        st.error(str(error))
-        return
+    return None if None in values.values() else values
+
+
+def show_inception_module(spec: inception.InceptionSpec, shape: tuple[int, ...], counted: int) -> None:
+    """Each branch's multiplications, the output, and whether PyTorch counts the same."""
     found = inception.branches(spec)
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "branch": b.name,
-                    "output channels": b.channels,
-                    "bottleneck": b.bottleneck,
-                    "main": b.main,
-                    "multiplications": b.multiplications,
-                }
-                for b in found
-            ]
-        ).style.format({c: "{:,}" for c in ("bottleneck", "main", "multiplications")}),
-        hide_index=True,
-    )
+    rows = [(b.name, b.channels, b.bottleneck, b.main, b.multiplications) for b in found]
+    frame = pd.DataFrame(rows, columns=["branch", "output channels", "bottleneck", "main", "multiplications"])
+    st.dataframe(frame.style.format({c: "{:,}" for c in ("bottleneck", "main", "multiplications")}), hide_index=True)
     total = sum(branch.multiplications for branch in found)
     st.markdown(f"Output {shape[0]}×{shape[1]}×{shape[2]} (the branches concatenated), **{total:,}** multiplications.")
     if counted == total and shape[2] == spec.output_channels:
@@ -389,8 +390,6 @@ def inception_section() -> None:
         )
     else:
         st.error("PyTorch counts differently; please report these settings.")
-    st.markdown("**GoogLeNet's nine modules** (torchvision's, which adds batch norm):")
-    st.dataframe(rows_table(inception.googlenet_modules()), hide_index=True)
 
 
 @st.cache_resource(show_spinner=False)

@@ -16,10 +16,10 @@ import streamlit as st
 import torch
 from torch import nn
 
-from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS, STYLES, example_image
 from core.runtime.jobs import JobHandle
 from core.style import neural_style as style
+from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import image_input, png_bytes
 from ui.jobs import JobView, job_handle, run_job
@@ -28,7 +28,6 @@ from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
 
 SIZES = (64, 128, 256, 384, 512, 768, 1024)
-LARGEST_SIDE = {"cpu": 512, "cuda": 1024, "mps": 768}  # bounds the memory a run can take
 STYLE_WEIGHTS = (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9)
 LEARN_LAYERS = {f"Layer {block}": f"conv{block}_1" for block in range(1, 6)}
 LEARN_SIDE = 224
@@ -52,7 +51,7 @@ def ready(where: str) -> bool:
 
 def settings_panel(device: torch.device) -> style.StyleConfig | None:
     """The run's settings, or None after showing why they cannot be used."""
-    largest = LARGEST_SIDE.get(device.type, 512)
+    largest = style.largest_side(device)
     sizes = [size for size in SIZES if size <= largest]
     default_size = 512 if device.type == "cuda" else 256
     columns = st.columns(4)
@@ -89,6 +88,26 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
         help="The style image's size relative to the generated image: larger strokes above 1.",
     )
     preserve = columns[3].checkbox("Preserve the content's colours", key="style-preserve")
+    more = advanced_settings()
+    if None in (iterations, tv_weight) or more is None:
+        return None
+    with shown_user_errors():
+        return style.StyleConfig(
+            style_weight=beta,
+            tv_weight=tv_weight,
+            iterations=iterations,
+            image_size=size,
+            init=init,
+            optimizer=optimizer,
+            style_scale=scale,
+            preserve_colors=preserve,
+            **more,
+        )
+    return None
+
+
+def advanced_settings() -> dict | None:
+    """The settings under "Layers, learning rate, seed" as ``StyleConfig`` arguments, or None."""
     with st.expander("Layers, learning rate, seed"):
         columns = st.columns(6)
         content_layer = columns[0].selectbox(
@@ -101,34 +120,17 @@ def settings_panel(device: torch.device) -> style.StyleConfig | None:
             for index, name in enumerate(style.STYLE_LAYERS)
         }
         columns = st.columns(4)
-        learning_rate = bounded_number(
-            "Adam learning rate", 1e-4, 1.0, 0.02, number_format="%.4f", key="style-lr", where=columns[0]
+        numbers = dict(
+            learning_rate=bounded_number(
+                "Adam learning rate", 1e-4, 1.0, 0.02, number_format="%.4f", key="style-lr", where=columns[0]
+            ),
+            seed=bounded_number("Seed", 0, 2**31 - 1, 0, key="style-seed", where=columns[1]),
+            preview_every=bounded_number("Preview every N steps", 1, 500, 10, key="style-preview", where=columns[2]),
         )
-        seed = bounded_number("Seed", 0, 2**31 - 1, 0, key="style-seed", where=columns[1])
-        preview_every = bounded_number("Preview every N steps", 1, 500, 10, key="style-preview", where=columns[2])
         normalized = columns[3].checkbox("Course normalization of J_content (1 / 4 n_H n_W n_C)", key="style-norm")
-    if None in (iterations, tv_weight, learning_rate, seed, preview_every, *weights.values()):
+    if None in (*numbers.values(), *weights.values()):
         return None
-    try:
-        return style.StyleConfig(
-            content_layer=content_layer,
-            style_weights=weights,
-            style_weight=beta,
-            tv_weight=tv_weight,
-            normalized_content=normalized,
-            iterations=iterations,
-            image_size=size,
-            init=init,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            seed=seed,
-            style_scale=scale,
-            preserve_colors=preserve,
-            preview_every=preview_every,
-        )
-    except UserError as error:
-        st.error(str(error))
-        return None
+    return dict(content_layer=content_layer, style_weights=weights, normalized_content=normalized, **numbers)
 
 
 def size_notes(content: np.ndarray, styles: list[np.ndarray], config: style.StyleConfig) -> None:

@@ -361,6 +361,15 @@ def costs(
     return parts
 
 
+LARGEST_SIDE = {"cpu": 512, "cuda": 1024, "mps": 768}  # bounds the memory and the time one run takes
+
+
+def largest_side(device: torch.device) -> int:
+    """The largest image size offered on ``device``'s kind: beyond it a run's activations
+    (``transfer_memory``) and time grow past what one shared server should give one user."""
+    return LARGEST_SIDE.get(device.type, 512)
+
+
 def transfer_memory(config: StyleConfig, content_shape: tuple[int, int],
                     style_shapes: Sequence[tuple[int, int]]) -> MemoryEstimate:  # fmt: skip
     """Bytes a run takes at its peak, from tensor sizes on the meta device, for a content
