@@ -15,6 +15,7 @@ from core.runtime.device import pick_device
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.images import fit_within
+from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.layer_table import layer_frame, with_separators
@@ -40,26 +41,12 @@ def output_size_section() -> None:
     f = whole("f (filter size)", 3, "os-f", filter_col)
     s = whole("s (stride)", 1, "os-s", stride_col)
     d = whole("d (dilation)", 1, "os-d", dilation_col)
-    preset = st.segmented_control("Padding", ["valid", "same", "custom"], default="valid", key="os-preset") or "valid"
-    if preset == "custom":
-        p = whole("p (padding)", 1, "os-p")
-    elif preset == "same":
-        try:
-            p = conv.same_padding(f)
-        except UserError as error:
-            st.error(str(error))
-            return
-        if f % 2 == 0:
-            st.info(
-                f"With an even f = {f}, p = (f − 1)/2 = {(f - 1) / 2} is not whole: "
-                f"p = {p} is used, so 'same' is off by one."
-            )
-    else:
-        p = 0
-    try:
-        out_h, out_w = conv.output_size(n_h, f, p, s, d), conv.output_size(n_w, f, p, s, d)
-    except UserError as error:
-        st.error(str(error))
+    p = padding_choice(f)
+    out_h = out_w = None
+    if p is not None:
+        with shown_user_errors():
+            out_h, out_w = conv.output_size(n_h, f, p, s, d), conv.output_size(n_w, f, p, s, d)
+    if out_h is None:
         return
     f_term = "f" if d == 1 else "d(f-1)-1"
     f_value = str(f) if d == 1 else f"{d}({f}-1)-1"
@@ -75,25 +62,43 @@ def output_size_section() -> None:
                 "row(s)/column(s) of the padded input."
             )
     st.success(f"Output: {out_h} × {out_w} (padding p = {p})")
+    transposed_size_part()
 
-    st.markdown("**Transposed convolution** (upsampling, e.g. in U-Net)")
-    cols = st.columns(6)
-    values = [
-        whole(label, default, f"tr-{index}", column)
-        for index, (label, default, column) in enumerate(
-            zip(["i (input)", "f", "p", "s", "d", "output padding"], [2, 3, 1, 2, 1, 1], cols)
+
+def padding_choice(f: int) -> int | None:
+    """p for "valid", "same" (saying when an even f makes it off by one) or as typed."""
+    preset = st.segmented_control("Padding", ["valid", "same", "custom"], default="valid", key="os-preset") or "valid"
+    if preset == "custom":
+        return whole("p (padding)", 1, "os-p")
+    if preset == "valid":
+        return 0
+    p = None
+    with shown_user_errors():
+        p = conv.same_padding(f)
+    if p is not None and f % 2 == 0:
+        st.info(
+            f"With an even f = {f}, p = (f − 1)/2 = {(f - 1) / 2} is not whole: "
+            f"p = {p} is used, so 'same' is off by one."
         )
-    ]
-    i, tf, tp, ts, td, op = values
-    try:
-        out = conv.transposed_output_size(i, tf, tp, ts, td, op)
-    except UserError as error:
-        st.error(str(error))
-        return
-    st.latex(
-        rf"o = s(i-1) - 2p + d(f-1) + \text{{output\_padding}} + 1"
-        rf" = {ts}({i}-1) - 2\cdot{tp} + {td}({tf}-1) + {op} + 1 = {out}"
+    return p
+
+
+def transposed_size_part() -> None:
+    st.markdown("**Transposed convolution** (upsampling, e.g. in U-Net)")
+    labels, defaults = ["i (input)", "f", "p", "s", "d", "output padding"], [2, 3, 1, 2, 1, 1]
+    columns = st.columns(len(labels))
+    i, tf, tp, ts, td, op = (
+        whole(label, default, f"tr-{index}", column)
+        for index, (label, default, column) in enumerate(zip(labels, defaults, columns))
     )
+    out = None
+    with shown_user_errors():
+        out = conv.transposed_output_size(i, tf, tp, ts, td, op)
+    if out is not None:
+        st.latex(
+            rf"o = s(i-1) - 2p + d(f-1) + \text{{output\_padding}} + 1"
+            rf" = {ts}({i}-1) - 2\cdot{tp} + {td}({tf}-1) + {op} + 1 = {out}"
+        )
 
 
 STEP_PRESETS = {
