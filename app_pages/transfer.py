@@ -49,8 +49,10 @@ def classes_section() -> None:
     shows the set as it now stands; messages about the change are said once. Not a
     fragment: a fragment's rerun would leave the Train tab showing the set as it was."""
     st.subheader("Your classes")
-    st.markdown(f"{transfer.MAX_CLASSES} classes at most, {transfer.MIN_PHOTOS}–{transfer.MAX_PHOTOS} photos each "
-                "(the course's example: Tigger, Misty, neither). The photos stay in this browser session.")  # fmt: skip
+    st.markdown(
+        f"{transfer.MAX_CLASSES} classes at most, {transfer.MIN_PHOTOS}–{transfer.MAX_PHOTOS} photos each "
+        "(the course's example: Tigger, Misty, neither). The photos stay in this browser session."
+    )
     photos = photo_set()
     for kind, notice in st.session_state.pop(NOTICES_KEY, []):
         getattr(st, kind)(notice)
@@ -63,20 +65,35 @@ def classes_section() -> None:
             count = f"{len(images)} photo{'s' if len(images) != 1 else ''}"
             title.markdown(f"**{label}** · {count}")
             delete.popover("Delete", icon=":material/delete:").button(
-                f"Delete {label} and its {count}", key=f"transfer-delete-{index}", type="primary",
-                on_click=photos.photos.pop, args=(label,))  # fmt: skip
+                f"Delete {label} and its {count}",
+                key=f"transfer-delete-{index}",
+                type="primary",
+                on_click=photos.photos.pop,
+                args=(label,),
+            )
             key = f"transfer-upload-{index}-{len(images)}"  # a new uploader once its files are added
-            st.file_uploader(f"Add photos to {label}", type=list(ACCEPTED_EXTENSIONS), accept_multiple_files=True,
-                             key=key, on_change=add_uploads, args=(label, key))  # fmt: skip
+            st.file_uploader(
+                f"Add photos to {label}",
+                type=list(ACCEPTED_EXTENSIONS),
+                accept_multiple_files=True,
+                key=key,
+                on_change=add_uploads,
+                args=(label, key),
+            )
             if images:
                 st.image([display_jpeg(image) for image in images[:12]], width=72)
     if photos.classes and st.toggle("Add photos with the camera", key="transfer-camera-on"):
         label = st.selectbox("Add each shot to", photos.classes, key="transfer-camera-class")
         st.camera_input("Take a photo", key="transfer-camera", on_change=add_uploads, args=(label, "transfer-camera"))
     export_column, import_column = st.columns(2)
-    export_column.download_button("Export the set (.zip)", photos.export,
-                                  file_name="cnn-lab-classes.zip", disabled=not photos.total,
-                                  icon=":material/download:", key="transfer-export")  # fmt: skip
+    export_column.download_button(
+        "Export the set (.zip)",
+        photos.export,
+        file_name="cnn-lab-classes.zip",
+        disabled=not photos.total,
+        icon=":material/download:",
+        key="transfer-export",
+    )
     upload = import_column.file_uploader("Import a set (.zip)", type=["zip"], key="transfer-import")
     replaces = f" (replaces the {photos.total} photos here)" if photos.total else ""
     import_column.button(f"Import{replaces}", key="transfer-import-go", disabled=upload is None, on_click=import_set)
@@ -116,8 +133,11 @@ def add_uploads(label: str, key: str) -> None:
         say("error", str(error))
         return
     if added < len(decoded):
-        say("warning", f"Added {added} of {len(decoded)} photos to {label}: a class holds at most "
-                       f"{transfer.MAX_PHOTOS} and all classes {transfer.MAX_TOTAL_PHOTOS}.")  # fmt: skip
+        say(
+            "warning",
+            f"Added {added} of {len(decoded)} photos to {label}: a class holds at most "
+            f"{transfer.MAX_PHOTOS} and all classes {transfer.MAX_TOTAL_PHOTOS}.",
+        )
 
 
 def import_set() -> None:
@@ -339,8 +359,9 @@ def classify_section() -> None:
     if not runs:
         st.info("Train a regime in the Train tab first.")
         return
-    regime = st.radio("Model", list(runs), format_func=transfer.REGIME_TITLES.get, horizontal=True,
-                      key="transfer-classify-regime")  # fmt: skip
+    regime = st.radio(
+        "Model", list(runs), format_func=transfer.REGIME_TITLES.get, horizontal=True, key="transfer-classify-regime"
+    )
     image = image_input("transfer-query", label="Photo", default_example="chelsea")
     if image is None:
         return
@@ -349,8 +370,7 @@ def classify_section() -> None:
     if device is None:
         return
     with st.spinner("Classifying…"):
-        answer = transfer.classify_photo(run.network, image, list(run.classes), run.backbone,
-                                         device)  # fmt: skip
+        answer = transfer.classify_photo(run.network, image, list(run.classes), run.backbone, device)
     verdict = transfer.held_out_verdict(run.last.validation_accuracy, run.held_out, len(list(run.classes)))
     left, right = st.columns([1, 2])
     left.image(display_jpeg(image), width=240)
@@ -375,10 +395,12 @@ def offline_result(shots: int, seed: int) -> transfer.OfflineResult:
 @st.fragment
 def offline_section() -> None:
     st.subheader("Offline: transfer between handwritten digits")
-    st.markdown("A small CNN (three 3×3 convolutions of 64 channels, batch norm, global pooling) that CNN Lab "
-                "pretrains on scikit-learn's digits **0–4** is frozen; only a new softmax is trained, on a few "
-                "examples of each digit **5–9** it never saw — regime (a). The same head on the same network "
-                "with random weights is the reference.")  # fmt: skip
+    st.markdown(
+        "A small CNN (three 3×3 convolutions of 64 channels, batch norm, global pooling) that CNN Lab "
+        "pretrains on scikit-learn's digits **0–4** is frozen; only a new softmax is trained, on a few "
+        "examples of each digit **5–9** it never saw — regime (a). The same head on the same network "
+        "with random weights is the reference."
+    )
     columns = st.columns(2)
     shots = bounded_number("Examples per digit", 1, 100, 5, key="offline-shots", where=columns[0])
     seed = bounded_number("Seed (which examples)", 0, 1000, 0, key="offline-seed", where=columns[1])
@@ -389,9 +411,11 @@ def offline_section() -> None:
     columns = st.columns(2)
     columns[0].metric("Pretrained on 0–4", f"{result.pretrained_accuracy:.1%}")
     columns[1].metric("Untrained backbone", f"{result.untrained_accuracy:.1%}")
-    st.caption(f"Accuracy on the other {result.tested} digits 5–9, from {shots} example{'s' if shots > 1 else ''} of "
-               "each (chance: 20 %). Features learned on other digits separate new ones better than random "
-               "features do.")  # fmt: skip
+    st.caption(
+        f"Accuracy on the other {result.tested} digits 5–9, from {shots} example{'s' if shots > 1 else ''} of "
+        "each (chance: 20 %). Features learned on other digits separate new ones better than random "
+        "features do."
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -415,12 +439,22 @@ def augmentation_section() -> None:
         copies = augmented_copies(image, settings, seed)
     st.image(copies, width=150)
     shift = augment.pca_shift(image, settings.pca_sigma, np.random.default_rng(seed))
-    st.markdown("**PCA colour augmentation** (AlexNet): the principal components p_i of this image's RGB values "
-                "(0–1), their eigenvalues λ_i and the spread √λ_i of the pixels along each, and one draw "
-                "α_i ~ N(0, σ²). The shift follows the colours the photo already varies in.")  # fmt: skip
-    st.dataframe(pd.DataFrame({"p_i (R, G, B)": [np.round(v, 3).tolist() for v in shift.eigenvectors.T],
-                               "λ_i": np.round(shift.eigenvalues, 5), "√λ_i": np.round(shift.spreads, 4),
-                               "α_i": np.round(shift.alphas, 4)}), hide_index=True)  # fmt: skip
+    st.markdown(
+        "**PCA colour augmentation** (AlexNet): the principal components p_i of this image's RGB values "
+        "(0–1), their eigenvalues λ_i and the spread √λ_i of the pixels along each, and one draw "
+        "α_i ~ N(0, σ²). The shift follows the colours the photo already varies in."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "p_i (R, G, B)": [np.round(v, 3).tolist() for v in shift.eigenvectors.T],
+                "λ_i": np.round(shift.eigenvalues, 5),
+                "√λ_i": np.round(shift.spreads, 4),
+                "α_i": np.round(shift.alphas, 4),
+            }
+        ),
+        hide_index=True,
+    )
     st.latex(
         r"\Delta = \sum_i \alpha_i \sqrt{\lambda_i}\, \mathbf{p}_i = ("
         + ", ".join(f"{value * 255:+.2f}" for value in shift.shift)

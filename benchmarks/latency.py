@@ -35,8 +35,15 @@ def main() -> None:
                 "model(image)", globals={"model": model, "image": image}, num_threads=torch.get_num_threads()
             )
             theirs = timer.blocked_autorange(min_run_time=1.0).median
-            rows.append((round_index, f"{ours * 1e3:.2f}", f"{theirs * 1e3:.2f}", f"{ours / theirs - 1:+.1%}",
-                         "yes" if abs(ours / theirs - 1) <= 0.15 else "NO"))  # fmt: skip
+            rows.append(
+                (
+                    round_index,
+                    f"{ours * 1e3:.2f}",
+                    f"{theirs * 1e3:.2f}",
+                    f"{ours / theirs - 1:+.1%}",
+                    "yes" if abs(ours / theirs - 1) <= 0.15 else "NO",
+                )
+            )
     print_table(
         f"ResNet-18, batch 1, 224², {describe_device(device)}: core.runtime.latency against torch.utils.benchmark",
         ("round", "measure_latency ms", "blocked_autorange ms", "difference", "within ±15 %"),

@@ -234,17 +234,33 @@ def report(sessions, results, wall, warm_bytes, peak_bytes, done_bytes, settled_
     print_table(
         f"{sessions} browser sessions at once on one server ({os.cpu_count()} cores), all jobs in {wall:.0f} s",
         ("session", "work", "queue shown", "seconds to result", "home again (s)", "ok"),
-        [(index + 1, result.work, "yes" if result.queued else "no", f"{result.seconds:.1f}",
-          f"{result.answer_seconds:.1f}", result.error or "yes") for index, result in enumerate(results)],
-    )  # fmt: skip
+        [
+            (
+                index + 1,
+                result.work,
+                "yes" if result.queued else "no",
+                f"{result.seconds:.1f}",
+                f"{result.answer_seconds:.1f}",
+                result.error or "yes",
+            )
+            for index, result in enumerate(results)
+        ],
+    )
     budget = int(os.environ.get(JOB_MEMORY_ENV, "0") or 0) or DEFAULT_JOB_MEMORY_MB
     print_table(
         "The server's resident memory",
         ("warm (models loaded)", "peak", "jobs done", "sessions closed", "peak ≤ warm + budget", "back within 300 MB"),
-        [(f"{warm_bytes / MB:,.0f} MB", f"{peak_bytes / MB:,.0f} MB", f"{done_bytes / MB:,.0f} MB",
-          f"{settled_bytes / MB:,.0f} MB", "yes" if peak_bytes <= warm_bytes + budget * MB else "NO",
-          "yes" if settled_bytes <= warm_bytes + 300 * MB else "NO")],
-    )  # fmt: skip
+        [
+            (
+                f"{warm_bytes / MB:,.0f} MB",
+                f"{peak_bytes / MB:,.0f} MB",
+                f"{done_bytes / MB:,.0f} MB",
+                f"{settled_bytes / MB:,.0f} MB",
+                "yes" if peak_bytes <= warm_bytes + budget * MB else "NO",
+                "yes" if settled_bytes <= warm_bytes + 300 * MB else "NO",
+            )
+        ],
+    )
 
 
 def main() -> None:

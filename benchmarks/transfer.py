@@ -59,8 +59,10 @@ def main() -> None:
         torch.manual_seed(0)
         model = get_model(name, weights=None).eval()
         started = time.perf_counter()
-        cached = [p.epoch_seconds for p, _ in transfer.train_regimes(backbone, model, training, validation, 2,
-                                                                      settings, device)]  # fmt: skip
+        cached = [
+            p.epoch_seconds
+            for p, _ in transfer.train_regimes(backbone, model, training, validation, 2, settings, device)
+        ]
         cached_total = time.perf_counter() - started
         network = transfer.transfer_net(backbone, model, 2).to(device)
         inputs = transfer.to_batch([image for image, _ in training], backbone)
@@ -69,21 +71,42 @@ def main() -> None:
         baseline = frozen_backbone_epochs(network, inputs, labels, settings, device)
         baseline_total = time.perf_counter() - started
         ratio = np.median(baseline) / np.median(cached)
-        rows.append((backbone.title, f"{np.median(cached) * 1e3:.2f}", f"{np.median(baseline) * 1e3:.0f}",
-                     f"{ratio:,.0f}×", "yes" if ratio >= 10 else "NO", f"{cached_total:.1f}",
-                     f"{baseline_total:.1f}"))  # fmt: skip
+        rows.append(
+            (
+                backbone.title,
+                f"{np.median(cached) * 1e3:.2f}",
+                f"{np.median(baseline) * 1e3:.0f}",
+                f"{ratio:,.0f}×",
+                "yes" if ratio >= 10 else "NO",
+                f"{cached_total:.1f}",
+                f"{baseline_total:.1f}",
+            )
+        )
     print_table(
         f"Regime (a), {len(training)} photos of 224², batch 16, {describe_device(device)}",
-        ("backbone", "cached ms/epoch", "frozen backbone ms/epoch", "speed-up", "≥ 10×",
-         f"cached s ({EPOCHS} epochs, features, validation)", f"baseline s ({EPOCHS} epochs)"),
+        (
+            "backbone",
+            "cached ms/epoch",
+            "frozen backbone ms/epoch",
+            "speed-up",
+            "≥ 10×",
+            f"cached s ({EPOCHS} epochs, features, validation)",
+            f"baseline s ({EPOCHS} epochs)",
+        ),
         rows,
-    )  # fmt: skip
+    )
     started = time.perf_counter()
     result = transfer.offline_experiment(load_pretrained("digits_0to4"))
     seconds = time.perf_counter() - started
     print_table(
         "The offline experiment: digits 0–4 → 5–9, 5 examples per digit, regime (a) on both backbones",
         ("seconds", "≤ 60 s", "pretrained accuracy", "untrained accuracy"),
-        [(f"{seconds:.1f}", "yes" if seconds <= 60 else "NO", f"{result.pretrained_accuracy:.1%}",
-          f"{result.untrained_accuracy:.1%}")],
-    )  # fmt: skip
+        [
+            (
+                f"{seconds:.1f}",
+                "yes" if seconds <= 60 else "NO",
+                f"{result.pretrained_accuracy:.1%}",
+                f"{result.untrained_accuracy:.1%}",
+            )
+        ],
+    )

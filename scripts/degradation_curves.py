@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "training_error": curves,
         "gradient_norms": {
             label: [round(norm, 5) for norm in resnets.gradient_norms(network)] for label, network in networks.items()
-        },  # fmt: skip
+        },
         "seconds": round(seconds, 1),
         "device": describe_device(torch.device("cpu")),
         "torch": torch.__version__,

@@ -32,16 +32,29 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     model = transfer.pretrain_digit_backbone(args.epochs, seed=args.seed)
     seconds = time.perf_counter() - started
-    results = [dataclasses.asdict(transfer.offline_experiment(model, shots, seed=seed))
-               for shots in (1, 5, 20) for seed in range(3)]  # fmt: skip
-    transfer.save_digit_backbone(model, args.output, {
-        "file": args.output.name,
-        "command": " ".join(["python -m scripts.train_digit_backbone", shlex.join(arguments)]).strip(),
-        "trained_on": list(transfer.SOURCE_DIGITS), "epochs": args.epochs, "seed": args.seed,
-        "layers": transfer.DIGIT_LAYERS, "width": transfer.DIGIT_WIDTH,
-        "parameters": sum(p.numel() for p in model.parameters()), "training_seconds": round(seconds, 1),
-        "transfer_to_5_to_9": results, "torch": torch.__version__, "python": platform.python_version(),
-    })  # fmt: skip
+    results = [
+        dataclasses.asdict(transfer.offline_experiment(model, shots, seed=seed))
+        for shots in (1, 5, 20)
+        for seed in range(3)
+    ]
+    transfer.save_digit_backbone(
+        model,
+        args.output,
+        {
+            "file": args.output.name,
+            "command": " ".join(["python -m scripts.train_digit_backbone", shlex.join(arguments)]).strip(),
+            "trained_on": list(transfer.SOURCE_DIGITS),
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "layers": transfer.DIGIT_LAYERS,
+            "width": transfer.DIGIT_WIDTH,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "training_seconds": round(seconds, 1),
+            "transfer_to_5_to_9": results,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    )
     print(args.output.with_suffix(".json").read_text())
     return 0
 

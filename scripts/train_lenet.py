@@ -33,16 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
     train, held_out = classify.digit_split()
-    classify.save_lenet(model, args.output, {
-        "file": args.output.name,
-        "command": f"python -m scripts.train_lenet {shlex.join(sys.argv[1:] if argv is None else argv)}".strip(),
-        "epochs": args.epochs, "learning_rate": args.learning_rate, "seed": args.seed,
-        "split": {"seed": classify.SPLIT_SEED, "train": len(train), "held_out": len(held_out)},
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "training_seconds": round(seconds, 1),
-        "held_out_accuracy": round(classify.held_out_accuracy(model), 4),  # the weights written, float32
-        "torch": torch.__version__, "python": platform.python_version(),
-    })  # fmt: skip
+    classify.save_lenet(
+        model,
+        args.output,
+        {
+            "file": args.output.name,
+            "command": f"python -m scripts.train_lenet {shlex.join(sys.argv[1:] if argv is None else argv)}".strip(),
+            "epochs": args.epochs,
+            "learning_rate": args.learning_rate,
+            "seed": args.seed,
+            "split": {"seed": classify.SPLIT_SEED, "train": len(train), "held_out": len(held_out)},
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "training_seconds": round(seconds, 1),
+            "held_out_accuracy": round(classify.held_out_accuracy(model), 4),  # the weights written, float32
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    )
     print(args.output.with_suffix(".json").read_text())
     return 0
 

@@ -41,8 +41,9 @@ def layer_frame(
     frame = pd.DataFrame(records)
     if total:
         sums = {"layer": "Total", **({"kind": ""} if kinds else {}), "activation shape": ""}
-        frame = pd.concat([frame, pd.DataFrame([{**sums, **{c: int(frame[c].sum()) for c in COUNTS}}])],
-                          ignore_index=True)  # fmt: skip
+        frame = pd.concat(
+            [frame, pd.DataFrame([{**sums, **{c: int(frame[c].sum()) for c in COUNTS}}])], ignore_index=True
+        )
     return frame
 
 

@@ -47,8 +47,9 @@ def _top(probabilities: torch.Tensor, categories: Sequence[str], count: int = TO
     return tuple((categories[int(index)], float(value)) for value, index in zip(values, indices))
 
 
-def classify(model: nn.Module, weights_tag: str, image: np.ndarray, device: torch.device | str,
-             ten_crop: bool = False) -> Prediction:  # fmt: skip
+def classify(
+    model: nn.Module, weights_tag: str, image: np.ndarray, device: torch.device | str, ten_crop: bool = False
+) -> Prediction:
     """Top-5 of ``model`` (eval mode, on ``device``) for an (H, W, 3) uint8 photo, with one
     centre crop or ten crops averaged."""
     from torchvision.models import get_weight

@@ -82,8 +82,14 @@ def branches(spec: InceptionSpec) -> list[Branch]:
             found.append(Branch(name, filters, bottleneck, conv_multiplications(n, f, source, filters)))
     if spec.pool:
         projection = spec.pool_projection
-        found.append(Branch("max pool 3×3" + (" + 1×1" if projection else ""), projection or c, 0,
-                            conv_multiplications(n, 1, c, projection) if projection else 0))  # fmt: skip
+        found.append(
+            Branch(
+                "max pool 3×3" + (" + 1×1" if projection else ""),
+                projection or c,
+                0,
+                conv_multiplications(n, 1, c, projection) if projection else 0,
+            )
+        )
     return found
 
 
@@ -129,8 +135,17 @@ def measured(spec: InceptionSpec) -> tuple[tuple[int, ...], int]:
 COURSE_DIRECT = InceptionSpec(28, 192, 0, 0, 0, 0, 32, 0, pool=False)
 COURSE_BOTTLENECK = InceptionSpec(28, 192, 0, 0, 0, 16, 32, 0, pool=False)
 GOOGLENET_3A = InceptionSpec(28, 192, 64, 96, 128, 16, 32, 32)  # inception (3a) of the paper's Table 1
-GOOGLENET_MODULES = ("inception3a", "inception3b", "inception4a", "inception4b", "inception4c", "inception4d",
-                     "inception4e", "inception5a", "inception5b")  # fmt: skip
+GOOGLENET_MODULES = (
+    "inception3a",
+    "inception3b",
+    "inception4a",
+    "inception4b",
+    "inception4c",
+    "inception4d",
+    "inception4e",
+    "inception5a",
+    "inception5b",
+)
 
 
 @functools.lru_cache(maxsize=8)

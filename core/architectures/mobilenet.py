@@ -100,8 +100,15 @@ class SeparableTimingJob:
 MOBILENET_V1_WIDTHS = (0.25, 0.5, 0.75, 1.0)
 MOBILENET_V1_RESOLUTIONS = (128, 160, 192, 224)
 # Howard et al. 2017, Tables 6 and 7: million multiply–adds of each width at 224, and of 1.0 at each resolution
-MOBILENET_V1_PAPER_MMACS = {(1.0, 224): 569, (0.75, 224): 325, (0.5, 224): 149, (0.25, 224): 41,
-                            (1.0, 192): 418, (1.0, 160): 291, (1.0, 128): 186}  # fmt: skip
+MOBILENET_V1_PAPER_MMACS = {
+    (1.0, 224): 569,
+    (0.75, 224): 325,
+    (0.5, 224): 149,
+    (0.25, 224): 41,
+    (1.0, 192): 418,
+    (1.0, 160): 291,
+    (1.0, 128): 186,
+}
 
 
 @functools.lru_cache(maxsize=64)
@@ -125,8 +132,15 @@ def width_resolution_rule(width: float, resolution: int) -> float:
 # -- MobileNetV2: the inverted-residual bottleneck ---------------------------------------------------------------
 
 # torchvision's (and the paper's Table 2) inverted-residual settings: expansion t, channels c, repeats n, stride s
-MOBILENET_V2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                         (6, 160, 3, 2), (6, 320, 1, 1))  # fmt: skip
+MOBILENET_V2_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 @dataclass(frozen=True)

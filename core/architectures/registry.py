@@ -38,9 +38,13 @@ class LeNet5(nn.Module):
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.AvgPool2d(2),  # (B, 6, 14, 14)
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2),  # (B, 16, 5, 5)
-        )  # fmt: skip
+            nn.Conv2d(1, 6, 5),
+            nn.ReLU(),
+            nn.AvgPool2d(2),  # (B, 6, 14, 14)
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.AvgPool2d(2),  # (B, 16, 5, 5)
+        )
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes)
         )
@@ -51,9 +55,20 @@ class LeNet5(nn.Module):
 
 # MobileNet v1's 13 depthwise-separable blocks: (output channels at α = 1, stride of the depthwise conv)
 MOBILENET_V1_BLOCKS = (
-    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
-)  # fmt: skip
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+)
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
@@ -121,9 +136,13 @@ class Architecture:
         meta = get_weight(self.weights_tag).meta
         metrics = meta["_metrics"]["ImageNet-1K"]
         return Published(
-            metrics["acc@1"], metrics["acc@5"], meta["num_params"], meta["_ops"], meta["_file_size"],
+            metrics["acc@1"],
+            metrics["acc@5"],
+            meta["num_params"],
+            meta["_ops"],
+            meta["_file_size"],
             len(meta["categories"]),
-        )  # fmt: skip
+        )
 
 
 def _torchvision(name: str, **options: Any) -> Callable[[], nn.Module]:
@@ -146,32 +165,58 @@ def _entry(name: str, title: str, paper: str, year: int, min_size: int = 32, **o
 @functools.cache
 def _registry() -> dict[str, Architecture]:
     entries = [
-        Architecture("lenet5", "LeNet-5", "LeCun et al., Gradient-based learning applied to document recognition",
-                     1998, LeNet5, 32, in_channels=1, min_size=32),
+        Architecture(
+            "lenet5",
+            "LeNet-5",
+            "LeCun et al., Gradient-based learning applied to document recognition",
+            1998,
+            LeNet5,
+            32,
+            in_channels=1,
+            min_size=32,
+        ),
         _entry("alexnet", "AlexNet", "Krizhevsky et al., ImageNet classification with deep CNNs", 2012, 63),
         _entry("vgg16", "VGG-16", "Simonyan & Zisserman, Very deep convolutional networks", 2014),
         _entry("vgg19", "VGG-19", "Simonyan & Zisserman, Very deep convolutional networks", 2014),
         *(
-            _entry(f"resnet{depth}", f"ResNet-{depth}", "He et al., Deep residual learning for image recognition",
-                   2015)
+            _entry(f"resnet{depth}", f"ResNet-{depth}", "He et al., Deep residual learning for image recognition", 2015)
             for depth in (18, 34, 50, 101, 152)
         ),
-        _entry("googlenet", "GoogLeNet (Inception v1)", "Szegedy et al., Going deeper with convolutions", 2014, 15,
-               aux_logits=False, init_weights=False),
-        _entry("inception_v3", "Inception v3", "Szegedy et al., Rethinking the Inception architecture", 2015, 75,
-               aux_logits=True, init_weights=False),
+        _entry(
+            "googlenet",
+            "GoogLeNet (Inception v1)",
+            "Szegedy et al., Going deeper with convolutions",
+            2014,
+            15,
+            aux_logits=False,
+            init_weights=False,
+        ),
+        _entry(
+            "inception_v3",
+            "Inception v3",
+            "Szegedy et al., Rethinking the Inception architecture",
+            2015,
+            75,
+            aux_logits=True,
+            init_weights=False,
+        ),
         Architecture("mobilenet_v1", "MobileNet v1 1.0", "Howard et al., MobileNets", 2017, mobilenet_v1, 224),
-        _entry("mobilenet_v2", "MobileNetV2", "Sandler et al., MobileNetV2: inverted residuals and linear "
-               "bottlenecks", 2018),
+        _entry(
+            "mobilenet_v2",
+            "MobileNetV2",
+            "Sandler et al., MobileNetV2: inverted residuals and linear bottlenecks",
+            2018,
+        ),
         _entry("mobilenet_v3_large", "MobileNetV3-Large", "Howard et al., Searching for MobileNetV3", 2019),
         _entry("mobilenet_v3_small", "MobileNetV3-Small", "Howard et al., Searching for MobileNetV3", 2019),
         *(
-            _entry(f"efficientnet_b{phi}", f"EfficientNet-B{phi}", "Tan & Le, EfficientNet: rethinking model scaling",
-                   2019)
+            _entry(
+                f"efficientnet_b{phi}", f"EfficientNet-B{phi}", "Tan & Le, EfficientNet: rethinking model scaling", 2019
+            )
             for phi in range(8)
         ),
         _entry("convnext_tiny", "ConvNeXt-Tiny", "Liu et al., A ConvNet for the 2020s", 2022),
-    ]  # fmt: skip
+    ]
     return {entry.name: entry for entry in entries}
 
 
@@ -342,9 +387,11 @@ def measure_model(
     if not 1 <= batch <= 1024:
         raise UserError(f"The batch size must be between 1 and 1,024, not {batch}.")
     check_fits(
-        inference_memory_estimate(name, batch, size), f"{architecture.title} at batch {batch} and {size} px",
-        "the batch size or the resolution", device,
-    )  # fmt: skip
+        inference_memory_estimate(name, batch, size),
+        f"{architecture.title} at batch {batch} and {size} px",
+        "the batch size or the resolution",
+        device,
+    )
     torch.manual_seed(0)
     model = architecture.builder().eval().to(device)
     image = torch.rand(batch, architecture.in_channels, size, size, device=device)

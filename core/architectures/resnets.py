@@ -39,8 +39,9 @@ class ResidualBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                          nn.BatchNorm2d(out_channels))  # fmt: skip
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
         z = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(a)))))  # z[l+2]
@@ -95,8 +96,11 @@ def plain_network(layers: int, width: int = 16, classes: int = 10) -> nn.Sequent
     global average pooling and one FC layer."""
     convs: list[nn.Module] = []
     for index in range(layers):
-        convs += [nn.Conv2d(1 if index == 0 else width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                  nn.ReLU()]  # fmt: skip
+        convs += [
+            nn.Conv2d(1 if index == 0 else width, width, 3, padding=1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+        ]
     return nn.Sequential(*convs, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes))
 
 
@@ -141,10 +145,11 @@ class DegradationConfig:
         odd = {depth: depth + 1 - depth % 2 for depth in (self.shallow, self.deep)}
         built = {}
         for label, make, depth in (
-            (f"plain {self.shallow}", plain_network, self.shallow), (f"plain {self.deep}", plain_network, self.deep),
+            (f"plain {self.shallow}", plain_network, self.shallow),
+            (f"plain {self.deep}", plain_network, self.deep),
             (f"ResNet {odd[self.shallow]}", residual_network, odd[self.shallow]),
             (f"ResNet {odd[self.deep]}", residual_network, odd[self.deep]),
-        ):  # fmt: skip
+        ):
             torch.manual_seed(self.seed)
             built[label] = make(depth, self.width)
         return built
@@ -171,10 +176,14 @@ def degradation_experiment(
     images, labels = (tensor.to(device) for tensor in digits())
     networks = {label: network.to(device) for label, network in config.networks().items()}
     steps = -(-len(images) // config.batch_size) * config.epochs
-    optimizers = {label: torch.optim.SGD(network.parameters(), lr=config.learning_rate, momentum=0.9)
-                  for label, network in networks.items()}  # fmt: skip
-    schedules = {label: torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=steps)
-                 for label, optimizer in optimizers.items()}  # fmt: skip
+    optimizers = {
+        label: torch.optim.SGD(network.parameters(), lr=config.learning_rate, momentum=0.9)
+        for label, network in networks.items()
+    }
+    schedules = {
+        label: torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=steps)
+        for label, optimizer in optimizers.items()
+    }
     orders = {label: torch.Generator().manual_seed(config.seed) for label in networks}
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
@@ -233,7 +242,10 @@ def gradient_norms(network: nn.Module, batch: int = 256, seed: int = 0) -> list[
     network.train()
     network.zero_grad(set_to_none=True)
     F.cross_entropy(network(images[chosen]), labels[chosen]).backward()
-    norms = [float(module.weight.grad.norm()) for module in network.modules()
-             if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3)]  # fmt: skip
+    norms = [
+        float(module.weight.grad.norm())
+        for module in network.modules()
+        if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3)
+    ]
     network.zero_grad(set_to_none=True)
     return norms

@@ -157,8 +157,10 @@ class Gallery:
 
     def _detach(self, error: GalleryError) -> None:
         self.store = None
-        self.unsaved_reason = (f"{error} This session keeps its gallery in memory from now on: nothing in it is "
-                               "lost, but changes are no longer written to the file.")  # fmt: skip
+        self.unsaved_reason = (
+            f"{error} This session keeps its gallery in memory from now on: nothing in it is "
+            "lost, but changes are no longer written to the file."
+        )
 
     def names(self) -> list[str]:
         """The identities, each once, in the order they were first enrolled."""

@@ -154,10 +154,21 @@ _TRAINING_SCRIPTS = {
 # The ImageNet classifiers of the model comparisons page: torchvision's default weights of each
 # architecture in core.architectures.registry (VGG19's entry is the style page's, shared).
 CLASSIFIERS = (
-    "alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "googlenet", "inception_v3",
-    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", *(f"efficientnet_b{phi}" for phi in range(8)),
+    "alexnet",
+    "vgg16",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "googlenet",
+    "inception_v3",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    *(f"efficientnet_b{phi}" for phi in range(8)),
     "convnext_tiny",
-)  # fmt: skip
+)
 
 
 def _imagenet_classifier(name: str) -> PretrainedWeights:
@@ -168,10 +179,17 @@ def _imagenet_classifier(name: str) -> PretrainedWeights:
 
     weights = get_model_weights(name).DEFAULT
     return PretrainedWeights(
-        name, f"{get_architecture(name).title} (ImageNet)", "torchvision", name, str(weights), weights.url,
-        weights.meta["_file_size"], "BSD-3-Clause", "ImageNet-1K (1000 classes)",
+        name,
+        f"{get_architecture(name).title} (ImageNet)",
+        "torchvision",
+        name,
+        str(weights),
+        weights.url,
+        weights.meta["_file_size"],
+        "BSD-3-Clause",
+        "ImageNet-1K (1000 classes)",
         (_COMPARISONS, _TRANSFER) if name in ("mobilenet_v3_large", "resnet18") else (_COMPARISONS,),
-    )  # fmt: skip
+    )
 
 
 REGISTRY: dict[str, PretrainedWeights] = {

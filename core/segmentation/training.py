@@ -103,8 +103,13 @@ def training_memory(config: TrainingConfig, num_classes: int = 4) -> MemoryEstim
     params = sum(parameter.numel() for parameter in model.parameters())
     values = sum(activation_values(model, (3, config.image_size, config.image_size)))
     pixels = (config.train_images + config.validation_images) * config.image_size**2
-    return MemoryEstimate({"the number of training images": 4 * pixels, "the network's width": 4 * 4 * params,
-                           "the batch size or the image size": 4 * 3 * config.batch_size * values})  # fmt: skip
+    return MemoryEstimate(
+        {
+            "the number of training images": 4 * pixels,
+            "the network's width": 4 * 4 * params,
+            "the batch size or the image size": 4 * 3 * config.batch_size * values,
+        }
+    )
 
 
 def new_model(config: TrainingConfig, num_classes: int = 4) -> UNet:

@@ -370,8 +370,9 @@ def largest_side(device: torch.device) -> int:
     return LARGEST_SIDE.get(device.type, 512)
 
 
-def transfer_memory(config: StyleConfig, content_shape: tuple[int, int],
-                    style_shapes: Sequence[tuple[int, int]]) -> MemoryEstimate:  # fmt: skip
+def transfer_memory(
+    config: StyleConfig, content_shape: tuple[int, int], style_shapes: Sequence[tuple[int, int]]
+) -> MemoryEstimate:
     """Bytes a run takes at its peak, from tensor sizes on the meta device, for a content
     image and style images of these (height, width) before resizing. The two phases come one
     after the other, so the peak is the larger: each style image's targets, a forward pass

@@ -35,8 +35,12 @@ from core.transfer.augment import AugmentSettings
 from core.transfer.augment import augmenter as augmenter_for
 
 REGIMES = ("head", "partial", "all", "scratch")
-REGIME_TITLES = {"head": "(a) new softmax only, cached features", "partial": "(b) first k blocks frozen",
-                 "all": "(c) fine-tune everything", "scratch": "(d) from scratch"}  # fmt: skip
+REGIME_TITLES = {
+    "head": "(a) new softmax only, cached features",
+    "partial": "(b) first k blocks frozen",
+    "all": "(c) fine-tune everything",
+    "scratch": "(d) from scratch",
+}
 MIN_PHOTOS, MAX_PHOTOS, MAX_CLASSES = 5, 50, 5
 MAX_TOTAL_PHOTOS = 500
 MAX_FILE_BYTES = 20 * 2**20  # one photo in an imported zip, unpacked: the upload limit
@@ -103,11 +107,19 @@ def _resnet_blocks(model: nn.Module) -> list[nn.Module]:
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 BACKBONES = {
-    "mobilenet_v3_large": Backbone("mobilenet_v3_large", "MobileNetV3-Large", "mobilenet_v3_large", 224,
-                                   IMAGENET_MEAN, IMAGENET_STD, 960, 17, _mobilenet_blocks),
-    "resnet18": Backbone("resnet18", "ResNet-18", "resnet18", 224, IMAGENET_MEAN, IMAGENET_STD, 512, 5,
-                         _resnet_blocks),
-}  # fmt: skip
+    "mobilenet_v3_large": Backbone(
+        "mobilenet_v3_large",
+        "MobileNetV3-Large",
+        "mobilenet_v3_large",
+        224,
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        960,
+        17,
+        _mobilenet_blocks,
+    ),
+    "resnet18": Backbone("resnet18", "ResNet-18", "resnet18", 224, IMAGENET_MEAN, IMAGENET_STD, 512, 5, _resnet_blocks),
+}
 
 
 def transfer_net(backbone: Backbone, pretrained: nn.Module | None, num_classes: int, seed: int = 0) -> TransferNet:
@@ -163,8 +175,10 @@ class PhotoSet:
             raise UserError("Make at least two classes.")
         for name, images in self.photos.items():
             if len(images) < MIN_PHOTOS:
-                raise UserError(f"Class {name!r} has {len(images)} photo{'s' if len(images) != 1 else ''}; "
-                                f"give every class at least {MIN_PHOTOS}.")  # fmt: skip
+                raise UserError(
+                    f"Class {name!r} has {len(images)} photo{'s' if len(images) != 1 else ''}; "
+                    f"give every class at least {MIN_PHOTOS}."
+                )
 
     def export(self) -> bytes:
         """A zip: one folder per class (its name) of PNG files."""
@@ -229,8 +243,12 @@ def to_batch(images: Sequence[np.ndarray], backbone: Backbone) -> torch.Tensor:
     """(N, 3, side, side) normalized: each photo resized to the backbone's side (no crop, so
     nothing of a small object is lost)."""
     tensors = [torch.tensor(image).permute(2, 0, 1).float()[None] / 255 for image in images]
-    resized = torch.cat([F.interpolate(t, size=(backbone.side, backbone.side), mode="bilinear", antialias=True,
-                                       align_corners=False) for t in tensors])  # fmt: skip
+    resized = torch.cat(
+        [
+            F.interpolate(t, size=(backbone.side, backbone.side), mode="bilinear", antialias=True, align_corners=False)
+            for t in tensors
+        ]
+    )
     mean, std = torch.tensor(backbone.mean).view(1, -1, 1, 1), torch.tensor(backbone.std).view(1, -1, 1, 1)
     return (resized - mean) / std
 
@@ -355,8 +373,14 @@ def _train_one(regime, network, train, validation, settings, device, augment, ba
             classes = int(network.head.out_features)
             confusion = np.zeros((classes, classes), dtype=int)
             np.add.at(confusion, (val_y.numpy(), predicted.numpy()), 1)
-        progress = RegimeProgress(regime, epoch, _accuracy(train_logits.cpu(), train_y),
-                                  _accuracy(val_logits.cpu(), val_y), seconds, confusion)  # fmt: skip
+        progress = RegimeProgress(
+            regime,
+            epoch,
+            _accuracy(train_logits.cpu(), train_y),
+            _accuracy(val_logits.cpu(), val_y),
+            seconds,
+            confusion,
+        )
         yield progress, network
 
 
@@ -366,8 +390,9 @@ def _logits(network: nn.Module, inputs: torch.Tensor, device: torch.device, batc
 
 def _features(network: TransferNet, inputs: torch.Tensor, device: torch.device, batch: int) -> torch.Tensor:
     """The frozen network's features, a batch at a time (its peak stays one batch's)."""
-    return torch.cat([network.features(inputs[start : start + batch].to(device))
-                      for start in range(0, len(inputs), batch)])  # fmt: skip
+    return torch.cat(
+        [network.features(inputs[start : start + batch].to(device)) for start in range(0, len(inputs), batch)]
+    )
 
 
 def _augmented(inputs: torch.Tensor, augment, backbone: Backbone) -> torch.Tensor:
@@ -469,8 +494,13 @@ class RegimesJob:
         )
 
 
-def classify_photo(network: TransferNet, image: np.ndarray, classes: Sequence[str], backbone: Backbone,
-                   device: torch.device | str = "cpu") -> list[tuple[str, float]]:  # fmt: skip
+def classify_photo(
+    network: TransferNet,
+    image: np.ndarray,
+    classes: Sequence[str],
+    backbone: Backbone,
+    device: torch.device | str = "cpu",
+) -> list[tuple[str, float]]:
     """The trained network's probabilities for a new photo, most likely first."""
     network.eval()
     with torch.inference_mode():
@@ -507,10 +537,20 @@ def export_model(network: TransferNet, classes: Sequence[str], backbone: Backbon
     """The trained model as one file ``torch.load(..., weights_only=True)`` reads back: the
     state dict, the class names and the preprocessing."""
     buffer = io.BytesIO()
-    torch.save({"state_dict": {key: value.cpu() for key, value in network.state_dict().items()},
-                "classes": list(classes), "backbone": backbone.name, "regime": regime,
-                "transforms": {"resize": [backbone.side, backbone.side], "mean": list(backbone.mean),
-                               "std": list(backbone.std)}}, buffer)  # fmt: skip
+    torch.save(
+        {
+            "state_dict": {key: value.cpu() for key, value in network.state_dict().items()},
+            "classes": list(classes),
+            "backbone": backbone.name,
+            "regime": regime,
+            "transforms": {
+                "resize": [backbone.side, backbone.side],
+                "mean": list(backbone.mean),
+                "std": list(backbone.std),
+            },
+        },
+        buffer,
+    )
     return buffer.getvalue()
 
 

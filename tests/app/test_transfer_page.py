@@ -153,5 +153,6 @@ def test_the_augmentation_gallery_draws_16_and_writes_out_the_pca_shift(app):
     assert len(pca) == 3 and (np.diff(pca["λ_i"].to_numpy()) <= 0).all()  # the principal component first
     app.slider(key="gallery-crop").set_value(0.1)
     app.number_input(key="gallery-seed").set_value(-1).run()
-    assert any("Seed must be between 0 and 10000" in e or "Seed must be between 0 and 10,000" in e
-               for e in texts(app, "error"))  # fmt: skip
+    assert any(
+        "Seed must be between 0 and 10000" in e or "Seed must be between 0 and 10,000" in e for e in texts(app, "error")
+    )

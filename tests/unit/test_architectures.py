@@ -41,9 +41,16 @@ def test_lenet5_is_the_classic_sixty_thousand():
 
 @pytest.mark.parametrize(
     ("width", "resolution", "paper_mmacs", "paper_mparams"),
-    [(1.0, 224, 569, 4.2), (0.75, 224, 325, 2.6), (0.5, 224, 149, 1.3), (0.25, 224, 41, 0.5),
-     (1.0, 192, 418, 4.2), (1.0, 160, 291, 4.2), (1.0, 128, 186, 4.2)],
-)  # fmt: skip
+    [
+        (1.0, 224, 569, 4.2),
+        (0.75, 224, 325, 2.6),
+        (0.5, 224, 149, 1.3),
+        (0.25, 224, 41, 0.5),
+        (1.0, 192, 418, 4.2),
+        (1.0, 160, 291, 4.2),
+        (1.0, 128, 186, 4.2),
+    ],
+)
 def test_mobilenet_v1_comes_out_as_in_the_paper(width, resolution, paper_mmacs, paper_mparams):
     """Howard et al. 2017, Tables 6 and 7."""
     from torch.utils.flop_counter import FlopCounterMode

@@ -374,8 +374,12 @@ def test_a_gallery_is_capped_and_a_file_that_would_unpack_beyond_it_is_refused(m
     assert result == ImportResult(2, 0, 1) and len(target.entries) == 3
     assert result.summary("g.npz") == "Imported 2 photos from g.npz. 1 photo left out: a gallery holds at most 3."
     buffer = io.BytesIO()  # 400 zero crops: 30 MB unpacked from a few kilobytes
-    np.savez_compressed(buffer, format=np.array(gallery_module.EXPORT_FORMAT), names=np.array(["A"] * 400),
-                        crops=np.zeros((400, 160, 160, 3), np.uint8))  # fmt: skip
+    np.savez_compressed(
+        buffer,
+        format=np.array(gallery_module.EXPORT_FORMAT),
+        names=np.array(["A"] * 400),
+        crops=np.zeros((400, 160, 160, 3), np.uint8),
+    )
     assert len(buffer.getvalue()) < 100_000
     with pytest.raises(GalleryError, match="more than 3 photos"):
         read_export(buffer.getvalue())

@@ -26,8 +26,14 @@ def test_the_course_example():
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(1, 40), n_c=st.integers(1, 24), f=st.integers(1, 7), n_c_out=st.integers(1, 24),
-       s=st.integers(1, 3), p=st.integers(0, 3))  # fmt: skip
+@given(
+    n=st.integers(1, 40),
+    n_c=st.integers(1, 24),
+    f=st.integers(1, 7),
+    n_c_out=st.integers(1, 24),
+    s=st.integers(1, 3),
+    p=st.integers(0, 3),
+)
 def test_separable_cost_equals_pytorch(n, n_c, f, n_c_out, s, p):
     try:
         cost = separable_cost(n, n_c, f, n_c_out, s, p)
@@ -119,8 +125,11 @@ def test_scaled_efficientnet_at_b0_is_b0_and_grows_with_each_knob():
         architecture_stats("efficientnet_b0").params,
         architecture_stats("efficientnet_b0").macs,
     )
-    wider, deeper, sharper = (mn.scaled_efficientnet_stats(width=1.2), mn.scaled_efficientnet_stats(depth=1.2),
-                              mn.scaled_efficientnet_stats(resolution=256))  # fmt: skip
+    wider, deeper, sharper = (
+        mn.scaled_efficientnet_stats(width=1.2),
+        mn.scaled_efficientnet_stats(depth=1.2),
+        mn.scaled_efficientnet_stats(resolution=256),
+    )
     assert wider.params > b0.params and deeper.params > b0.params and sharper.params == b0.params
     assert sharper.macs / b0.macs == pytest.approx((256 / 224) ** 2, rel=0.01)  # 256 halves as evenly as 224
     family = mn.efficientnet_family()

@@ -71,11 +71,20 @@ def test_the_course_bottleneck_numbers():
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 20), channels=st.integers(1, 32), ones=st.integers(0, 16), reduce3=st.integers(0, 8),
-       threes=st.integers(0, 16), reduce5=st.integers(0, 8), fives=st.integers(0, 16), projection=st.integers(0, 8),
-       pool=st.booleans())  # fmt: skip
-def test_every_module_s_branches_add_up_to_what_pytorch_counts(n, channels, ones, reduce3, threes, reduce5, fives,
-                                                                 projection, pool):  # fmt: skip
+@given(
+    n=st.integers(1, 20),
+    channels=st.integers(1, 32),
+    ones=st.integers(0, 16),
+    reduce3=st.integers(0, 8),
+    threes=st.integers(0, 16),
+    reduce5=st.integers(0, 8),
+    fives=st.integers(0, 16),
+    projection=st.integers(0, 8),
+    pool=st.booleans(),
+)
+def test_every_module_s_branches_add_up_to_what_pytorch_counts(
+    n, channels, ones, reduce3, threes, reduce5, fives, projection, pool
+):
     try:
         spec = inception.InceptionSpec(n, channels, ones, reduce3, threes, reduce5, fives, projection, pool)
     except UserError:

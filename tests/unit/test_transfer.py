@@ -63,8 +63,12 @@ def test_regime_a_runs_the_frozen_backbone_once(untrained_resnet, monkeypatch):
     real = transfer.TransferNet.features
     monkeypatch.setattr(transfer.TransferNet, "features", lambda self, x: calls.append(len(x)) or real(self, x))
     settings = transfer.TrainingSettings(regimes=("head",), epochs=4)
-    reports = [p for p, _ in transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training,
-                                                    validation, 2, settings)]  # fmt: skip
+    reports = [
+        p
+        for p, _ in transfer.train_regimes(
+            transfer.BACKBONES["resnet18"], untrained_resnet, training, validation, 2, settings
+        )
+    ]
     assert [r.epoch for r in reports] == [1, 2, 3, 4] and calls == [len(training), len(validation)]
     assert reports[-1].confusion.sum() == len(validation) and reports[0].confusion is None
 
@@ -73,12 +77,24 @@ def test_every_regime_trains_and_reports(untrained_resnet):
     photos = photo_set()
     training, validation = transfer.split(photos)
     settings = transfer.TrainingSettings(epochs=1, frozen_blocks=3)
-    seen = [p.regime for p, _ in transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training,
-                                                        validation, 2, settings)]  # fmt: skip
+    seen = [
+        p.regime
+        for p, _ in transfer.train_regimes(
+            transfer.BACKBONES["resnet18"], untrained_resnet, training, validation, 2, settings
+        )
+    ]
     assert seen == list(transfer.REGIMES)
     with pytest.raises(UserError, match="k must lie between 0 and 5"):
-        next(transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training, validation, 2,
-                                    transfer.TrainingSettings(regimes=("partial",), frozen_blocks=9)))  # fmt: skip
+        next(
+            transfer.train_regimes(
+                transfer.BACKBONES["resnet18"],
+                untrained_resnet,
+                training,
+                validation,
+                2,
+                transfer.TrainingSettings(regimes=("partial",), frozen_blocks=9),
+            )
+        )
     with pytest.raises(UserError, match="only \\(d\\) can run"):
         next(transfer.train_regimes(transfer.BACKBONES["resnet18"], None, training, validation, 2, settings))
 
@@ -96,8 +112,11 @@ def test_augmentation_draws_new_training_inputs_every_epoch_except_for_cached_fe
     real = transfer.TransferNet.forward
     monkeypatch.setattr(transfer.TransferNet, "forward", lambda self, x: inputs.append(x) or real(self, x))
     settings = transfer.TrainingSettings(regimes=("head", "scratch"), epochs=2, batch_size=64)
-    list(transfer.train_regimes(transfer.BACKBONES["resnet18"], untrained_resnet, training, validation, 2, settings,
-                                augment=mirror))  # fmt: skip
+    list(
+        transfer.train_regimes(
+            transfer.BACKBONES["resnet18"], untrained_resnet, training, validation, 2, settings, augment=mirror
+        )
+    )
     assert len(seen) == 2 * len(training)  # (d) only: each training photo, every epoch; (a) trains on cached features
     assert all(pixels.dtype == torch.uint8 and pixels.shape == (3, 224, 224) for pixels in seen)
     plain = transfer.to_batch([image for image, _ in training], transfer.BACKBONES["resnet18"])
@@ -155,8 +174,10 @@ def test_export_and_import_of_a_photo_set_skip_files_that_are_not_images():
     assert len(buffer.getvalue()) < 200_000
     again, skipped = transfer.PhotoSet.from_export(buffer.getvalue())
     assert again.classes == ["cat", "coffee"] and len(again.photos["cat"]) == 5
-    assert skipped == ["0_cat/bomb.png: it unpacks to more than 20 MB",
-                       "2_CAT/000.png: There is already a class named 'CAT'; pick another name."]  # fmt: skip
+    assert skipped == [
+        "0_cat/bomb.png: it unpacks to more than 20 MB",
+        "2_CAT/000.png: There is already a class named 'CAT'; pick another name.",
+    ]
 
 
 def test_the_pretrained_digit_backbone_transfers_to_unseen_digits_by_a_clear_margin():
@@ -191,8 +212,9 @@ def test_the_gallery_is_seeded_and_leaves_the_global_generator_alone():
     assert len(first) == 4 and first[0].shape == (64, 64, 3)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     assert not np.array_equal(first[0], first[1])
-    still = augment.AugmentSettings(mirror=False, crop_scale=1.0, rotation=0, shear=0, rgb_offset=0, jitter=0,
-                                    pca_sigma=0)  # fmt: skip
+    still = augment.AugmentSettings(
+        mirror=False, crop_scale=1.0, rotation=0, shear=0, rgb_offset=0, jitter=0, pca_sigma=0
+    )
     plain = augment.gallery(image, still, count=2, size=64)
     assert np.array_equal(plain[0], plain[1])  # nothing random left: every copy is the same resize
     with pytest.raises(UserError, match="5 % and 100 %"):
