@@ -12,7 +12,6 @@ import streamlit as st
 
 from core.foundations import conv, costs
 from core.runtime.device import pick_device
-from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.images import fit_within
 from ui.errors import shown_user_errors
@@ -163,10 +162,9 @@ def step_by_step_section() -> None:
     if x is None or k is None or stride is None or padding is None:
         return
     used = np.flip(k, axis=(0, 1)) if flipped else k
-    try:
+    with shown_user_errors() as outcome:
         output = conv.cross_correlate(x, used, stride, padding)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     st.markdown(
         f"**Output** ({output.shape[0]} × {output.shape[1]}, {'convolution' if flipped else 'cross-correlation'}):"
@@ -215,15 +213,13 @@ def edge_section() -> None:
     else:
         kernel = conv.edge_filter(family, horizontal)
         show_matrix(kernel, "The filter (per channel when RGB is chosen)")
-    try:
+    with shown_user_errors() as outcome:
         device = pick_device()
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
-    try:
+    with shown_user_errors() as outcome:
         response = conv.edge_map(image, kernel, per_channel, str(device))
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     original_col, edges_col = st.columns(2)
     original_col.image(display_jpeg(image), caption=f"Input {image.shape[1]}×{image.shape[0]}×3", width="stretch")
@@ -256,20 +252,18 @@ def pooling_section() -> None:
     )
     if values is None:
         return
-    try:
+    with shown_user_errors() as outcome:
         show_matrix(conv.pool(values, f, s, mode), f"{mode} pooling, f = {f}, s = {s}")
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     st.markdown("**On a photo** (each colour channel pooled separately)")
     image = image_input("pool-image", examples=PHOTOS, default_example="chelsea")
     if image is None:
         return
     image = fit_within(image, MAX_EDGE_SIDE)
-    try:
+    with shown_user_errors() as outcome:
         pooled = conv.pool_image(image, f, s, mode, str(pick_device()))
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     before, after = st.columns(2)
     shown = min(image.shape[1], POOL_DISPLAY_WIDTH)  # both drawn at one scale, so the shrinking shows
@@ -329,10 +323,9 @@ def network_table_section() -> None:
         },
     )
     layers = [costs.Layer.from_settings(row) for row in editor_settings(edited)]
-    try:
+    with shown_user_errors() as outcome:
         rows = costs.layer_table(shape, layers)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     table = layer_frame([row.label for row in rows], rows, total=True)
     st.dataframe(with_separators(table), hide_index=True)
@@ -358,10 +351,9 @@ def why_convolutions_section() -> None:
     h, w, c, f, filters, s, p = (
         whole(label, default, f"why-{label}", column) for label, default, column in zip(labels, defaults, cols)
     )
-    try:
+    with shown_user_errors() as outcome:
         numbers = costs.conv_vs_dense((h, w, c), f, filters, s, p)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     out = " × ".join(map(str, numbers.conv.shape))
     conv_col, dense_col = st.columns(2)
@@ -403,11 +395,10 @@ def nd_section() -> None:
             name: st.column_config.NumberColumn(name, step=1, format="%d") for name in ["f", "filters", "s", "p"]
         },
     )
-    try:
+    with shown_user_errors() as outcome:
         shape = costs.parse_shape(text)
         chain = costs.conv_chain(shape, [costs.ConvSpec.from_settings(row) for row in editor_settings(edited)])
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     inputs = [shape] + [cost.shape for cost in chain[:-1]]
     rows = [

@@ -23,6 +23,7 @@ from core.faces import recognition as faces
 from core.faces.gallery import Gallery, clean_name
 from core.runtime import weights
 from core.runtime.errors import UserError
+from ui import state
 from ui.boxes import DrawnBox, boxes_figure
 from ui.errors import shown_user_errors
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
@@ -33,11 +34,19 @@ from ui.page import page_header, section_tabs
 
 ENCODERS = ("facenet_vggface2", "facenet_casia")
 LANDMARK_COLORS = ("#00e5ff", "#00e5ff", "#ffd600", "#ff4081", "#ff4081")  # eyes, nose, mouth corners
-_CACHED_IMAGES = 6
 MATRIX_LABELS = 20  # beyond this many photos the distance matrix shows colours only (hover for numbers)
 TRAINING_PAIRS = 10_000  # beyond this many photo pairs, the classifier is fitted on a sample (memory, time)
 # what "Forget everything" deletes besides the gallery; uploads decoded by ui.image_input end in "-decoded"
-SESSION_FACE_DATA = ("faces-gallery", "faces-encodings", "faces-pairs", "faces-analysed", "display-jpeg")
+SESSION_FACE_DATA = tuple(
+    value.key
+    for value in (
+        state.GALLERY,
+        state.ENCODINGS,
+        state.FACE_PAIRS,
+        state.ANALYSED_FACES.value,
+        state.DISPLAY_JPEGS.value,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -84,17 +93,14 @@ def options_panel(device: torch.device) -> Options:
 def analysed(image: np.ndarray, options: Options) -> tuple[list[faces.Face], np.ndarray]:
     """The faces in ``image`` and their 160×160 crops, computed once per image and settings
     and kept in this user's session."""
-    cache: dict[tuple, tuple] = st.session_state.setdefault("faces-analysed", {})
-    key = (id(image), options.detection, options.margin)
-    hit = cache.get(key)
-    if hit is None or hit[0] is not image:
+
+    def found() -> tuple[list[faces.Face], np.ndarray]:
         detector = pretrained("mtcnn", str(options.device))
         with st.spinner(f"Finding faces in the {image.shape[1]}×{image.shape[0]} photo…"):
-            found = faces.detect_faces(image, detector, options.detection)
-        while len(cache) >= _CACHED_IMAGES:
-            cache.pop(next(iter(cache)))
-        hit = cache[key] = (image, found, faces.align_faces(image, found, options.margin))
-    return hit[1], hit[2]
+            detected = faces.detect_faces(image, detector, options.detection)
+        return detected, faces.align_faces(image, detected, options.margin)
+
+    return state.ANALYSED_FACES.get(image, (options.detection, options.margin), found)
 
 
 def no_face_message(options: Options) -> str:
@@ -178,7 +184,7 @@ def encode(crops: np.ndarray, model: nn.Module, options: Options) -> torch.Tenso
 
 def gallery_encodings(gallery: Gallery, model: nn.Module, options: Options) -> torch.Tensor:
     """f(x) of every enrolled photo, (N, 512); each is computed once per encoder and session."""
-    cache: dict[tuple[str, str], torch.Tensor] = st.session_state.setdefault("faces-encodings", {})
+    cache = state.ENCODINGS.setdefault(dict)
     missing = [entry for entry in gallery.entries if (options.encoder, entry.entry_id) not in cache]
     if missing:
         for entry, encoding in zip(missing, encode(np.stack([entry.crop for entry in missing]), model, options)):
@@ -193,7 +199,7 @@ def gallery_encodings(gallery: Gallery, model: nn.Module, options: Options) -> t
 
 def changed(message: str) -> None:
     """After a gallery change: remember what happened and rerun every tab."""
-    st.session_state["faces-flash"] = message
+    state.FLASH.set(message)
     st.rerun(scope="app")
 
 
@@ -209,13 +215,13 @@ def forget_everything(gallery: Gallery) -> None:
 @st.fragment
 def gallery_section(options: Options) -> None:
     gallery = current_gallery()
-    if flash := st.session_state.pop("faces-flash", None):
+    if flash := state.FLASH.pop():
         st.success(flash)
-    if note := st.session_state.pop("faces-flash-note", None):
+    if note := state.FLASH_NOTE.pop():
         st.info(note, icon=":material/info:")
     st.caption(where_faces_live())
     st.subheader("Enroll a person (one-shot)")
-    if st.session_state.pop("faces-clear-name", False):  # after enrolling, the field starts empty for the next
+    if state.CLEAR_NAME.pop(False):  # after enrolling, the field starts empty for the next
         st.session_state["enroll-name"] = ""  # person (set before the widget exists, so the browser follows)
     name = st.text_input("Name", key="enroll-name", max_chars=60, placeholder="e.g. Eileen Collins")
     crop = pick_face("faces-enroll", options, default_example="astronaut")
@@ -223,11 +229,11 @@ def gallery_section(options: Options) -> None:
         ready, target = enrollment_target(gallery, name)
         if st.button("Enroll", type="primary", icon=":material/person_add:", disabled=not ready, key="enroll-add"):
             gallery.add(target, crop)
-            st.session_state["faces-clear-name"] = True
+            state.CLEAR_NAME.set(True)
             count = len(gallery.entries_of(target))
             encoder = weights.get_weights(options.encoder)
             if not encoder.is_cached():
-                st.session_state["faces-flash-note"] = (
+                state.FLASH_NOTE.set(
                     f"The gallery keeps {target}'s face as a crop. Verify and Recognize compare faces through "
                     f"{encoder.title}, whose weights are not on this machine: they can use this face once the "
                     "weights are here (their tabs say how to get them). The Labs' triplet loss works on the crops "
@@ -244,10 +250,9 @@ def enrollment_target(gallery: Gallery, name: str) -> tuple[bool, str]:
     if not name.strip():
         st.info("Type the person's name to enroll this face.")
         return False, ""
-    try:
+    with shown_user_errors() as outcome:
         cleaned = clean_name(name)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return False, ""
     if cleaned in gallery.names():
         choice = st.radio(
@@ -271,12 +276,10 @@ def show_gallery(gallery: Gallery) -> None:
     )
     if stored() and gallery_owner().startswith("key:"):
         key_column, open_column = st.columns(2)
-        key_column.markdown(
-            f"Your gallery key: `{st.session_state['faces-key']}` — keep it to open this gallery again."
-        )
+        key_column.markdown(f"Your gallery key: `{state.GALLERY_KEY.get()}` — keep it to open this gallery again.")
         other = open_column.text_input("Open the gallery of another key", key="faces-open-key", type="password")
-        if other and other != st.session_state["faces-key"]:
-            st.session_state["faces-key"] = other.strip()
+        if other and other != state.GALLERY_KEY.get():
+            state.GALLERY_KEY.set(other.strip())
             changed("Opened the gallery of that key.")
     for person in names:
         person_card(gallery, person)
@@ -321,10 +324,10 @@ def forget_everything_button(gallery: Gallery, photos: int, people: int) -> None
         key="faces-forget",
         help="Deletes the gallery (also from the operator's database), every encoding, recorded pair "
         "and detected face of this session; asks first.",
-        on_click=st.session_state.__setitem__,
-        args=("faces-forget-asked", True),
+        on_click=state.FORGET_ASKED.set,
+        args=(True,),
     )
-    if st.session_state.get("faces-forget-asked"):
+    if state.FORGET_ASKED.get():
         st.warning(
             f"Delete all {photos} photos of {people} {'person' if people == 1 else 'people'}"
             + (" from the database too" if stored() else "")
@@ -332,9 +335,9 @@ def forget_everything_button(gallery: Gallery, photos: int, people: int) -> None
         )
         confirm, cancel = st.columns(2)
         if confirm.button("Yes, forget everything", type="primary", key="faces-forget-yes"):
-            st.session_state.pop("faces-forget-asked")
+            state.FORGET_ASKED.pop()
             forget_everything(gallery)
-        cancel.button("Cancel", key="faces-forget-cancel", on_click=st.session_state.pop, args=("faces-forget-asked",))
+        cancel.button("Cancel", key="faces-forget-cancel", on_click=state.FORGET_ASKED.pop)
 
 
 # -- detection --------------------------------------------------------------------------------------------------
@@ -433,8 +436,8 @@ def verify_section(options: Options) -> None:
             (different, False, "Record as different people"),
         ):
             if column.button(label, key=f"verify-record-{truth}"):
-                st.session_state.setdefault("faces-pairs", []).append((options.encoder, result.distance, truth))
-                column.success(f"Recorded ({len(st.session_state['faces-pairs'])} pairs).")
+                state.FACE_PAIRS.setdefault(list).append((options.encoder, result.distance, truth))
+                column.success(f"Recorded ({len(state.FACE_PAIRS.get())} pairs).")
 
 
 @st.fragment
@@ -545,9 +548,7 @@ def threshold_lab(names: list[str], encodings: torch.Tensor, options: Options) -
     st.subheader("Same-person and different-person distances")
     same, different = faces.pair_distances(names, encodings)
     recorded = [
-        (distance, truth)
-        for encoder, distance, truth in st.session_state.get("faces-pairs", [])
-        if encoder == options.encoder
+        (distance, truth) for encoder, distance, truth in state.FACE_PAIRS.get([]) if encoder == options.encoder
     ]
     same += [distance for distance, truth in recorded if truth]
     different += [distance for distance, truth in recorded if not truth]

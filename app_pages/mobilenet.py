@@ -21,8 +21,9 @@ from pandas.io.formats.style import Styler
 from core.architectures import mobilenet as mn
 from core.architectures import registry as arch
 from core.foundations import costs
-from core.runtime.errors import UserError
 from core.runtime.jobs import JobHandle
+from ui import state
+from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.jobs import JobView, run_job
 from ui.page import page_header, section_tabs
@@ -79,12 +80,12 @@ def separable_section() -> None:
     p = bounded_number("p (padding)", 0, 16, 0, key="sep-p", where=columns[5])
     if None in (n, n_c, f, n_c_out, s, p):
         return
-    try:
+    with shown_user_errors() as outcome:
         cost = costs.separable_cost(n, n_c, f, n_c_out, s, p)
         by_torch = costs.separable_cost_by_torch(n, n_c, f, n_c_out, s, p)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
+    state.SEPARABLE_SIZE.set((n, n_c, f, n_c_out))  # the Measured time tab times this layer too
     st.plotly_chart(volumes_figure(n, n_c, cost.output_side, n_c_out), key="sep-volumes")
     st.dataframe(separable_steps(cost, n_c, f, n_c_out), hide_index=True)
     st.latex(
@@ -163,9 +164,9 @@ def timing_section() -> None:
         "the sizes above and at a realistic MobileNet layer; median of 10 after 3 warm-ups."
     )
     sizes = [("MobileNet block: 112×112×64 → 128, 3×3", REALISTIC)]
-    values = [st.session_state.get(key) for key in ("sep-n", "sep-nc", "sep-f", "sep-ncout")]
-    if all(isinstance(value, int) for value in values) and tuple(values) != REALISTIC:
-        n, n_c, f, n_c_out = values
+    yours = state.SEPARABLE_SIZE.get()
+    if yours is not None and yours != REALISTIC:
+        n, n_c, f, n_c_out = yours
         sizes.insert(0, (f"yours: {n}×{n}×{n_c} → {n_c_out}, {f}×{f}", (n, n_c, f, n_c_out)))
     run_job(TIMING, mn.SeparableTimingJob(tuple(sizes)))
 
@@ -308,10 +309,9 @@ def efficientnet_section() -> None:
     resolution = bounded_number("resolution (px)", 32, 1024, 224, step=16, key="eff-resolution", where=columns[2])
     if None in (width, depth, resolution):
         return
-    try:
+    with shown_user_errors() as outcome:
         stats = mn.scaled_efficientnet_stats(width, depth, resolution)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     st.markdown(
         f"**{stats.params / 1e6:.2f} M parameters, {stats.macs / 1e9:.3f} GMACs** ({stats.macs / base:.2f}× B0's)."

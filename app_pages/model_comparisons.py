@@ -21,9 +21,9 @@ from pandas.io.formats.style import Styler
 from core.architectures import classify, inception, resnets
 from core.architectures import registry as arch
 from core.runtime import weights
-from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.jobs import JobHandle
+from ui import state
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
@@ -157,18 +157,17 @@ def latency_rows(handle: JobHandle[arch.ModelLatency]) -> list[dict]:
 
 def keep_latency_rows(previous: JobHandle[arch.ModelLatency]) -> None:
     """The table keeps every network timed in this session, the latest first."""
-    st.session_state[LATENCY_EARLIER] = latency_rows(previous) + st.session_state.get(LATENCY_EARLIER, [])
+    state.EARLIER_LATENCIES.set(latency_rows(previous) + state.EARLIER_LATENCIES.get([]))
 
 
 def show_latency(handle: JobHandle[arch.ModelLatency]) -> None:
-    st.dataframe(pd.DataFrame(latency_rows(handle) + st.session_state.get(LATENCY_EARLIER, [])), hide_index=True)
+    st.dataframe(pd.DataFrame(latency_rows(handle) + state.EARLIER_LATENCIES.get([])), hide_index=True)
     st.caption(
         "Peak memory: CUDA's max_memory_allocated on a GPU; on the CPU, how far the server's resident set "
         "rose, which other users' work also moves."
     )
 
 
-LATENCY_EARLIER = "latency-earlier"  # rows of the measurements before the last one
 LATENCY = JobView(
     key="latency",
     start="Measure",
@@ -419,10 +418,9 @@ def digits_part() -> None:
         photo = image_input("digit", label="Photo of one digit")
         if photo is None:
             return
-        try:
+        with shown_user_errors() as outcome:
             digit, truth = classify.digit_from_photo(photo), None
-        except UserError as error:
-            st.error(str(error))
+        if outcome.failed:
             st.image(display_jpeg(photo), width=240)
             return
     top = classify.classify_digit(model, digit)

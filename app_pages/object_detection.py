@@ -20,6 +20,7 @@ from core.runtime import weights
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.images import fit_within
+from ui import state
 from ui.boxes import DrawnBox, boxes_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
@@ -34,12 +35,12 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 def selected_yolo() -> str:
     """The YOLO11 detection weights chosen in the first tab (its size; masks only there)."""
-    return detectors.yolo_weights_name(st.session_state.get("det-size", "n"))
+    return detectors.yolo_weights_name(state.YOLO_SIZE.get("n"))
 
 
 def latest_detections(image: np.ndarray) -> tuple[detectors.Detection, ...]:
     """YOLO's detections on this very image, if the first tab has run on it."""
-    found = st.session_state.get("det-latest")
+    found = state.LATEST_DETECTIONS.get()
     return found[1] if found and found[0] is image else ()
 
 
@@ -53,11 +54,9 @@ def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, 
     ]
     if None in values:
         return None
-    try:
+    with shown_user_errors():
         return detection.check_box(values, label)
-    except UserError as error:
-        st.error(str(error))
-        return None
+    return None
 
 
 # -- YOLO ------------------------------------------------------------------------------------------
@@ -89,7 +88,7 @@ def yolo_section(image: np.ndarray) -> None:
     classes = [index for index, class_name in model.names.items() if class_name in chosen] or None
     with st.spinner(f"Running {name} on {device}…"):
         result = detectors.detect_yolo(model, image, device, classes=classes, **options)
-    st.session_state["det-latest"] = (image, result.detections)
+    state.LATEST_DETECTIONS.set((image, result.detections))
     original_column, annotated_column = st.columns(2)
     original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
     annotated_column.image(
@@ -117,6 +116,7 @@ def yolo_settings() -> tuple[str, dict] | None:
         key="det-size",
         format_func=lambda s: f"YOLO11{s} ({weights.get_weights(detectors.yolo_weights_name(s)).size_mb:.0f} MB)",
     )
+    state.YOLO_SIZE.set(size)
     segment = masks_column.toggle("Instance masks (-seg)", key="det-seg")
     imgsz = imgsz_column.selectbox(
         "Image size (pixels)",
@@ -303,11 +303,11 @@ def nms_candidates(image: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.
             "the model's own candidates on your image are used instead."
         )
         return candidates, dict(enumerate(detection.COURSE_CLASSES)), np.full((480, 640, 3), 236, np.uint8)
-    cached = st.session_state.get("nms-candidates")
+    cached = state.NMS_CANDIDATES.get()
     if not cached or cached[0] is not image or cached[1] != name:  # the model runs once per image
         with st.spinner(f"Collecting {name}'s candidate boxes…"):
             cached = (image, name, detectors.yolo_candidates(model, image, device))
-        st.session_state["nms-candidates"] = cached
+        state.NMS_CANDIDATES.set(cached)
     st.caption(f"{name}'s candidates on your image before suppression (its NMS switched off; scores ≥ 0.05).")
     return cached[2], model.names, image
 
@@ -508,10 +508,9 @@ def sliding_windows_section() -> None:
     sides = dict.fromkeys((16, 28) + ((extra,) if extra is not None else ()))
     with st.spinner(f"Timing both ways on {device}…"):
         for side in sides:
-            try:
+            with shown_user_errors() as outcome:
                 result = sliding_windows.compare(classifier, side, side, device)
-            except UserError as error:
-                st.error(str(error))
+            if outcome.failed:
                 continue
             rows.append(
                 {

@@ -15,7 +15,6 @@ import torch
 from core import segmentation as seg
 from core.detection.detectors import detect_yolo
 from core.runtime import weights
-from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.images import enlarged, fit_within
 from core.runtime.jobs import JobHandle
@@ -167,10 +166,9 @@ def transposed_section() -> None:
     )
     if x is None or kernel is None or None in (stride, padding, output_padding):
         return
-    try:
+    with shown_user_errors() as outcome:
         result = seg.transposed_convolution(x, kernel, stride, padding, output_padding)
-    except UserError as error:
-        st.error(str(error))
+    if outcome.failed:
         return
     f, size = kernel.shape[0], result.output.shape
     st.latex(

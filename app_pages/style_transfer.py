@@ -183,7 +183,8 @@ def transfer_section() -> None:
             "style-style", label="Style image S", examples=STYLES + PHOTOS, default_example="hubble_deep_field"
         )
         second = None
-        if st.toggle("Blend a second style", key="style-blend"):
+        blending = st.toggle("Blend a second style", key="style-blend")
+        if blending:
             second = image_input(
                 "style-second",
                 label="Second style image",
@@ -192,7 +193,6 @@ def transfer_section() -> None:
             )
             share = st.slider("Weight of the second style", 0.0, 1.0, 0.5, 0.05, key="style-share")
     config = settings_panel(device)
-    blending = st.session_state.get("style-blend", False)
     if content is None or style_image is None or config is None or (blending and second is None):
         st.info("Choose a content and a style image to start.")
         return

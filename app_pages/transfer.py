@@ -26,6 +26,8 @@ from core.runtime.images import ACCEPTED_EXTENSIONS, load_image
 from core.runtime.jobs import JobHandle
 from core.transfer import augment
 from core.transfer import regimes as transfer
+from ui import state
+from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
 from ui.jobs import JobView, job_handle, run_job
@@ -33,15 +35,12 @@ from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
 
-PHOTOS_KEY = "transfer-photos"  # the user's PhotoSet, in this session only
-NOTICES_KEY, MAX_NOTICES = "transfer-notices", 10  # (kind, message) about the last change to the set, said once
-EARLIER_KEY, MAX_EARLIER = "transfer-earlier", 20  # summary rows of the trainings before the last one
-AUGMENT_KEY = "transfer-augmentation"  # the Augmentation tab's AugmentSettings, which training uses
-USE_AUGMENT = "transfer-augment"  # the Train tab's toggle
+MAX_NOTICES = 10  # skipped files named after an import
+MAX_EARLIER = 20  # summary rows of the trainings before the last one
 
 
 def photo_set() -> transfer.PhotoSet:
-    return st.session_state.setdefault(PHOTOS_KEY, transfer.PhotoSet())
+    return state.PHOTO_SET.setdefault(transfer.PhotoSet)
 
 
 def classes_section() -> None:
@@ -54,7 +53,7 @@ def classes_section() -> None:
         "(the course's example: Tigger, Misty, neither). The photos stay in this browser session."
     )
     photos = photo_set()
-    for kind, notice in st.session_state.pop(NOTICES_KEY, []):
+    for kind, notice in state.TRANSFER_NOTICES.pop([]):
         getattr(st, kind)(notice)
     name_column, add_column = st.columns([3, 1], vertical_alignment="bottom")
     name_column.text_input("New class", key="transfer-new-class", max_chars=40, placeholder="e.g. Tigger")
@@ -101,7 +100,7 @@ def classes_section() -> None:
 
 def say(kind: str, message: str) -> None:
     """Keep a message (``kind``: "success", "warning" or "error") for the section's next drawing."""
-    st.session_state.setdefault(NOTICES_KEY, []).append((kind, message))
+    state.TRANSFER_NOTICES.setdefault(list).append((kind, message))
 
 
 def add_class() -> None:
@@ -147,7 +146,7 @@ def import_set() -> None:
     except UserError as error:
         say("error", str(error))
         return
-    st.session_state[PHOTOS_KEY] = imported
+    state.PHOTO_SET.set(imported)
     say("success", f"Imported {imported.total} photos in {len(imported.classes)} classes.")
     for reason in skipped[:MAX_NOTICES]:
         say("warning", f"Skipped {reason}")
@@ -171,11 +170,9 @@ def augment_settings(prefix: str, where=st) -> augment.AugmentSettings | None:
         jitter=columns[2].slider("Colour jitter", 0.0, 0.8, 0.2, 0.05, key=f"{prefix}-jitter"),
         pca_sigma=columns[3].slider("PCA colour σ", 0.0, 0.5, 0.1, 0.01, key=f"{prefix}-pca"),
     )
-    try:
+    with shown_user_errors(where):
         return augment.AugmentSettings(**values)
-    except UserError as error:
-        where.error(str(error))
-        return None
+    return None
 
 
 def train_section() -> None:
@@ -188,7 +185,7 @@ def train_section() -> None:
         format_func=lambda name: transfer.BACKBONES[name].title,
     )
     backbone = transfer.BACKBONES[backbone_name]
-    settings = training_settings(backbone)
+    settings, augmentation = training_settings(backbone)
     photos = photo_set()
     try:
         training, validation = transfer.split(photos)
@@ -218,13 +215,16 @@ def train_section() -> None:
             training,
             validation,
             settings,
-            st.session_state.get(AUGMENT_KEY, augment.AugmentSettings()) if st.session_state.get(USE_AUGMENT) else None,
+            augmentation,
         )
     run_job(TRAINING, job)
 
 
-def training_settings(backbone: transfer.Backbone) -> transfer.TrainingSettings | None:
-    """The regimes, k, epochs and learning rate chosen, or None after saying what is wrong."""
+def training_settings(
+    backbone: transfer.Backbone,
+) -> tuple[transfer.TrainingSettings | None, augment.AugmentSettings | None]:
+    """The regimes, k, epochs and learning rate chosen (None after saying what is wrong), and
+    the Augmentation tab's settings when augmentation is on."""
     regimes = st.multiselect(
         "Regimes",
         transfer.REGIMES,
@@ -239,12 +239,13 @@ def training_settings(backbone: transfer.Backbone) -> transfer.TrainingSettings 
     learning_rate = bounded_number(
         "Learning rate", 1e-5, 1e-1, 1e-3, number_format="%.5f", key="transfer-lr", where=columns[2]
     )
-    columns[3].toggle(
-        "Augment (b)–(d)", key=USE_AUGMENT, help="The Augmentation tab's settings, drawn anew every epoch."
+    augmented = columns[3].toggle(
+        "Augment (b)–(d)", key="transfer-augment", help="The Augmentation tab's settings, drawn anew every epoch."
     )
+    augmentation = state.AUGMENTATION.get(augment.AugmentSettings()) if augmented else None
     if None in (epochs, learning_rate):
-        return None
-    return transfer.TrainingSettings(tuple(regimes), frozen, epochs, learning_rate)
+        return None, augmentation
+    return transfer.TrainingSettings(tuple(regimes), frozen, epochs, learning_rate), augmentation
 
 
 def curves_figure(runs: dict[str, transfer.RegimeRun]) -> go.Figure:
@@ -287,8 +288,8 @@ def regime_runs(handle: JobHandle | None) -> dict[str, transfer.RegimeRun]:
 
 def keep_earlier(previous: JobHandle) -> None:
     """When a new training starts, the last one's rows move to the earlier trainings."""
-    earlier = summary_rows(regime_runs(previous)) + st.session_state.get(EARLIER_KEY, [])
-    st.session_state[EARLIER_KEY] = earlier[:MAX_EARLIER]
+    earlier = summary_rows(regime_runs(previous)) + state.EARLIER_TRAININGS.get([])
+    state.EARLIER_TRAININGS.set(earlier[:MAX_EARLIER])
 
 
 def show_live_curves(handle: JobHandle) -> None:
@@ -311,7 +312,7 @@ def show_trainings(handle: JobHandle | None) -> None:
             "Regime (a) trains only the new softmax on features the frozen network computed once, so its "
             "epochs take a fraction of the others'."
         )
-    earlier = st.session_state.get(EARLIER_KEY)
+    earlier = state.EARLIER_TRAININGS.get()
     if earlier:
         st.markdown(
             f"**Earlier trainings in this session** (the last {MAX_EARLIER} rows): train again with "
@@ -431,7 +432,7 @@ def augmentation_section() -> None:
     image = image_input("gallery-image", label="Image", default_example="chelsea")
     settings = augment_settings("gallery")
     if settings is not None:
-        st.session_state[AUGMENT_KEY] = settings
+        state.AUGMENTATION.set(settings)
     seed = bounded_number("Seed", 0, 10_000, 0, key="gallery-seed")
     if image is None or settings is None or seed is None:
         return

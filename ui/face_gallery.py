@@ -11,11 +11,11 @@ import streamlit as st
 
 from core.faces.gallery import Gallery, GalleryStore
 from core.runtime.errors import UserError
+from ui import state
 
 FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file: galleries outlive the session, one per user
 SHARED_GALLERY_ENV = "CNNLAB_FACE_DB_SHARED"  # "1": everyone shares one team gallery in that file
 KEY_BYTES = 12  # a private gallery key: 96 random bits, URL-safe base64
-GALLERY_KEY = "faces-gallery"
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,7 +35,7 @@ def gallery_owner() -> str:
         return "team"
     if getattr(st.user, "is_logged_in", False) and st.user.get("email"):
         return f"user:{st.user.email}"
-    return "key:" + st.session_state.setdefault("faces-key", secrets.token_urlsafe(KEY_BYTES))
+    return "key:" + state.GALLERY_KEY.setdefault(lambda: secrets.token_urlsafe(KEY_BYTES))
 
 
 def current_gallery() -> Gallery:
@@ -43,7 +43,7 @@ def current_gallery() -> Gallery:
     read again on every run. When the file cannot be opened, or fails later, the session
     keeps what it holds in memory and the page says so."""
     path = os.environ.get(FACE_DB_ENV)
-    gallery = st.session_state.get(GALLERY_KEY)
+    gallery = state.GALLERY.get()
     if path and (gallery is None or (gallery.store is not None and gallery.owner != gallery_owner())):
         try:
             gallery = Gallery(face_store(path), gallery_owner())
@@ -56,7 +56,7 @@ def current_gallery() -> Gallery:
         gallery.refresh()
     if gallery.unsaved_reason:
         st.warning(gallery.unsaved_reason, icon=":material/sd_card_alert:")
-    st.session_state[GALLERY_KEY] = gallery
+    state.GALLERY.set(gallery)
     return gallery
 
 

@@ -18,10 +18,10 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from core.runtime.errors import UserError
 from core.runtime.examples import ALL_EXAMPLES, PHOTOS, ExamplePhoto, example_image
 from core.runtime.images import ACCEPTED_EXTENSIONS, enlarged, fit_within, load_image
+from ui.state import DISPLAY_JPEGS
 
 DISPLAY_SIDE = 768  # pictures are shown at most this large; computing uses full resolution
 UPLOAD_LIMIT_MB = 20  # server.maxUploadSize in .streamlit/config.toml
-_DISPLAY_SLOTS = 4
 
 _SOURCES = ("Example", "Upload", "Camera")
 
@@ -102,15 +102,13 @@ def _example_picker(key: str, examples: Sequence[ExamplePhoto], default: str | N
 def display_jpeg(image: np.ndarray) -> bytes:
     """A JPEG of ``image`` at display size, made once per image object and kept in this
     user's session, so reruns that change only the output do not re-encode the input."""
-    cache: dict[int, tuple[np.ndarray, bytes]] = st.session_state.setdefault("display-jpeg", {})
-    hit = cache.get(id(image))
-    if hit is None or hit[0] is not image:
+
+    def encoded() -> bytes:
         buffer = io.BytesIO()
         Image.fromarray(fit_within(image, DISPLAY_SIDE)).save(buffer, "JPEG", quality=90)
-        while len(cache) >= _DISPLAY_SLOTS:
-            cache.pop(next(iter(cache)))
-        hit = cache[id(image)] = (image, buffer.getvalue())
-    return hit[1]
+        return buffer.getvalue()
+
+    return DISPLAY_JPEGS.get(image, None, encoded)
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
