@@ -13,7 +13,6 @@ from dataclasses import replace
 from functools import partial
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
@@ -23,6 +22,7 @@ from core.architectures import registry as arch
 from core.foundations import costs
 from core.runtime.jobs import JobHandle
 from ui import state
+from ui.charts import accuracy_scatter
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.jobs import JobView, run_job
@@ -335,10 +335,7 @@ def best_section() -> None:
             }
         )
     frame = pd.DataFrame(rows)
-    figure = px.scatter(frame, x="GMACs", y="acc@1 (%)", text="model", size="parameters (M)", log_x=True)
-    figure.update_traces(textposition="top center")
-    figure.update_layout(height=380, margin=dict(t=10))
-    st.plotly_chart(figure, key="best-macs")
+    st.plotly_chart(accuracy_scatter(frame, "GMACs", size="parameters (M)"), key="best-macs")
     st.caption(
         "ImageNet top-1 accuracy of each network's torchvision weights against the MACs of one 224-px image "
         "(each at its own resolution); bubble size is the parameters."
@@ -351,10 +348,7 @@ def show_latency(frame: pd.DataFrame, handle: JobHandle[arch.ModelLatency]) -> N
     frame = frame.assign(**{"latency (ms)": [measured.get(title) for title in frame["model"]]}).dropna()
     if frame.empty:
         return
-    figure = px.scatter(frame, x="latency (ms)", y="acc@1 (%)", text="model", log_x=True)
-    figure.update_traces(textposition="top center")
-    figure.update_layout(height=380, margin=dict(t=10))
-    st.plotly_chart(figure, key="best-latency-figure")
+    st.plotly_chart(accuracy_scatter(frame, "latency (ms)"), key="best-latency-figure")
     st.caption(
         "Median of 10 forward passes of one image after warm-up, with random weights (the time does not "
         "depend on their values), float32, on this server's device."

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -20,10 +19,12 @@ from pandas.io.formats.style import Styler
 
 from core.architectures import classify, inception, resnets
 from core.architectures import registry as arch
+from core.architectures.digits import digit_split, digits
 from core.runtime import weights
 from core.runtime.examples import PHOTOS
 from core.runtime.jobs import JobHandle
 from ui import state
+from ui.charts import accuracy_scatter
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
@@ -82,20 +83,14 @@ def zoo_section() -> None:
         "parameters include its auxiliary classifier, which only training runs."
     )
     published = frame.dropna(subset=["acc@1 (%)"])
-    figure = px.scatter(published, x="GMACs", y="acc@1 (%)", size="parameters (M)", text="model", log_x=True)
-    figure.update_traces(textposition="top center")
-    figure.update_layout(height=440, margin=dict(t=10))
-    st.plotly_chart(figure, key="zoo-macs")
+    st.plotly_chart(accuracy_scatter(published, "GMACs", size="parameters (M)", height=440), key="zoo-macs")
     handle = job_handle(LATENCY.key)
     measured = {m.name: m.latency.median_ms for m in handle.records} if handle is not None else {}
     if measured:
         timed = published[published["name"].isin(measured)].assign(
             **{"latency (ms)": lambda f: [measured[name] for name in f["name"]]}
         )
-        figure = px.scatter(timed, x="latency (ms)", y="acc@1 (%)", text="model", log_x=True)
-        figure.update_traces(textposition="top center")
-        figure.update_layout(height=380, margin=dict(t=10))
-        st.plotly_chart(figure, key="zoo-latency")
+        st.plotly_chart(accuracy_scatter(timed, "latency (ms)"), key="zoo-latency")
         st.caption("Latency as measured in the Latency tab on this server.")
     else:
         st.caption("Measure latencies in the Latency tab to plot accuracy against time on this server.")
@@ -405,8 +400,8 @@ def classify_section() -> None:
 def digits_part() -> None:
     st.subheader("LeNet-5 on handwritten digits (works offline)")
     model = lenet()
-    images, labels = resnets.digits()
-    _, held_out = classify.digit_split()
+    images, labels = digits()
+    _, held_out = digit_split()
     manifest = json.loads(weights.get_weights("lenet5_digits").cache_path().with_suffix(".json").read_text())
     source = st.radio("Digit", ["A held-out digit", "A photo of a digit"], horizontal=True, key="digit-kind")
     if source == "A held-out digit":

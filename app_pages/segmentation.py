@@ -19,6 +19,7 @@ from core.runtime.examples import PHOTOS
 from core.runtime.images import enlarged, fit_within
 from core.runtime.jobs import JobHandle
 from core.segmentation import shapes
+from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, for_display, image_input, png_bytes
@@ -280,43 +281,23 @@ def data_section() -> None:
 # -- training ------------------------------------------------------------------------------------------------
 
 
-def curves_figure(history: list[seg.Progress]) -> go.Figure:
-    figure = go.Figure()
-    figure.add_trace(go.Scatter(x=[p.step for p in history], y=[p.loss for p in history], name="loss", yaxis="y"))
-    epochs = [p for p in history if p.validation is not None]
-    figure.add_trace(
-        go.Scatter(
-            x=[p.step for p in epochs],
-            y=[p.validation.pixel_accuracy for p in epochs],
-            name="pixel accuracy (validation)",
-            yaxis="y2",
-            mode="lines+markers",
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=[p.step for p in epochs],
-            y=[p.validation.mean_iou for p in epochs],
-            name="mean IoU (validation)",
-            yaxis="y2",
-            mode="lines+markers",
-        )
-    )
-    figure.update_layout(
-        height=320,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis_title="step",
-        yaxis=dict(title="loss"),
-        yaxis2=dict(title="score", overlaying="y", side="right", range=[0, 1]),
-        legend=dict(orientation="h", y=1.15),
-    )
-    return figure
+def loss_and_scores(history: list[seg.Progress]) -> go.Figure:
+    """The loss by step, and each epoch's validation scores on the right axis."""
+    scores = [(p.step, p.validation) for p in history if p.validation is not None]
+    steps = [step for step, _ in scores]
+    accuracy, iou = [s.pixel_accuracy for _, s in scores], [s.mean_iou for _, s in scores]
+    curves = [
+        Curve("loss", [p.step for p in history], [p.loss for p in history]),
+        Curve("pixel accuracy (validation)", steps, accuracy, markers=True, right_axis=True),
+        Curve("mean IoU (validation)", steps, iou, markers=True, right_axis=True),
+    ]
+    return curves_figure(curves, x_title="step", y_title="loss", right_title="score")
 
 
 def show_training(handle: JobHandle[seg.Progress]) -> None:
     """The curves, the last validation scores and the validation samples, live and kept."""
     history = handle.records
-    st.plotly_chart(curves_figure(history), key="train-curves")
+    st.plotly_chart(loss_and_scores(history), key="train-curves")
     validated = [progress for progress in history if progress.validation is not None]
     if validated:
         last = validated[-1]

@@ -19,6 +19,7 @@ from torch import nn
 from core.runtime.examples import PHOTOS, STYLES, example_image
 from core.runtime.jobs import JobHandle
 from core.style import neural_style as style
+from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import image_input, png_bytes
@@ -150,24 +151,16 @@ def size_notes(content: np.ndarray, styles: list[np.ndarray], config: style.Styl
             )
 
 
-def curves_figure(history: list[dict[str, float]]) -> go.Figure:
-    figure = go.Figure()
+def cost_curves(history: list[dict[str, float]]) -> go.Figure:
+    """Every part of J by step on a log scale, each layer's style cost dotted (the
+    total-variation cost only when it has a weight)."""
     steps = list(range(1, len(history) + 1))
-    for name in history[0]:
-        if name == "tv" and not any(losses["tv"] for losses in history):
-            continue
-        figure.add_trace(
-            go.Scatter(
-                x=steps,
-                y=[losses[name] for losses in history],
-                name=name,
-                line=dict(dash="dot" if name.startswith("style ") else "solid"),
-            )
-        )
-    figure.update_layout(
-        height=320, yaxis_type="log", xaxis_title="step", yaxis_title="cost (unweighted parts)", margin=dict(t=10)
-    )
-    return figure
+    curves = [
+        Curve(name, steps, [losses[name] for losses in history], dashed=name.startswith("style "))
+        for name in history[0]
+        if name != "tv" or any(losses["tv"] for losses in history)
+    ]
+    return curves_figure(curves, x_title="step", y_title="cost (unweighted parts)", log_y=True)
 
 
 def transfer_section() -> None:
@@ -207,7 +200,7 @@ def show_progress(handle: JobHandle[style.StyleProgress]) -> None:
     step, preview = latest_preview(handle)
     if preview is not None:
         preview_column.image(preview, caption=f"G at step {step}")
-    chart_column.plotly_chart(curves_figure([progress.losses for progress in handle.records]), key="style-curves")
+    chart_column.plotly_chart(cost_curves([progress.losses for progress in handle.records]), key="style-curves")
 
 
 def latest_preview(handle: JobHandle[style.StyleProgress]) -> tuple[int, np.ndarray | None]:
@@ -241,7 +234,7 @@ def show_result(handle: JobHandle[style.StyleProgress]) -> None:
         icon=":material/download:",
         key="style-download-png",
     )
-    st.plotly_chart(curves_figure(history), key="style-curves-final")
+    st.plotly_chart(cost_curves(history), key="style-curves-final")
     st.dataframe(
         pd.DataFrame([{"cost": name, "value": f"{value:.5g}"} for name, value in history[-1].items()]), hide_index=True
     )

@@ -27,6 +27,7 @@ from core.runtime.jobs import JobHandle
 from core.transfer import augment
 from core.transfer import regimes as transfer
 from ui import state
+from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
@@ -248,21 +249,18 @@ def training_settings(
     return transfer.TrainingSettings(tuple(regimes), frozen, epochs, learning_rate), augmentation
 
 
-def curves_figure(runs: dict[str, transfer.RegimeRun]) -> go.Figure:
-    figure = go.Figure()
+def accuracy_curves(runs: dict[str, transfer.RegimeRun]) -> go.Figure:
+    """Each regime's validation accuracy by epoch, and its training accuracy dotted."""
+    curves = []
     for regime, run in runs.items():
-        epochs = [progress.epoch for progress in run.history]
-        title = transfer.REGIME_TITLES[regime]
+        epochs, title = [progress.epoch for progress in run.history], transfer.REGIME_TITLES[regime]
         validation = [progress.validation_accuracy for progress in run.history]
-        figure.add_trace(go.Scatter(x=epochs, y=validation, mode="lines+markers", name=f"{title} (validation)"))
         training = [progress.train_accuracy for progress in run.history]
-        figure.add_trace(
-            go.Scatter(x=epochs, y=training, mode="lines", line=dict(dash="dot"), name=f"{title[:3]} training")
-        )
-    figure.update_layout(
-        height=360, xaxis_title="epoch", yaxis=dict(title="accuracy", range=[0, 1.05]), margin=dict(t=10)
-    )
-    return figure
+        curves += [
+            Curve(f"{title} (validation)", epochs, validation, markers=True),
+            Curve(f"{title[:3]} training", epochs, training, dashed=True),
+        ]
+    return curves_figure(curves, x_title="epoch", y_title="accuracy", y_range=(0, 1.05), height=360)
 
 
 def summary_rows(runs: dict[str, transfer.RegimeRun]) -> list[dict]:
@@ -293,7 +291,7 @@ def keep_earlier(previous: JobHandle) -> None:
 
 
 def show_live_curves(handle: JobHandle) -> None:
-    st.plotly_chart(curves_figure(handle.job.runs(handle.records)), key="transfer-curves")
+    st.plotly_chart(accuracy_curves(handle.job.runs(handle.records)), key="transfer-curves")
 
 
 def show_trainings(handle: JobHandle | None) -> None:
@@ -306,7 +304,7 @@ def show_trainings(handle: JobHandle | None) -> None:
                 st.caption(
                     f"{transfer.REGIME_TITLES[regime]} stopped after epoch {run.last.epoch} of {run.planned_epochs}."
                 )
-        st.plotly_chart(curves_figure(runs), key="transfer-curves-kept")
+        st.plotly_chart(accuracy_curves(runs), key="transfer-curves-kept")
         st.dataframe(pd.DataFrame(summary_rows(runs)), hide_index=True)
         st.caption(
             "Regime (a) trains only the new softmax on features the frozen network computed once, so its "

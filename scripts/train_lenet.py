@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from core.architectures import classify
+from core.architectures.digits import SPLIT_SEED, digit_split
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     model = classify.train_lenet(args.epochs, args.learning_rate, args.seed)
     seconds = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    train, held_out = classify.digit_split()
+    train, held_out = digit_split()
     classify.save_lenet(
         model,
         args.output,
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             "epochs": args.epochs,
             "learning_rate": args.learning_rate,
             "seed": args.seed,
-            "split": {"seed": classify.SPLIT_SEED, "train": len(train), "held_out": len(held_out)},
+            "split": {"seed": SPLIT_SEED, "train": len(train), "held_out": len(held_out)},
             "parameters": sum(p.numel() for p in model.parameters()),
             "training_seconds": round(seconds, 1),
             "held_out_accuracy": round(classify.held_out_accuracy(model), 4),  # the weights written, float32

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.architectures.digits import digit_split, digits
 from core.architectures.registry import LeNet5
-from core.architectures.resnets import digits
 from core.runtime.device import device_lock
 from core.runtime.errors import UserError
 
@@ -83,22 +83,11 @@ def ensemble(predictions: Sequence[Prediction], categories: Sequence[str]) -> tu
 # -- LeNet-5 on handwritten digits ----------------------------------------------------------------------------
 
 DIGIT_SIDE = 32  # LeNet-5's input; scikit-learn's 8×8 digits are scaled up to it
-HELD_OUT_SHARE = 0.2
-SPLIT_SEED = 0
 
 
 def to_lenet_input(images: torch.Tensor) -> torch.Tensor:
     """(N, 1, 8, 8) digits in [0, 1] -> (N, 1, 32, 32), bilinearly scaled."""
     return F.interpolate(images, size=(DIGIT_SIDE, DIGIT_SIDE), mode="bilinear", align_corners=False)
-
-
-@functools.cache
-def digit_split() -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices of the training and the held-out digits: a seeded split, a fifth held out."""
-    count = len(digits()[1])
-    order = torch.randperm(count, generator=torch.Generator().manual_seed(SPLIT_SEED))
-    held_out = int(HELD_OUT_SHARE * count)
-    return order[held_out:], order[:held_out]
 
 
 def train_lenet(epochs: int = 40, learning_rate: float = 2e-3, seed: int = 0) -> LeNet5:

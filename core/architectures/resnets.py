@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.architectures.digits import digits
 from core.architectures.registry import ModuleRow, module_rows
 from core.runtime.budget import MemoryEstimate, activation_values
 from core.runtime.errors import UserError
@@ -110,15 +111,6 @@ def residual_network(layers: int, width: int = 16, classes: int = 10) -> nn.Sequ
     stem = [nn.Conv2d(1, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
     blocks = [ResidualBlock(width, width) for _ in range((layers - 1) // 2)]
     return nn.Sequential(*stem, *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes))
-
-
-@functools.cache
-def digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's bundled handwritten digits: (1797, 1, 8, 8) in [0, 1] and their labels."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    return torch.tensor(data.images, dtype=torch.float32)[:, None] / 16.0, torch.tensor(data.target)
 
 
 @dataclass(frozen=True)

@@ -575,7 +575,7 @@ def _digit_blocks(model: nn.Sequential) -> list[nn.Module]:
 
 def pretrain_digit_backbone(epochs: int = 30, learning_rate: float = 2e-3, seed: int = 0) -> nn.Sequential:
     """The small CNN trained on every digit 0–4 (it never sees a 5–9)."""
-    from core.architectures.resnets import digits
+    from core.architectures.digits import digits
 
     images, labels = digits()
     chosen = torch.isin(labels, torch.tensor(SOURCE_DIGITS))
@@ -608,7 +608,7 @@ def offline_experiment(pretrained: nn.Sequential, shots: int = 5, seed: int = 0,
     """Freeze the backbone's three blocks, cache their 64 pooled features of the digits 5–9,
     and train only a new softmax on ``shots`` examples per digit (seeded); the same with the
     same architecture from random weights."""
-    from core.architectures.resnets import digits
+    from core.architectures.digits import digits
 
     if not 1 <= shots <= 100:
         raise UserError(f"Use 1 to 100 examples per digit, not {shots}.")

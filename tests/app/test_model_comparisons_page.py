@@ -87,12 +87,11 @@ def test_lenet_reads_held_out_digits_and_imagenet_networks_say_what_is_missing(a
 def test_a_photo_of_a_digit_is_read_and_a_blank_one_explained(app):
     from PIL import Image
 
-    from core.architectures import classify
-    from core.architectures.resnets import digits
+    from core.architectures.digits import digit_split, digits
     from tests.images import encode
 
     images, labels = digits()
-    index = int(classify.digit_split()[1][5])
+    index = int(digit_split()[1][5])
     ink = (images[index, 0].numpy() * 255).astype(np.uint8)
     photo = Image.fromarray(255 - np.asarray(Image.fromarray(ink).resize((120, 120)))).convert("RGB")
     app.radio(key="digit-kind").set_value("A photo of a digit").run()

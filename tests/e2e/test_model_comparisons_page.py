@@ -9,8 +9,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from app_pages.model_comparisons import SECTIONS
-from core.architectures import classify
-from core.architectures.resnets import digits
+from core.architectures.digits import digit_split, digits
 from tests.e2e.conftest import assert_no_exception, open_page, open_tab, screenshot, settled, visit_every_tab
 from tests.images import encode
 
@@ -41,7 +40,7 @@ def test_lenet_reads_a_held_out_digit_and_a_photo_of_one(page, app_url, tmp_path
     expect(panel).to_contain_text("True label:")
     screenshot(page, "comparisons_lenet_held_out")
     images, labels = digits()
-    _, held_out = classify.digit_split()
+    _, held_out = digit_split()
     index = int(held_out[3])
     ink = (images[index, 0].numpy() * 255).astype(np.uint8)
     photo = 255 - np.asarray(Image.fromarray(ink).resize((160, 160), Image.Resampling.BILINEAR))

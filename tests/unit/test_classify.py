@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from core.architectures import classify
-from core.architectures.resnets import digits
+from core.architectures.digits import digit_split, digits
 from core.runtime.errors import UserError
 from core.runtime.weights import get_weights, load_pretrained
 from tests.models import save_untrained_torchvision
@@ -27,7 +27,7 @@ def test_the_shipped_lenet_reaches_97_percent_on_digits_it_never_saw():
     model = load_pretrained("lenet5_digits")
     accuracy = classify.held_out_accuracy(model)
     assert accuracy >= 0.97 and accuracy == pytest.approx(manifest["held_out_accuracy"], abs=1e-4)
-    train, held_out = classify.digit_split()
+    train, held_out = digit_split()
     assert not set(train.tolist()) & set(held_out.tolist()) and len(held_out) == 359
 
 
@@ -43,7 +43,7 @@ def photo_of(digit: torch.Tensor, side: int = 240) -> np.ndarray:
 def test_photos_of_held_out_digits_are_read_like_the_digits_themselves():
     model = load_pretrained("lenet5_digits")
     images, labels = digits()
-    _, held_out = classify.digit_split()
+    _, held_out = digit_split()
     chosen = held_out[:40]
     read = [classify.classify_digit(model, classify.digit_from_photo(photo_of(images[i])))[0][0] for i in chosen]
     correct = [answer == str(int(labels[i])) for answer, i in zip(read, chosen)]
