@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.runtime import weights
+from ui.catalog import titles_of
 from ui.model_status import download_button
 
 COLUMNS = ["Model", "Status", "Size (MB)", "Library", "Trained on", "License", "Pages", "File"]
@@ -25,7 +26,7 @@ here_column.metric("Here", f"{overall.here} of {overall.total}", help="cached, b
 missing_size = sum(entry.size_mb for entry in weights.REGISTRY.values() if not entry.is_cached())
 missing_column.metric("Missing", f"{overall.total - overall.here}", help=f"{missing_size:,.0f} MB to download")
 
-rows = weights.status_rows()
+rows = [{**row, "Pages": ", ".join(titles_of(weights.REGISTRY[row["Name"]].topics))} for row in weights.status_rows()]
 st.table(pd.DataFrame(rows, columns=COLUMNS).set_index("Model"))
 
 st.subheader("Download")
@@ -42,7 +43,7 @@ else:
     chosen = st.selectbox(
         "Missing weights",
         missing,
-        format_func=lambda entry: f"{entry.title} ({entry.size_mb:,.0f} MB, for {', '.join(entry.pages)})",
+        format_func=lambda entry: f"{entry.title} ({entry.size_mb:,.0f} MB, for {', '.join(titles_of(entry.topics))})",
         key="weights-missing",
     )
     st.caption(f"Saved to `{chosen.cache_path()}`; a copy placed there by hand is used too.")

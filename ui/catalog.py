@@ -11,7 +11,8 @@ from dataclasses import dataclass
 class PageInfo:
     """One page: its script, its title and icon in the menu, its section, a one-line summary,
     and, for a page some of whose parts run downloaded weights, what of it runs without them
-    (None: the whole page works offline)."""
+    (None: the whole page works offline) and the course topic its weights are listed under in
+    ``core.runtime.weights``."""
 
     script: str
     title: str
@@ -19,6 +20,7 @@ class PageInfo:
     section: str
     summary: str
     without_downloads: str | None = None
+    topic: str | None = None
 
 
 SECTIONS: tuple[str, ...] = (
@@ -47,6 +49,7 @@ PAGES: tuple[PageInfo, ...] = (
         "LeNet-5 to EfficientNet measured in one table and on this server; ResNets, Inception; classify with several.",
         "the tables, latency on this server, ResNets, Inception, the degradation experiment and LeNet-5 on digits; "
         "only classifying photos with ImageNet networks needs downloads",
+        topic="comparisons",
     ),
     PageInfo(
         "app_pages/mobilenet.py",
@@ -63,6 +66,7 @@ PAGES: tuple[PageInfo, ...] = (
         "Your own classes from a few photos: the three transfer regimes side by side, digits offline, augmentation.",
         "your classes, training from scratch (d), the transfer between digits and the augmentation gallery; "
         "regimes (a)–(c) need ImageNet weights",
+        topic="transfer",
     ),
     PageInfo(
         "app_pages/object_detection.py",
@@ -72,6 +76,7 @@ PAGES: tuple[PageInfo, ...] = (
         "YOLO11 on your image; IoU, non-max suppression, anchors and sliding windows made visible.",
         "the localization target, IoU, non-max suppression on a made-up scene, grid and anchors, sliding windows; "
         "YOLO and Faster R-CNN need downloads",
+        topic="detection",
     ),
     PageInfo(
         "app_pages/segmentation.py",
@@ -80,6 +85,7 @@ PAGES: tuple[PageInfo, ...] = (
         "Detection & segmentation",
         "Build, inspect and train a U-Net; transposed convolution step by step; masks on your image.",
         "everything but DeepLabV3 and YOLO11-seg on photos: the shipped U-Net is trained by CNN Lab",
+        topic="segmentation",
     ),
     PageInfo(
         "app_pages/faces.py",
@@ -89,6 +95,7 @@ PAGES: tuple[PageInfo, ...] = (
         "Find faces and landmarks, enroll people from one photo, verify and recognize them; triplet-loss labs.",
         "face detection, landmarks, crops, enrollment and the triplet loss on the crops' pixels; verifying, "
         "recognizing and the other labs need FaceNet's weights",
+        topic="faces",
     ),
     PageInfo(
         "app_pages/style_transfer.py",
@@ -97,6 +104,7 @@ PAGES: tuple[PageInfo, ...] = (
         "Special applications",
         "Paint your photo in another image's style with VGG19; Gram matrices; what each layer responds to.",
         "nothing: every tab runs VGG19, whose ImageNet weights must be downloaded first",
+        topic="style",
     ),
     PageInfo(
         "app_pages/weights.py",
@@ -114,3 +122,8 @@ def pages_in(section: str) -> list[PageInfo]:
 
 def page_titled(title: str) -> PageInfo | None:
     return next((page for page in PAGES if page.title == title), None)
+
+
+def titles_of(topics: tuple[str, ...]) -> list[str]:
+    """The titles of the pages of these course topics."""
+    return [page.title for page in PAGES if page.topic in topics]

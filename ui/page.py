@@ -23,8 +23,11 @@ def page_header(title: str, caption: str) -> None:
     runs without downloads."""
     st.title(title)
     st.caption(caption)
-    page, ready = page_titled(title), weights.readiness(title)
-    if page is not None and page.without_downloads is not None and not ready.complete:
+    page = page_titled(title)
+    if page is None or page.topic is None or page.without_downloads is None:
+        return
+    ready = weights.readiness(page.topic)
+    if not ready.complete:
         st.info(
             f"{ready.here} of the {ready.total} pretrained weights this page uses are on this machine. "
             f"Without downloads: {page.without_downloads}. The Models & weights page fetches the rest.",

@@ -58,7 +58,7 @@ class PretrainedWeights:
     size_mb: float
     license: str
     trained_on: str
-    pages: tuple[str, ...]
+    topics: tuple[str, ...]  # the course topics that use it: "detection", "style", …
     bundled_file: str | None = None  # bundled weights: path inside the package, or in CNN Lab's checkout
 
     @property
@@ -140,12 +140,13 @@ def _package_dir(package: str) -> Path:
 YOLO_DETECT_MB = {"n": 5.4, "s": 18.4, "m": 38.8, "l": 49.0, "x": 109.3}
 YOLO_SEGMENT_MB = {"n": 5.9, "s": 19.7, "m": 43.3, "l": 53.5, "x": 119.3}
 
-_DETECTION = "Object detection"
-_SEGMENTATION = "U-Net segmentation"
-_FACES = "Face recognition"
-_STYLE = "Neural style transfer"
-_COMPARISONS = "Model comparisons"
-_TRANSFER = "Transfer learning"
+# the course topics that use each weight; ui.catalog names the page of each topic
+_DETECTION = "detection"
+_SEGMENTATION = "segmentation"
+_FACES = "faces"
+_STYLE = "style"
+_COMPARISONS = "comparisons"
+_TRANSFER = "transfer"
 _TRAINING_SCRIPTS = {
     "UNet": "train_unet",
     "LeNet5": "train_lenet",
@@ -467,7 +468,6 @@ def status_rows() -> list[dict[str, str]]:
         {
             "Name": entry.name,
             "Model": entry.title,
-            "Pages": ", ".join(entry.pages),
             "Library": entry.library,
             "File": entry.file_name,
             "Size (MB)": f"{entry.size_mb:,.1f}",
@@ -493,10 +493,10 @@ class Readiness:
         return self.here == self.total
 
 
-def readiness(page: str | None = None) -> Readiness:
-    """The weights of ``page`` (a page title in the entries' ``pages``), or all of them, that
-    are here; reads only the disk."""
-    entries = [entry for entry in REGISTRY.values() if page is None or page in entry.pages]
+def readiness(topic: str | None = None) -> Readiness:
+    """The weights ``topic`` uses (one of the entries' ``topics``), or all of them, that are
+    here; reads only the disk."""
+    entries = [entry for entry in REGISTRY.values() if topic is None or topic in entry.topics]
     missing = tuple(entry.title for entry in entries if not entry.is_cached())
     return Readiness(len(entries) - len(missing), len(entries), missing)
 

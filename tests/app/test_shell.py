@@ -14,7 +14,7 @@ from core.runtime import weights
 from core.runtime.device import device_badge
 from tests.app.elements import metrics, texts
 from tests.conftest import ROOT
-from ui.catalog import PAGES
+from ui.catalog import PAGES, titles_of
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -83,7 +83,7 @@ def test_home_and_sidebar_say_which_pages_work_offline(app):
 
 def test_the_catalog_marks_exactly_the_pages_that_run_downloaded_weights():
     for page in PAGES:
-        downloaded = [e.name for e in weights.REGISTRY.values() if page.title in e.pages and not e.bundled]
+        downloaded = [e.name for e in weights.REGISTRY.values() if page.topic in e.topics and not e.bundled]
         assert (page.without_downloads is not None) == bool(downloaded), page.title
 
 
@@ -108,3 +108,8 @@ def test_failed_download_shows_how_to_get_the_file(app, monkeypatch):
     assert "this server cannot reach 127.0.0.1" in message and str(entry.cache_path()) in message
     assert len(app.error) == 1
     assert app.title[0].value == "Models & weights"  # the page is still there
+
+
+def test_every_weight_names_topics_that_have_a_page():
+    for entry in weights.REGISTRY.values():
+        assert len(titles_of(entry.topics)) == len(entry.topics) > 0, entry.name

@@ -47,7 +47,7 @@ def test_the_planned_weights_are_registered():
         *weights.CLASSIFIERS,
     }
     for entry in REGISTRY.values():
-        assert entry.title and entry.license and entry.trained_on and entry.pages and entry.size_mb > 0
+        assert entry.title and entry.license and entry.trained_on and entry.topics and entry.size_mb > 0
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
