@@ -3,8 +3,8 @@
 in measured time, MobileNet v1 with its width and resolution multipliers, MobileNetV2's
 bottleneck, EfficientNet's compound scaling, and which small network is best on this server.
 
-The arithmetic lives in ``core.foundations.costs``, ``core.architectures.mobilenet`` and
-``core.architectures.registry``; every number is checked against PyTorch in the tests.
+The arithmetic lives in ``core.architectures.mobilenet`` and ``core.architectures.registry``;
+every number is checked against PyTorch in the tests.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pandas.io.formats.style import Styler
 
 from core.architectures import mobilenet as mn
 from core.architectures import registry as arch
-from core.foundations import costs
 from core.runtime.jobs import JobHandle
 from ui import state
 from ui.charts import accuracy_scatter
@@ -81,8 +80,8 @@ def separable_section() -> None:
     if None in (n, n_c, f, n_c_out, s, p):
         return
     with shown_user_errors() as outcome:
-        cost = costs.separable_cost(n, n_c, f, n_c_out, s, p)
-        by_torch = costs.separable_cost_by_torch(n, n_c, f, n_c_out, s, p)
+        cost = mn.separable_cost(n, n_c, f, n_c_out, s, p)
+        by_torch = mn.separable_cost_by_torch(n, n_c, f, n_c_out, s, p)
     if outcome.failed:
         return
     state.SEPARABLE_SIZE.set((n, n_c, f, n_c_out))  # the Measured time tab times this layer too
@@ -105,7 +104,7 @@ def separable_section() -> None:
     )
 
 
-def separable_steps(cost: costs.SeparableCost, n_c: int, f: int, n_c_out: int) -> Styler:
+def separable_steps(cost: mn.SeparableCost, n_c: int, f: int, n_c_out: int) -> Styler:
     """The multiplications of each step with the course's formula filled in, and the parameters."""
     side = cost.output_side
     rows = [
@@ -376,7 +375,7 @@ if __name__ == "__main__":  # Streamlit runs pages as __main__
     page_header(
         "MobileNet cost estimator",
         "Course week 2 — normal against depthwise-separable convolutions, MobileNet v1 and v2, EfficientNet; the "
-        "numbers come from `core.foundations.costs`, `core.architectures.mobilenet` and "
-        "`core.architectures.registry` and are checked against PyTorch.",
+        "numbers come from `core.architectures.mobilenet` and `core.architectures.registry` and are checked "
+        "against PyTorch.",
     )
     section_tabs(SECTIONS)

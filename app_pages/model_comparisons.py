@@ -189,7 +189,7 @@ def classic_section() -> None:
         horizontal=True,
         key="classic-name",
     )
-    rows = arch.layer_table(name)
+    rows = arch.network_rows(name)
     frame = layer_frame([row.name for row in rows], rows, kinds=True)
     st.dataframe(with_separators(frame), hide_index=True)
     params = int(frame["parameters"].sum())

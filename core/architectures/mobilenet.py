@@ -15,14 +15,128 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.architectures.registry import ArchStats, ModuleRow, architecture_stats, mobilenet_v1, module_rows
-from core.foundations.costs import separable_cost
+from core.architectures.registry import ArchStats, ModuleRow, architecture_stats, module_rows
+from core.foundations.conv import output_size, whole_number
 from core.runtime.budget import MemoryEstimate
 from core.runtime.errors import UserError
 from core.runtime.jobs import CancelToken, Step
 from core.runtime.latency import measure_latencies
 
 # -- measured time beside the multiplications -----------------------------------------------------------------
+
+
+# -- depthwise-separable convolution (course week 2, "MobileNet") ------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeparableCost:
+    """A normal convolution against its depthwise-separable version, in multiplications
+    (the course counts no biases: MobileNet follows each convolution with batch norm)."""
+
+    output_side: int
+    normal: int  # f·f·n_c · n_out² · n_c′
+    depthwise: int  # f·f · n_out² · n_c: one f×f filter per input channel
+    pointwise: int  # n_c · n_out² · n_c′: a 1×1 convolution mixing the channels
+    normal_params: int  # f·f·n_c·n_c′
+    separable_params: int  # f·f·n_c + n_c·n_c′
+
+    @property
+    def separable(self) -> int:
+        return self.depthwise + self.pointwise
+
+    @property
+    def ratio(self) -> float:
+        """separable / normal = 1/n_c′ + 1/f²."""
+        return self.separable / self.normal
+
+
+def separable_cost(n: int, n_c: int, f: int, n_c_out: int, s: int = 1, p: int = 0) -> SeparableCost:
+    """The course's cost table for an n×n×n_c input and n_c′ filters of f×f (stride ``s``,
+    padding ``p``): 6×6×3, 3×3, 5 filters costs 2,160 normally and 432 + 240 = 672 separably."""
+    n_c, n_c_out = whole_number("Input channels n_c", n_c, 1), whole_number("Filters n_c′", n_c_out, 1)
+    side = output_size(n, f, p, s)
+    outputs = side * side
+    return SeparableCost(
+        side,
+        f * f * n_c * outputs * n_c_out,
+        f * f * outputs * n_c,
+        n_c * outputs * n_c_out,
+        f * f * n_c * n_c_out,
+        f * f * n_c + n_c * n_c_out,
+    )
+
+
+def separable_cost_by_torch(n: int, n_c: int, f: int, n_c_out: int, s: int = 1, p: int = 0) -> SeparableCost:
+    """The same table as PyTorch counts it: the three convolutions built without bias on the
+    meta device (``nn.Conv2d(groups=n_c)`` for the depthwise one), FLOPs from
+    ``FlopCounterMode`` halved, parameters counted from the modules."""
+    import torch
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    separable_cost(n, n_c, f, n_c_out, s, p)  # the same refusals, in the same words
+    with torch.device("meta"):
+        normal = nn.Conv2d(n_c, n_c_out, f, s, p, bias=False)
+        depthwise = nn.Conv2d(n_c, n_c, f, s, p, groups=n_c, bias=False)
+        pointwise = nn.Conv2d(n_c, n_c_out, 1, bias=False)
+        image = torch.zeros(1, n_c, n, n)
+    macs, output = [], image
+    for layer, source in ((normal, image), (depthwise, image), (pointwise, None)):
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            output = layer(source if source is not None else output)
+        macs.append(counter.get_total_flops() // 2)
+
+    def params(*layers: nn.Module) -> int:
+        return sum(parameter.numel() for layer in layers for parameter in layer.parameters())
+
+    return SeparableCost(output.shape[-1], *macs, params(normal), params(depthwise, pointwise))
+
+
+# MobileNet v1's 13 depthwise-separable blocks: (output channels at α = 1, stride of the depthwise conv)
+MOBILENET_V1_BLOCKS = (
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+)
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+def mobilenet_v1(width: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """MobileNet v1 with width multiplier α = ``width`` (every layer's channels × α, rounded
+    down): a 3×3 convolution of stride 2, 13 blocks of a 3×3 depthwise convolution and a 1×1
+    pointwise one (each followed by batch norm and ReLU), global average pooling, one FC."""
+    if not 0 < width <= 1:
+        raise UserError(f"The width multiplier α must lie in (0, 1], not {width}.")
+    channels = int(32 * width)
+    layers: list[nn.Module] = [_conv_bn_relu(3, channels, 3, 2)]
+    for out_channels, stride in MOBILENET_V1_BLOCKS:
+        out_channels = int(out_channels * width)
+        layers.append(
+            nn.Sequential(
+                _conv_bn_relu(channels, channels, 3, stride, groups=channels),  # depthwise
+                _conv_bn_relu(channels, out_channels, 1),  # pointwise
+            )
+        )
+        channels = out_channels
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
 
 
 @dataclass(frozen=True)

@@ -53,52 +53,6 @@ class LeNet5(nn.Module):
         return self.classifier(self.features(x))
 
 
-# MobileNet v1's 13 depthwise-separable blocks: (output channels at α = 1, stride of the depthwise conv)
-MOBILENET_V1_BLOCKS = (
-    (64, 1),
-    (128, 2),
-    (128, 1),
-    (256, 2),
-    (256, 1),
-    (512, 2),
-    (512, 1),
-    (512, 1),
-    (512, 1),
-    (512, 1),
-    (512, 1),
-    (1024, 2),
-    (1024, 1),
-)
-
-
-def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
-
-
-def mobilenet_v1(width: float = 1.0, num_classes: int = 1000) -> nn.Module:
-    """MobileNet v1 with width multiplier α = ``width`` (every layer's channels × α, rounded
-    down): a 3×3 convolution of stride 2, 13 blocks of a 3×3 depthwise convolution and a 1×1
-    pointwise one (each followed by batch norm and ReLU), global average pooling, one FC."""
-    if not 0 < width <= 1:
-        raise UserError(f"The width multiplier α must lie in (0, 1], not {width}.")
-    channels = int(32 * width)
-    layers: list[nn.Module] = [_conv_bn_relu(3, channels, 3, 2)]
-    for out_channels, stride in MOBILENET_V1_BLOCKS:
-        out_channels = int(out_channels * width)
-        layers.append(
-            nn.Sequential(
-                _conv_bn_relu(channels, channels, 3, stride, groups=channels),  # depthwise
-                _conv_bn_relu(channels, out_channels, 1),  # pointwise
-            )
-        )
-        channels = out_channels
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
-
-
 # -- the registry -------------------------------------------------------------------------------------------------
 
 
@@ -164,6 +118,8 @@ def _entry(name: str, title: str, paper: str, year: int, min_size: int = 32, **o
 
 @functools.cache
 def _registry() -> dict[str, Architecture]:
+    from core.architectures.mobilenet import mobilenet_v1
+
     entries = [
         Architecture(
             "lenet5",
@@ -446,7 +402,7 @@ class LatencyJob:
                 return
 
 
-def layer_table(name: str, resolution: int | None = None) -> list[ModuleRow]:
+def network_rows(name: str, resolution: int | None = None) -> list[ModuleRow]:
     """The course's table for a classic network: one row per convolution, pooling and fully
     connected layer, with its activation shape, parameters and MACs, for one image."""
     architecture = get_architecture(name)

@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+from core.architectures import mobilenet as mn
 from core.architectures import registry as arch
 from core.runtime.errors import UserError
 
@@ -56,7 +57,7 @@ def test_mobilenet_v1_comes_out_as_in_the_paper(width, resolution, paper_mmacs, 
     from torch.utils.flop_counter import FlopCounterMode
 
     with torch.device("meta"):
-        model = arch.mobilenet_v1(width).eval()
+        model = mn.mobilenet_v1(width).eval()
         image = torch.zeros(1, 3, resolution, resolution)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
@@ -98,4 +99,11 @@ def test_unknown_names_and_widths_are_refused():
         arch.get_architecture("resnet9000")
     for width in (0, 1.5):
         with pytest.raises(UserError, match="width multiplier"):
-            arch.mobilenet_v1(width)
+            mn.mobilenet_v1(width)
+
+
+def test_a_classic_network_s_rows_are_its_counted_layers_with_the_module_s_parameters():
+    rows = arch.network_rows("lenet5")
+    model = arch.get_architecture("lenet5").builder()
+    assert sum(row.params for row in rows) == sum(parameter.numel() for parameter in model.parameters())
+    assert rows[0].name == next(name for name, module in model.named_modules() if isinstance(module, torch.nn.Conv2d))

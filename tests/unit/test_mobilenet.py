@@ -1,4 +1,4 @@
-"""core.foundations.costs.separable_cost and core.architectures.mobilenet against PyTorch: the course's worked example,
+"""core.architectures.mobilenet against PyTorch: the course's worked example,
 random layers against FlopCounterMode, MobileNet v1's table, MobileNetV2 added up from its
 bottlenecks against torchvision's model, and EfficientNet's compound scaling."""
 
@@ -13,16 +13,15 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from core.architectures import mobilenet as mn
-from core.foundations.costs import separable_cost, separable_cost_by_torch
 from core.runtime.errors import UserError
 
 
 def test_the_course_example():
     """6×6×3, 3×3, 5 filters → 4×4×5: 2,160 normally; 432 + 240 = 672 separably; 1/5 + 1/9."""
-    cost = separable_cost(6, 3, 3, 5)
+    cost = mn.separable_cost(6, 3, 3, 5)
     assert (cost.output_side, cost.normal, cost.depthwise, cost.pointwise, cost.separable) == (4, 2160, 432, 240, 672)
     assert cost.ratio == pytest.approx(1 / 5 + 1 / 9) and round(cost.ratio, 2) == 0.31
-    assert separable_cost_by_torch(6, 3, 3, 5) == cost
+    assert mn.separable_cost_by_torch(6, 3, 3, 5) == cost
 
 
 @settings(max_examples=60, deadline=None)
@@ -36,12 +35,12 @@ def test_the_course_example():
 )
 def test_separable_cost_equals_pytorch(n, n_c, f, n_c_out, s, p):
     try:
-        cost = separable_cost(n, n_c, f, n_c_out, s, p)
+        cost = mn.separable_cost(n, n_c, f, n_c_out, s, p)
     except UserError:
         with pytest.raises(UserError):
-            separable_cost_by_torch(n, n_c, f, n_c_out, s, p)
+            mn.separable_cost_by_torch(n, n_c, f, n_c_out, s, p)
         return
-    assert separable_cost_by_torch(n, n_c, f, n_c_out, s, p) == cost
+    assert mn.separable_cost_by_torch(n, n_c, f, n_c_out, s, p) == cost
     assert cost.ratio == pytest.approx(1 / n_c_out + 1 / f**2)
 
 
@@ -51,12 +50,12 @@ def test_separable_cost_equals_pytorch(n, n_c, f, n_c_out, s, p):
 )
 def test_impossible_layers_are_refused_by_name(arguments, phrase):
     with pytest.raises(UserError, match=phrase):
-        separable_cost(*arguments)
+        mn.separable_cost(*arguments)
 
 
 def test_the_separable_layer_is_timed_with_its_multiplications():
     timing = mn.time_separable(28, 16, 3, 32)
-    cost = separable_cost(28, 16, 3, 32)
+    cost = mn.separable_cost(28, 16, 3, 32)
     assert (timing.normal_macs, timing.separable_macs) == (cost.normal, cost.separable)
     assert timing.normal_s > 0 and timing.separable_s > 0
     assert timing.gflops(False) == pytest.approx(2 * cost.normal / timing.normal_s / 1e9)
