@@ -192,12 +192,11 @@ def classic_section() -> None:
     rows = arch.network_rows(name)
     frame = layer_frame([row.name for row in rows], rows, kinds=True)
     st.dataframe(with_separators(frame), hide_index=True)
-    params = int(frame["parameters"].sum())
-    dense = int(frame.loc[frame["kind"] == "Linear", "parameters"].sum())
+    params = sum(row.params for row in rows)
     stats = arch.architecture_stats(name)
     columns = st.columns(3)
     columns[0].metric("Parameters", f"{params:,}", help=f"The course: {claims[name]}")
-    columns[1].metric("In fully connected layers", f"{dense / params:.0%}")
+    columns[1].metric("In fully connected layers", f"{arch.fully_connected_share(rows):.0%}")
     columns[2].metric(
         "Forward activations, one image",
         f"{stats.activation_mb:,.1f} MB" if stats.activation_mb >= 1 else f"{stats.activation_mb * 1e3:,.0f} KB",
@@ -280,7 +279,7 @@ def degradation_figures() -> None:
         margin=dict(t=10),
     )
     st.plotly_chart(figure, key="degradation-gradients")
-    spread = {label: max(values) / min(values) for label, values in norms.items()}
+    spread = resnets.gradient_spread(norms)
     st.caption(
         "Gradient norms per layer for one batch before training: they vary "
         + ", ".join(f"{spread[label]:,.0f}× across {label}" for label in norms)

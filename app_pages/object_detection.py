@@ -199,7 +199,7 @@ def localization_section(image: np.ndarray) -> None:
     )
     vector_column.caption("? = don't care: with no object, the other entries are not used.")
     st.markdown("**Loss for a prediction ŷ** (edit it):")
-    guess = np.where(np.isnan(target), 0.5, 0.9 * target + 0.05)  # a close but imperfect prediction
+    guess = detection.close_guess(target)
     edited = st.data_editor(
         pd.DataFrame([guess], columns=names), hide_index=True, key=f"loc-guess-{target.tobytes().hex()}"
     )

@@ -272,7 +272,7 @@ def summary_rows(runs: dict[str, transfer.RegimeRun]) -> list[dict]:
             "epochs": run.last.epoch,
             "training accuracy": round(run.last.train_accuracy, 3),
             "validation accuracy": round(run.last.validation_accuracy, 3),
-            "seconds per epoch": round(float(np.median([p.epoch_seconds for p in run.history])), 3),
+            "seconds per epoch": round(run.median_epoch_seconds, 3),
             "augmented": run.augmented,
         }
         for regime, run in runs.items()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -400,6 +400,11 @@ class LatencyJob:
             yield Step(done, len(self.names), f"{get_architecture(name).title} timed", measured)
             if cancel.cancelled:
                 return
+
+
+def fully_connected_share(rows: Sequence[ModuleRow]) -> float:
+    """The share of a network's parameters that sit in its fully connected layers."""
+    return sum(row.params for row in rows if row.kind == "Linear") / sum(row.params for row in rows)
 
 
 def network_rows(name: str, resolution: int | None = None) -> list[ModuleRow]:

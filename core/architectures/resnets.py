@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -222,6 +222,11 @@ class DegradationJob:
         experiment = degradation_experiment(self.config, device, should_stop=lambda: cancel.cancelled)
         for done, progress in enumerate(experiment, start=1):
             yield Step(done, total, f"{progress.network}, epoch {progress.epoch} of {self.config.epochs}", progress)
+
+
+def gradient_spread(norms: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """For each network, how many times its largest layer gradient norm exceeds its smallest."""
+    return {label: max(values) / min(values) for label, values in norms.items()}
 
 
 def gradient_norms(network: nn.Module, batch: int = 256, seed: int = 0) -> list[float]:

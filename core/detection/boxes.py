@@ -118,6 +118,12 @@ def localization_target(
     return target
 
 
+def close_guess(target: np.ndarray) -> np.ndarray:
+    """A prediction ŷ near ``target`` but not equal to it (each entry pulled 10 % towards
+    0.5; "don't care" entries 0.5), for a first look at the loss."""
+    return np.where(np.isnan(target), 0.5, 0.9 * target + 0.05)
+
+
 def localization_loss(predicted: Sequence[float], target: Sequence[float]) -> float:
     """Squared error over all components when pc = 1; only (ŷ1 − y1)² when pc = 0."""
     predicted, target = np.asarray(predicted, dtype=float), np.asarray(target, dtype=float)

@@ -424,6 +424,10 @@ class RegimeRun:
     def stopped(self) -> bool:
         return self.last.epoch < self.planned_epochs
 
+    @property
+    def median_epoch_seconds(self) -> float:
+        return float(np.median([progress.epoch_seconds for progress in self.history]))
+
 
 @dataclass
 class RegimesJob:

@@ -107,3 +107,7 @@ def test_a_classic_network_s_rows_are_its_counted_layers_with_the_module_s_param
     model = arch.get_architecture("lenet5").builder()
     assert sum(row.params for row in rows) == sum(parameter.numel() for parameter in model.parameters())
     assert rows[0].name == next(name for name, module in model.named_modules() if isinstance(module, torch.nn.Conv2d))
+
+
+def test_vgg16_keeps_most_of_its_parameters_in_the_fully_connected_layers():
+    assert arch.fully_connected_share(arch.network_rows("vgg16")) == pytest.approx(123_642_856 / 138_357_544)

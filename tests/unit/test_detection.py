@@ -218,3 +218,11 @@ def test_anchor_fractions_become_pixels_and_an_anchor_is_centred_on_its_object()
         with pytest.raises(UserError, match="at least one anchor"):
             detection.anchor_shapes(bad, 200, 100)
     assert detection.centred_on((10, 20, 30, 60), (8, 4)) == (16.0, 38.0, 24.0, 42.0)
+
+
+def test_the_close_guess_is_near_the_target_and_fills_the_don_t_cares():
+    target = detection.localization_target(None, None, 100, 100)
+    assert detection.close_guess(target)[0] == pytest.approx(0.05) and (detection.close_guess(target)[1:] == 0.5).all()
+    target = detection.localization_target((10, 20, 50, 60), 1, 100, 100)
+    guess = detection.close_guess(target)
+    assert not np.array_equal(guess, target) and np.abs(guess - target).max() <= 0.05 + 1e-12

@@ -104,3 +104,10 @@ def test_googlenet_3a_and_its_nine_modules():
 def test_a_block_on_a_one_pixel_input_is_counted_in_eval_mode():
     block = resnets.residual_block_cost(1, 64, 128, stride=2)  # batch norm has one value per channel here
     assert block.output_shape == (1, 1, 128) and not block.identity
+
+
+def test_the_gradient_spread_is_the_largest_norm_over_the_smallest():
+    assert resnets.gradient_spread({"plain 8": [0.5, 4.0, 2.0], "ResNet 9": [1.0, 1.0]}) == {
+        "plain 8": 8.0,
+        "ResNet 9": 1.0,
+    }
