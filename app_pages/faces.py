@@ -589,26 +589,20 @@ def threshold_lab(names: list[str], encodings: torch.Tensor, options: Options) -
 def triplet_lab(gallery: Gallery, encodings: torch.Tensor, labels: list[str]) -> None:
     st.subheader("Triplet loss")
     names = [entry.name for entry in gallery.entries]
-    anchors = [i for i in range(len(names)) if names.count(names[i]) > 1]
-    if not anchors or len(set(names)) < 2:
+    choices = faces.TripletChoices(tuple(names))
+    if not choices.possible:
         st.info(
             "A triplet needs an anchor and a positive of one person and a negative of another: enroll two "
             "photos of someone and one of someone else."
         )
         return
     columns = st.columns(4)
-    anchor = columns[0].selectbox("Anchor A", anchors, format_func=labels.__getitem__, key="triplet-a")
+    anchor = columns[0].selectbox("Anchor A", choices.anchors, format_func=labels.__getitem__, key="triplet-a")
     positive = columns[1].selectbox(
-        "Positive P",
-        [i for i in range(len(names)) if names[i] == names[anchor] and i != anchor],
-        format_func=labels.__getitem__,
-        key="triplet-p",
+        "Positive P", choices.positives(anchor), format_func=labels.__getitem__, key="triplet-p"
     )
     negative = columns[2].selectbox(
-        "Negative N",
-        [i for i in range(len(names)) if names[i] != names[anchor]],
-        format_func=labels.__getitem__,
-        key="triplet-n",
+        "Negative N", choices.negatives(anchor), format_func=labels.__getitem__, key="triplet-n"
     )
     alpha = columns[3].slider("Margin α", 0.0, 2.0, faces.DEFAULT_MARGIN_ALPHA, 0.05, key="triplet-alpha")
     terms = faces.triplet_terms(encodings[anchor], encodings[positive], encodings[negative], alpha)

@@ -340,6 +340,29 @@ class TripletCensus:
         return self.hard + self.semi_hard + self.easy
 
 
+@dataclass(frozen=True)
+class TripletChoices:
+    """Which photos of a gallery (their person's names, in order) can form a triplet: anchors
+    are photos whose person has another photo; a positive shares the anchor's person, a
+    negative does not."""
+
+    names: tuple[str, ...]
+
+    @property
+    def anchors(self) -> list[int]:
+        return [i for i, name in enumerate(self.names) if self.names.count(name) > 1]
+
+    @property
+    def possible(self) -> bool:
+        return bool(self.anchors) and len(set(self.names)) > 1
+
+    def positives(self, anchor: int) -> list[int]:
+        return [i for i, name in enumerate(self.names) if name == self.names[anchor] and i != anchor]
+
+    def negatives(self, anchor: int) -> list[int]:
+        return [i for i, name in enumerate(self.names) if name != self.names[anchor]]
+
+
 def triplet_census(encodings: torch.Tensor, names: Sequence[str], alpha: float = DEFAULT_MARGIN_ALPHA) -> TripletCensus:
     """Every (A, P, N) of a gallery, A ≠ P of one person and N of another, classed as in
     ``TripletTerms.kind``: one anchor at a time, vectorized over every P and N."""

@@ -417,3 +417,11 @@ def test_pixel_encodings_are_unit_vectors_of_the_crops_own_pixels():
     assert faces.triplet_terms(encodings[0], encodings[1], encodings[2]).anchor_positive == 0.0
     brighter = np.clip(crops[:1].astype(int) + 20, 0, 255).astype(np.uint8)  # brightness is centred away
     assert (faces.pixel_encodings(brighter)[0] - encodings[0]).norm() < 0.1
+
+
+def test_triplet_choices_pair_an_anchor_with_its_own_person_and_someone_else():
+    choices = faces.TripletChoices(("ann", "bob", "ann", "cy"))
+    assert choices.possible and choices.anchors == [0, 2]
+    assert choices.positives(0) == [2] and choices.negatives(0) == [1, 3]
+    assert not faces.TripletChoices(("ann", "bob")).possible  # nobody has a second photo
+    assert not faces.TripletChoices(("ann", "ann")).possible  # nobody else to be the negative
