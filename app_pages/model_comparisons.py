@@ -14,7 +14,6 @@ import json
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 from pandas.io.formats.style import Styler
 
 from core.architectures import classify, inception, resnets
@@ -385,11 +384,6 @@ def show_inception_module(spec: inception.InceptionSpec, shape: tuple[int, ...],
         st.error("PyTorch counts differently; please report these settings.")
 
 
-@st.cache_resource(show_spinner=False)
-def lenet() -> torch.nn.Module:
-    return weights.load_pretrained("lenet5_digits")
-
-
 @st.fragment
 def classify_section() -> None:
     digits_part()
@@ -398,7 +392,7 @@ def classify_section() -> None:
 
 def digits_part() -> None:
     st.subheader("LeNet-5 on handwritten digits (works offline)")
-    model = lenet()
+    model = pretrained("lenet5_digits", "cpu")
     images, labels = digits()
     _, held_out = digit_split()
     manifest = json.loads(weights.get_weights("lenet5_digits").cache_path().with_suffix(".json").read_text())

@@ -14,7 +14,6 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from torch import nn
 
 from core.runtime.examples import PHOTOS, STYLES, example_image
 from core.runtime.jobs import JobHandle
@@ -25,7 +24,7 @@ from ui.fields import bounded_number
 from ui.image_input import image_input, png_bytes
 from ui.jobs import JobView, job_handle, run_job
 from ui.model_status import weights_ready
-from ui.models import compute_device, pretrained
+from ui.models import compute_device, vgg_features
 from ui.page import page_header, section_tabs
 
 SIZES = (64, 128, 256, 384, 512, 768, 1024)
@@ -35,12 +34,6 @@ LEARN_SIDE = 224
 LAYER_CHOICES = [
     f"conv{block}_{conv}" for block, convs in enumerate((2, 2, 4, 4, 4), start=1) for conv in range(1, convs + 1)
 ]  # VGG19's convolutions, for the content layer
-
-
-@st.cache_resource(show_spinner="Preparing VGG19…")
-def vgg_features(device: str) -> nn.Sequential:
-    """VGG19's convolutional layers, once per device for every session."""
-    return style.vgg19_features(pretrained("vgg19", device))
 
 
 def ready(where: str) -> bool:

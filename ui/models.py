@@ -18,6 +18,15 @@ def pretrained(name: str, device: str):
     return model if weights.get_weights(name).library == "ultralytics" else model.to(device)
 
 
+@st.cache_resource(show_spinner="Preparing VGG19…")
+def vgg_features(device: str) -> torch.nn.Sequential:
+    """VGG19's convolutional layers (``core.style.neural_style``), once per device for every
+    session."""
+    from core.style.neural_style import vgg19_features
+
+    return vgg19_features(pretrained("vgg19", device))
+
+
 def compute_device() -> torch.device | None:
     """``pick_device()``, or None after showing why the configured device is unusable."""
     try:
