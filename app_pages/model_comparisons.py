@@ -63,9 +63,7 @@ def zoo_frame() -> pd.DataFrame:
 def weights_here(name: str) -> str:
     if name == "lenet5":
         return "shipped (digits)"
-    if name not in weights.REGISTRY:
-        return "–"
-    return "cached" if weights.get_weights(name).is_cached() else "not cached"
+    return weights.status_of(weights.REGISTRY[name]) if name in weights.REGISTRY else "–"
 
 
 @st.fragment
