@@ -393,7 +393,7 @@ def digits_part() -> None:
     model = pretrained("lenet5_digits", "cpu")
     images, labels = digits()
     _, held_out = digit_split()
-    manifest = json.loads(weights.get_weights("lenet5_digits").cache_path().with_suffix(".json").read_text())
+    manifest = classify.lenet_manifest(weights.get_weights("lenet5_digits").cache_path())
     source = st.radio("Digit", ["A held-out digit", "A photo of a digit"], horizontal=True, key="digit-kind")
     if source == "A held-out digit":
         index = bounded_number(f"Held-out digit (0 … {len(held_out) - 1})", 0, len(held_out) - 1, 0, key="digit-index")
@@ -459,13 +459,10 @@ def imagenet_part() -> None:
         )
         column.dataframe(pd.DataFrame(prediction.top, columns=["class", "probability"]), hide_index=True)
     if len(predictions) > 1:
-        from torchvision.models import get_weight
-
-        categories = get_weight(weights.get_weights(ready[0]).pretrained_tag).meta["categories"]
-        cost = sum(arch.architecture_stats(name).macs for name in predictions) * (10 if ten_crop else 1)
-        single = arch.architecture_stats(ready[0]).macs
+        categories = classify.imagenet_categories(weights.get_weights(ready[0]).pretrained_tag)
+        cost = classify.ensemble_cost(list(predictions), 10 if ten_crop else 1)
         st.markdown(
-            f"**Ensemble of {len(predictions)}** (mean probabilities) — costs {cost / single:.1f}× "
+            f"**Ensemble of {len(predictions)}** (mean probabilities) — costs {cost:.1f}× "
             f"{arch.get_architecture(ready[0]).title} on one crop:"
         )
         st.dataframe(

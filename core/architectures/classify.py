@@ -80,6 +80,21 @@ def ensemble(predictions: Sequence[Prediction], categories: Sequence[str]) -> tu
     return _top(torch.stack([prediction.probabilities for prediction in predictions]).mean(dim=0), categories)
 
 
+def imagenet_categories(weights_tag: str) -> list[str]:
+    """The 1,000 class names of a torchvision ImageNet weights enum value, from its metadata."""
+    from torchvision.models import get_weight
+
+    return get_weight(weights_tag).meta["categories"]
+
+
+def ensemble_cost(names: Sequence[str], crops: int = 1) -> float:
+    """What an ensemble of ``names`` on ``crops`` crops costs, in MACs, as a multiple of the
+    first network on one crop (the course: ensembles and multi-crop cost compute at test time)."""
+    from core.architectures.registry import architecture_stats
+
+    return sum(architecture_stats(name).macs for name in names) * crops / architecture_stats(names[0]).macs
+
+
 # -- LeNet-5 on handwritten digits ----------------------------------------------------------------------------
 
 DIGIT_SIDE = 32  # LeNet-5's input; scikit-learn's 8×8 digits are scaled up to it
@@ -124,6 +139,11 @@ def save_lenet(model: LeNet5, path: Path, manifest: dict) -> None:
     torch.save(model.state_dict(), path)
     manifest = {**manifest, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size_bytes": path.stat().st_size}
     path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def lenet_manifest(path: Path) -> dict:
+    """The manifest saved beside the checkpoint at ``path`` (``save_lenet``)."""
+    return json.loads(path.with_suffix(".json").read_text())
 
 
 def load_lenet(path: Path) -> LeNet5:

@@ -79,3 +79,18 @@ def test_imagenet_plumbing_one_crop_ten_crops_and_an_ensemble(caches):
     assert mixed[0][1] == pytest.approx(expected.max().item())
     with pytest.raises(UserError, match="at least one network"):
         classify.ensemble([], names)
+
+
+def test_an_ensemble_costs_the_sum_of_its_networks_times_the_crops_in_units_of_the_first():
+    from core.architectures import registry as arch
+
+    resnet, mobilenet = (arch.architecture_stats(name).macs for name in ("resnet18", "mobilenet_v3_large"))
+    assert classify.ensemble_cost(["resnet18"]) == 1.0
+    assert classify.ensemble_cost(["resnet18", "mobilenet_v3_large"], 10) == pytest.approx(
+        10 * (resnet + mobilenet) / resnet
+    )
+
+
+def test_imagenet_categories_come_from_the_weights_metadata():
+    categories = classify.imagenet_categories("ResNet18_Weights.IMAGENET1K_V1")
+    assert len(categories) == 1000 and categories[0] == "tench"
