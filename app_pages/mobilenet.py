@@ -177,15 +177,10 @@ def mobilenet_v1_section() -> None:
     width = left.select_slider("Width multiplier α", mn.MOBILENET_V1_WIDTHS, value=1.0, key="v1-width")
     resolution = right.select_slider("Resolution", mn.MOBILENET_V1_RESOLUTIONS, value=224, key="v1-resolution")
     rows = mn.mobilenet_v1_table(width, resolution)
-    kinds = (
-        ["conv 3×3, stride 2"]
-        + [f"block {b}: {part}" for b in range(1, 14) for part in ("depthwise 3×3", "pointwise 1×1")]
-        + ["average pool", "fully connected"]
-    )
     table = pd.DataFrame(
         [
             {"layer": kind, "output": " × ".join(map(str, row.shape)), "parameters": row.params, "MACs": row.macs}
-            for kind, row in zip(kinds, rows)
+            for kind, row in zip(mn.MOBILENET_V1_LAYERS, rows)
         ]
     )
     params, macs = int(table["parameters"].sum()), int(table["MACs"].sum())

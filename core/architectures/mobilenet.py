@@ -225,6 +225,14 @@ MOBILENET_V1_PAPER_MMACS = {
 }
 
 
+MOBILENET_V1_LAYERS = (
+    "conv 3×3, stride 2",
+    *(f"block {block}: {part}" for block in range(1, 14) for part in ("depthwise 3×3", "pointwise 1×1")),
+    "average pool",
+    "fully connected",
+)  # the course's names of the rows of ``mobilenet_v1_table``
+
+
 @functools.lru_cache(maxsize=64)
 def mobilenet_v1_table(width: float = 1.0, resolution: int = 224) -> tuple[ModuleRow, ...]:
     """One row per layer of MobileNet v1 for one image: the first convolution, then each

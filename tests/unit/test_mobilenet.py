@@ -149,3 +149,11 @@ def test_the_whole_v2_table_adds_up_to_its_totals_with_shapes_that_follow_each_o
     assert rows[-2].input_shape == (side, side, 320) and rows[-1].input_shape == (1280,)
     for before, after in zip(rows[1:-2], rows[2:-1]):
         assert after.input_shape[2] == before.c
+
+
+def test_every_row_of_mobilenet_v1_has_its_course_name():
+    rows = mn.mobilenet_v1_table()
+    assert len(mn.MOBILENET_V1_LAYERS) == len(rows) == 29
+    depthwise, pointwise = rows[1], rows[2]  # block 1: 112×112×32 depthwise, then 1×1 to 64 channels
+    assert depthwise.shape == (32, 112, 112) and pointwise.shape == (64, 112, 112)
+    assert mn.MOBILENET_V1_LAYERS[1] == "block 1: depthwise 3×3" and rows[-1].shape == (1000,)
