@@ -546,12 +546,9 @@ def distance_matrix_lab(encodings: torch.Tensor, labels: list[str]) -> None:
 
 def threshold_lab(names: list[str], encodings: torch.Tensor, options: Options) -> None:
     st.subheader("Same-person and different-person distances")
-    same, different = faces.pair_distances(names, encodings)
-    recorded = [
-        (distance, truth) for encoder, distance, truth in state.FACE_PAIRS.get([]) if encoder == options.encoder
-    ]
-    same += [distance for distance, truth in recorded if truth]
-    different += [distance for distance, truth in recorded if not truth]
+    same, different = faces.with_recorded(
+        *faces.pair_distances(names, encodings), state.FACE_PAIRS.get([]), options.encoder
+    )
     histogram = go.Figure(
         [
             go.Histogram(x=same, name="same person", opacity=0.7, xbins=dict(size=0.05)),
@@ -655,7 +652,7 @@ def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels:
     columns[0].metric("ŷ for this pair", f"{probability:.3f}")
     columns[1].metric("Verdict (ŷ ≥ 0.5)", "same person" if probability >= 0.5 else "different people")
     columns[2].metric("b", f"{classifier.bias:.3f}")
-    every_pair = len(names) * (len(names) - 1) // 2
+    every_pair = faces.pair_count(len(names))
     sampled = "" if len(same) == every_pair else f" (a seeded sample of all {every_pair:,})"
     st.caption(
         f"w and b were fitted here by logistic regression (L-BFGS, a small L2 penalty on w) on "

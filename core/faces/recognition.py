@@ -440,6 +440,24 @@ def pair_distances(names: Sequence[str], encodings: torch.Tensor) -> tuple[list[
     return distances[same].tolist(), distances[~same].tolist()
 
 
+def with_recorded(
+    same: Sequence[float], different: Sequence[float], recorded: Sequence[tuple[str, float, bool]], encoder: str
+) -> tuple[list[float], list[float]]:
+    """The gallery's (same, different) distances with the pairs the user verified and labelled
+    (encoder, distance, same person?) added, those of ``encoder`` only: another encoder's
+    distances are on another scale."""
+    mine = [(distance, truth) for name, distance, truth in recorded if name == encoder]
+    return (
+        [*same, *(distance for distance, truth in mine if truth)],
+        [*different, *(distance for distance, truth in mine if not truth)],
+    )
+
+
+def pair_count(photos: int) -> int:
+    """How many unordered pairs ``photos`` photos make: n(n − 1)/2."""
+    return photos * (photos - 1) // 2
+
+
 def pair_features(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """|f(xᵢ) − f(xⱼ)|, element by element: the input of the course's binary-classification
     variant ŷ = σ(Σₖ wₖ |f(xᵢ)ₖ − f(xⱼ)ₖ| + b)."""

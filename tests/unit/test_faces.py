@@ -425,3 +425,10 @@ def test_triplet_choices_pair_an_anchor_with_its_own_person_and_someone_else():
     assert choices.positives(0) == [2] and choices.negatives(0) == [1, 3]
     assert not faces.TripletChoices(("ann", "bob")).possible  # nobody has a second photo
     assert not faces.TripletChoices(("ann", "ann")).possible  # nobody else to be the negative
+
+
+def test_recorded_pairs_join_the_gallery_s_distances_only_for_their_own_encoder():
+    recorded = [("facenet", 0.4, True), ("facenet", 1.3, False), ("pixels", 0.1, True)]
+    same, different = faces.with_recorded([0.5], [1.1, 1.2], recorded, "facenet")
+    assert same == [0.5, 0.4] and different == [1.1, 1.2, 1.3]
+    assert [faces.pair_count(n) for n in (0, 1, 2, 5)] == [0, 0, 1, 10]
