@@ -291,16 +291,6 @@ def gram_section() -> None:
 # -- what deep ConvNets learn -------------------------------------------------------------------------------
 
 
-def montage(activation: torch.Tensor, channels: int = 16) -> np.ndarray:
-    """The first ``channels`` maps of (C, h, w) side by side in a 4-wide grid, each scaled to [0, 255]."""
-    maps = activation[:channels].float()
-    low = maps.amin(dim=(1, 2), keepdim=True)
-    high = maps.amax(dim=(1, 2), keepdim=True)
-    scaled = ((maps - low) / (high - low).clamp_min(1e-8) * 255).byte().cpu().numpy()
-    rows = [np.concatenate(list(scaled[start : start + 4]), axis=1) for start in range(0, len(scaled), 4)]
-    return np.concatenate(rows, axis=0)
-
-
 @st.fragment
 def learn_section() -> None:
     device = compute_device()
@@ -333,16 +323,12 @@ def learn_section() -> None:
     with st.spinner(f"Running VGG19 to {layer} on {len(pictures)} images…"):
         activations = style.layer_activations(extractor, [picture.to(device) for picture in pictures], layer)
     st.image(
-        montage(activations[-1]),
+        style.feature_montage(activations[-1]),
         caption=f"The first 16 of {channels} feature maps of {layer} for your image",
         clamp=True,
     )
     patches = style.top_patches(activations, [picture.shape[-2:] for picture in pictures], field_, unit)
-    crops = [
-        style.to_image(pictures[patch.image_index][..., top:bottom, left:right])
-        for patch in patches
-        for top, left, bottom, right in [patch.box]
-    ]
+    crops = [style.patch_image(pictures, patch) for patch in patches]
     st.image(
         crops,
         width=96,

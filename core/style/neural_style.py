@@ -582,6 +582,23 @@ def layer_activations(extractor: VGGFeatures, images: Sequence[torch.Tensor], la
         return [extractor(image)[layer][0] for image in images]
 
 
+def patch_image(images: Sequence[torch.Tensor], patch: Patch) -> np.ndarray:
+    """The pixels of ``patch`` cut from its image ((1, 3, H, W) in [0, 1]), as (h, w, 3) uint8."""
+    top, left, bottom, right = patch.box
+    return to_image(images[patch.image_index][..., top:bottom, left:right])
+
+
+def feature_montage(activation: torch.Tensor, channels: int = 16) -> np.ndarray:
+    """The first ``channels`` feature maps of a (C, h, w) activation side by side in a grid
+    four wide, each map scaled on its own to [0, 255] (uint8)."""
+    maps = activation[:channels].float()
+    low = maps.amin(dim=(1, 2), keepdim=True)
+    high = maps.amax(dim=(1, 2), keepdim=True)
+    scaled = ((maps - low) / (high - low).clamp_min(1e-8) * 255).byte().cpu().numpy()
+    rows = [np.concatenate(list(scaled[start : start + 4]), axis=1) for start in range(0, len(scaled), 4)]
+    return np.concatenate(rows, axis=0)
+
+
 def top_patches(
     activations: Sequence[torch.Tensor],
     sizes: Sequence[tuple[int, int]],

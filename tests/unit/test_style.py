@@ -271,3 +271,18 @@ def test_published_weights_make_our_cost_equal_the_tutorials():
     ours = style.costs(extractor, generated, targets, reweighted)["total"]
     assert float(ours) == pytest.approx(float(tutorial), rel=1e-4)
     assert float(style.costs(extractor, generated, targets, config)["total"]) != pytest.approx(float(tutorial), rel=0.1)
+
+
+def test_a_feature_montage_lays_maps_four_wide_each_scaled_to_its_own_range():
+    activation = torch.stack([torch.full((3, 5), float(c)) + torch.arange(5.0) * (c + 1) for c in range(8)])
+    montage = style.feature_montage(activation, channels=8)
+    assert montage.shape == (2 * 3, 4 * 5) and montage.dtype == np.uint8
+    first = montage[:3, :5]
+    assert first.min() == 0 and first.max() == 255  # each map spans the whole range
+
+
+def test_a_patch_image_is_the_patch_s_box_cut_from_its_image():
+    images = [torch.zeros(1, 3, 8, 8), torch.rand(1, 3, 10, 12)]
+    patch = style.Patch(image_index=1, box=(2, 3, 6, 9), activation=1.0)
+    cut = style.patch_image(images, patch)
+    assert cut.shape == (4, 6, 3) and np.array_equal(cut, style.to_image(images[1][..., 2:6, 3:9]))
