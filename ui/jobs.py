@@ -6,6 +6,7 @@ which stays in the session, so the result survives reruns, tab switches and othe
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,14 +38,25 @@ class JobView:
     before_start: Render | None = None  # called with the last job's handle when a new one starts
 
 
+class SessionJob:
+    """What a session keeps of the last job a view started: its handle. When Streamlit drops
+    the session (its tab closed, ``server.disconnectedSessionTTL`` later), this is collected
+    and the job is stopped, so a closed tab does not hold the device's queue."""
+
+    def __init__(self, handle: JobHandle[Any]) -> None:
+        self.handle = handle
+        weakref.finalize(self, handle.cancel)
+
+
 def job_state_key(key: str) -> str:
-    """Where the session keeps the handle of the job of the view ``key``."""
+    """Where the session keeps the ``SessionJob`` of the view ``key``."""
     return f"job:{key}"
 
 
 def job_handle(key: str) -> JobHandle[Any] | None:
     """The handle of the job a view started in this session, if any."""
-    return st.session_state.get(job_state_key(key))
+    kept: SessionJob | None = st.session_state.get(job_state_key(key))
+    return None if kept is None else kept.handle
 
 
 def run_job(view: JobView, job: Job[Any] | None) -> JobHandle[Any] | None:
@@ -64,7 +76,7 @@ def run_job(view: JobView, job: Job[Any] | None) -> JobHandle[Any] | None:
                 submitted = backend().submit(job)
                 if handle is not None and view.before_start is not None:
                     view.before_start(handle)
-                st.session_state[job_state_key(view.key)] = submitted
+                st.session_state[job_state_key(view.key)] = SessionJob(submitted)
                 st.rerun()  # drawn again with Start disabled while the job runs
     if handle is None:
         return None

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.runtime.jobs import JobHandle
 from tests.conftest import ROOT
 from ui.jobs import job_state_key
 
@@ -42,6 +43,11 @@ def captions(app: AppTest) -> list[str]:
 def finish_job(app: AppTest, key: str, timeout_s: float = 240) -> AppTest:
     """Wait for the job the view ``key`` started (it runs in a backend thread, not in the
     script run) and rerun the page, which then shows how the job ended."""
-    handle = app.session_state[job_state_key(key)]
+    handle = job_of(app, key)
     assert handle.wait(timeout_s), f"the {key!r} job did not end within {timeout_s} s"
     return app.run()
+
+
+def job_of(app: AppTest, key: str) -> JobHandle:
+    """The handle of the job the view ``key`` started in this session."""
+    return app.session_state[job_state_key(key)].handle

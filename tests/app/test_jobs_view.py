@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.elements import finish_job, texts
-from ui.jobs import job_state_key
+from tests.app.elements import finish_job, job_of, texts
 
 
 def counting_page() -> None:
@@ -67,7 +66,7 @@ def test_a_running_job_shows_progress_and_stop_ends_it_keeping_what_was_done(app
     app.session_state["pause"] = 0.2
     app.number_input(key="steps").set_value(500)
     app.button(key="count-start").click().run()
-    handle = app.session_state[job_state_key("count")]
+    handle = job_of(app, "count")
     assert handle.active and app.button(key="count-start").disabled
     app.button(key="count-stop").click().run()
     finish_job(app, "count", timeout_s=2)
@@ -80,7 +79,7 @@ def test_a_bug_in_a_job_shows_an_error_id_and_no_traceback(app):
     app.radio(key="failure").set_value("bug").run()
     app.button(key="count-start").click().run()
     finish_job(app, "count")
-    handle = app.session_state[job_state_key("count")]
+    handle = job_of(app, "count")
     assert texts(app, "error") == [f"The job failed through a fault of this server (error id {handle.error_id})."]
     assert not app.exception and "Counted: [1]" in texts(app, "markdown")  # the step before the bug is kept
 
@@ -93,3 +92,17 @@ def test_a_job_over_the_budget_shows_the_refusal_instead_of_start(app, monkeypat
         "Lower the count."
     ]
     assert "count-start" not in [button.key for button in app.button]
+
+
+def test_a_job_stops_when_its_session_is_dropped():
+    import gc
+
+    app = AppTest.from_function(counting_page, default_timeout=30).run()
+    app.session_state["pause"] = 0.2
+    app.number_input(key="steps").set_value(500)
+    app.button(key="count-start").click().run()
+    handle = job_of(app, "count")
+    assert handle.active
+    del app  # the session and its state go, as Streamlit drops a closed tab's session
+    gc.collect()
+    assert handle.wait(2) and handle.phase == "stopped" and len(handle.records) < 500

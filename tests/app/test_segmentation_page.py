@@ -8,11 +8,10 @@ from streamlit.testing.v1 import AppTest
 
 from core import segmentation as seg
 from core.segmentation import shapes
-from tests.app.elements import captions, finish_job, frame, metrics, texts
+from tests.app.elements import captions, finish_job, frame, job_of, metrics, texts
 from tests.conftest import ROOT
 from tests.images import encode
 from tests.models import save_untrained_torchvision, save_untrained_yolo
-from ui.jobs import job_state_key
 
 PAPER = "Paper: 572² in, 1 channel, 2 classes, valid padding"
 
@@ -134,7 +133,7 @@ def test_a_short_training_run_is_kept_for_inference(app, monkeypatch):
     calls = recording_predictions(monkeypatch)
     app.radio(key="segment-model").set_value("Trained in this session").run()
     assert "Mean IoU" in metrics(app) and not app.exception
-    trained = app.session_state[job_state_key("train")].job.model
+    trained = job_of(app, "train").job.model
     assert calls and all(model is trained and side == 32 for model, side in calls)
     assert "The U-Net trained in this session: 1 step on 32×32 images." in [c.value for c in app.caption]
 

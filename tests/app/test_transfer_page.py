@@ -19,10 +19,9 @@ from core.runtime.examples import example_image
 from core.runtime.images import fit_within
 from core.transfer import regimes as transfer
 from tests.app import elements
-from tests.app.elements import finish_job, metrics, texts
+from tests.app.elements import finish_job, job_of, metrics, texts
 from tests.images import encode
 from tests.models import save_untrained_torchvision
-from ui.jobs import job_state_key
 
 PHOTOS = "transfer-photos"
 
@@ -116,7 +115,7 @@ def test_regime_a_and_scratch_train_on_a_stand_in_then_classify(app):
     table = elements.frame(app, "validation accuracy")
     assert table["regime"].tolist() == [transfer.REGIME_TITLES["head"], transfer.REGIME_TITLES["scratch"]]
     assert (table["epochs"] == 2).all() and table["seconds per epoch"].min() > 0
-    handle = app.session_state[job_state_key("transfer")]
+    handle = job_of(app, "transfer")
     runs = handle.job.runs(handle.records)
     assert runs["head"].last.confusion.sum() == 2  # one photo of each class's six held out
     exported = transfer.export_model(runs["head"].network, ["cat", "coffee"], transfer.BACKBONES["resnet18"], "head")
