@@ -16,6 +16,7 @@ from tests.app import elements
 from tests.app.elements import captions, metrics, texts
 from tests.images import encode
 from tests.models import save_untrained_facenet
+from ui import state
 from ui.face_gallery import KEY_BYTES
 
 PAGE = "app_pages/faces.py"
@@ -205,11 +206,11 @@ def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypat
     monkeypatch.delenv("CNNLAB_FACE_DB_SHARED", raising=False)
     first = open_page()
     enroll(first, "First User's Friend")
-    key = first.session_state["faces-key"]
+    key = first.session_state[state.GALLERY_KEY.key]
     second = open_page()
     assert gallery_heading(second) == "Gallery: 0 people, 0 photos"
     # a key is 96 random bits (secrets.token_urlsafe(12): 16 characters); one tells nothing of another
-    other_key = second.session_state["faces-key"]
+    other_key = second.session_state[state.GALLERY_KEY.key]
     assert len(key) == len(other_key) == 16 and key != other_key and KEY_BYTES * 8 == 96
     second.text_input(key="faces-open-key").input(key).run()  # the first user's key opens their gallery
     assert gallery_heading(second) == "Gallery: 1 person, 1 photo"
@@ -267,7 +268,7 @@ def test_verification_of_a_photo_with_itself(encoder):
     app.slider(key="faces-threshold").set_value(0.0).run()
     assert any(r"\le \tau = 0.00" in latex for latex in texts(app, "latex"))  # d = 0 ≤ 0: still the same
     app.button(key="verify-record-True").click().run()
-    assert app.session_state["faces-pairs"] == [("facenet_vggface2", pytest.approx(0.0, abs=1e-3), True)]
+    assert app.session_state[state.FACE_PAIRS.key] == [("facenet_vggface2", pytest.approx(0.0, abs=1e-3), True)]
 
 
 def test_recognition_after_enrollment_and_the_labs(encoder):
@@ -315,7 +316,7 @@ def test_a_large_gallery_keeps_the_labs_bounded(encoder):
     generator = np.random.default_rng(0)
     for row in range(150):
         gallery.add(f"Person {row // 3}", generator.integers(0, 256, (160, 160, 3), dtype=np.uint8))
-    app.session_state["faces-gallery"] = gallery
+    app.session_state[state.GALLERY.key] = gallery
     app.run(timeout=300)
     assert not app.exception
     assert metrics(app)["Pairs (same / different)"] == "150 / 11,025"
