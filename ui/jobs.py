@@ -81,6 +81,10 @@ def run_job(view: JobView, job: Job[Any] | None) -> JobHandle[Any] | None:
     if handle is None:
         return None
     if handle.active:
+        # Stop stays outside the view that redraws itself, so the button is steady under the
+        # pointer; its click reruns the page, and the job's thread notices within one step
+        if st.button("Stop", icon=":material/stop:", key=f"{view.key}-stop", help=f"Stop the job; {view.kept}."):
+            handle.cancel()
         _live_view(view, handle)
     else:
         show_ending(view, handle)
@@ -107,13 +111,10 @@ def show_ending(view: JobView, handle: JobHandle[Any]) -> None:
 
 @st.fragment(run_every=POLL_S)
 def _live_view(view: JobView, handle: JobHandle[Any]) -> None:
-    """Redrawn every ``POLL_S`` while the job runs; Stop here reruns only this view, and the
-    job's own thread notices within one step. When the job ends, the whole page reruns so
-    every section sees its result."""
+    """Redrawn every ``POLL_S`` while the job runs. When the job ends, the whole page reruns
+    so every section sees its result."""
     if not handle.active:
         st.rerun(scope="app")
-    if st.button("Stop", icon=":material/stop:", key=f"{view.key}-stop", help=f"Stop the job; {view.kept}."):
-        handle.cancel()
     if handle.phase == "waiting":
         ahead = handle.ahead
         st.info(f"Waiting: {ahead} job{'s' if ahead != 1 else ''} ahead on {handle.device_name}.")
