@@ -82,9 +82,15 @@ def run_job(view: JobView, job: Job[Any] | None) -> JobHandle[Any] | None:
         return None
     if handle.active:
         # Stop stays outside the view that redraws itself, so the button is steady under the
-        # pointer; its click reruns the page, and the job's thread notices within one step
-        if st.button("Stop", icon=":material/stop:", key=f"{view.key}-stop", help=f"Stop the job; {view.kept}."):
-            handle.cancel()
+        # pointer; its callback cancels before the page's rerun draws anything, and the job's
+        # thread notices within one step
+        st.button(
+            "Stop",
+            icon=":material/stop:",
+            key=f"{view.key}-stop",
+            help=f"Stop the job; {view.kept}.",
+            on_click=handle.cancel,
+        )
         _live_view(view, handle)
     else:
         show_ending(view, handle)
