@@ -68,7 +68,7 @@ def test_stopping_a_training_run_keeps_the_model(page, app_url):
     panel = open_tab(page, "Train")
     fill_number(page, panel, "Epochs", "100")
     panel.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Epoch 1: validation mean IoU").wait_for(timeout=60_000)
+    page.get_by_text("Epoch 1: validation mean IoU").wait_for(timeout=180_000)  # a loaded CI machine is slow
     panel.get_by_role("button", name="Stop").click()
     stopped = page.get_by_text("Stopped at epoch")
     stopped.wait_for(timeout=60_000)
