@@ -195,6 +195,21 @@ def degradation_experiment(
             yield DegradationProgress(label, epoch, error, time.perf_counter() - started)
 
 
+@functools.cache
+def degradation_memory(config: DegradationConfig) -> MemoryEstimate:
+    """Per network: its weights, gradients and momentum, and three floats per activation of a
+    batch (outputs kept for the backward pass, their gradients, workspaces); the digits.
+    Counted on the meta device, once per settings: the page asks on every rerun."""
+    with torch.device("meta"):
+        networks = config.networks()
+    per_network = []
+    for network in networks.values():
+        params = sum(parameter.numel() for parameter in network.parameters())
+        activations = sum(activation_values(network, (1, 8, 8)))
+        per_network.append(4 * (3 * params + 3 * config.batch_size * activations))
+    return MemoryEstimate({"the networks' depth and width": sum(per_network), "the digits": 4 * 1797 * 65})
+
+
 @dataclass(frozen=True)
 class DegradationJob:
     """The degradation experiment as a job (``core.runtime.jobs``); each step is one epoch
@@ -207,15 +222,7 @@ class DegradationJob:
         return "Training the four networks on the digits"
 
     def estimate(self) -> MemoryEstimate:
-        """Per network: its weights, gradients and momentum, and three floats per activation of
-        a batch (outputs kept for the backward pass, their gradients, workspaces); the digits."""
-        per_network = []
-        for network in self.config.networks().values():
-            params = sum(parameter.numel() for parameter in network.parameters())
-            with torch.device("meta"):
-                activations = sum(activation_values(network.to("meta"), (1, 8, 8)))
-            per_network.append(4 * (3 * params + 3 * self.config.batch_size * activations))
-        return MemoryEstimate({"the networks' depth and width": sum(per_network), "the digits": 4 * 1797 * 65})
+        return degradation_memory(self.config)
 
     def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[DegradationProgress]]:
         total = 4 * self.config.epochs

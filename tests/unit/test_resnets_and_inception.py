@@ -111,3 +111,18 @@ def test_the_gradient_spread_is_the_largest_norm_over_the_smallest():
         "plain 8": 8.0,
         "ResNet 9": 1.0,
     }
+
+
+def test_the_degradation_job_s_memory_is_counted_from_its_four_networks():
+    from core.runtime.budget import activation_values
+
+    config = resnets.DegradationConfig(shallow=4, deep=8, width=8, batch_size=32)
+    expected = 0
+    for network in config.networks().values():  # built on the CPU, as a check of the meta count
+        params = sum(parameter.numel() for parameter in network.parameters())
+        with torch.device("meta"):
+            values = sum(activation_values(network.to("meta"), (1, 8, 8)))
+        expected += 4 * (3 * params + 3 * 32 * values)
+    estimate = resnets.DegradationJob(config).estimate()
+    assert estimate.parts["the networks' depth and width"] == expected
+    assert resnets.DegradationJob(config).estimate() is estimate  # counted once per settings
