@@ -191,10 +191,7 @@ class TrainingJob:
     samples."""
 
     config: TrainingConfig
-    model: UNet = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.model = new_model(self.config)
+    model: UNet | None = field(default=None, init=False)  # made when the job runs, not per page rerun
 
     @property
     def title(self) -> str:
@@ -205,6 +202,7 @@ class TrainingJob:
         return training_memory(self.config)
 
     def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[Progress]]:
+        self.model = new_model(self.config)
         data = TrainingData.make(self.config)
         for progress in train(self.model, data, self.config, device):
             if progress.validation is not None:

@@ -314,7 +314,8 @@ def test_the_training_job_trains_its_own_model_and_shows_validation_samples_each
 
     config = seg.TrainingConfig(epochs=2, train_images=16, batch_size=8, image_size=32)
     job = seg.TrainingJob(config)
-    before = [parameter.detach().clone() for parameter in job.model.parameters()]
+    assert job.model is None  # nothing is built until the job runs
+    before = [parameter.detach().clone() for parameter in seg.new_model(config).parameters()]
     steps = list(job.run(torch.device("cpu"), CancelToken()))
     assert [step.done for step in steps] == [2, 4] and steps[-1].total == 4
     assert steps[-1].text == "epoch 2 of 2, step 4 of 4"
