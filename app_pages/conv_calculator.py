@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.foundations import conv, costs
@@ -18,7 +17,7 @@ from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input
 from ui.layer_table import layer_frame, with_separators
-from ui.matrix import MAX_SIDE, matrix_editor, show_matrix
+from ui.matrix import MAX_SIDE, cells_figure, matrix_editor, show_matrix
 from ui.page import page_header, section_tabs
 
 MAX_EDGE_SIDE = 2048
@@ -107,40 +106,6 @@ STEP_PRESETS = {
 }
 
 
-def window_figure(padded: np.ndarray, top: int, left: int, f: int, padding: int) -> go.Figure:
-    figure = go.Figure(
-        go.Heatmap(
-            z=padded,
-            text=[[f"{value:g}" for value in row] for row in padded],
-            texttemplate="%{text}",
-            colorscale="Blues",
-            showscale=False,
-        )
-    )
-    figure.add_shape(
-        type="rect",
-        x0=left - 0.5,
-        x1=left + f - 0.5,
-        y0=top - 0.5,
-        y1=top + f - 0.5,
-        line={"color": "#d9480f", "width": 4},
-    )
-    if padding:
-        size = padded.shape
-        figure.add_shape(
-            type="rect",
-            x0=padding - 0.5,
-            x1=size[1] - padding - 0.5,
-            y0=padding - 0.5,
-            y1=size[0] - padding - 0.5,
-            line={"color": "#555", "dash": "dot"},
-        )
-    figure.update_xaxes(constrain="domain", dtick=1)
-    figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", dtick=1)
-    figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return figure
-
-
 @st.fragment
 def step_by_step_section() -> None:
     st.subheader("Convolution step by step")
@@ -176,8 +141,10 @@ def step_by_step_section() -> None:
     if row is None or col is None:
         return
     step = conv.window_step(x, used, row, col, stride, padding)
-    st.plotly_chart(window_figure(conv.pad(x, padding), step.top, step.left, used.shape[0], padding), key="sb-figure")
-    window = conv.pad(x, padding)[step.top : step.top + used.shape[0], step.left : step.left + used.shape[1]]
+    padded, (f_h, f_w) = conv.pad(x, padding), used.shape
+    unpadded = (padding, padding, *x.shape) if padding else None
+    st.plotly_chart(cells_figure(padded, (step.top, step.left, f_h, f_w), unpadded), key="sb-figure")
+    window = padded[step.top : step.top + f_h, step.left : step.left + f_w]
     terms = " + ".join(f"({a:g})({b:g})" for a, b in zip(window.ravel(), used.ravel()))
     st.markdown(f"Cell ({row}, {col}) = {terms} = **{step.total:g}**")
     if flipped:

@@ -675,6 +675,5 @@ if __name__ == "__main__":  # Streamlit runs pages as __main__
         "Course week 4 — MTCNN finds faces and landmarks, FaceNet (InceptionResnetV1) encodes them; "
         "the distances, search and triplet loss live in `core.faces.recognition`.",
     )
-    page_device = compute_device()
-    if page_device is not None:
+    if (page_device := compute_device()) is not None:
         section_tabs(SECTIONS, options_panel(page_device))

@@ -14,6 +14,7 @@ import json
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 from pandas.io.formats.style import Styler
 
 from core.architectures import classify, inception, resnets
@@ -30,7 +31,7 @@ from ui.image_input import display_jpeg, image_input
 from ui.jobs import JobView, job_handle, run_job
 from ui.layer_table import layer_frame, with_separators
 from ui.model_status import weights_ready
-from ui.models import compute_device, pretrained
+from ui.models import on_device, pretrained
 from ui.page import page_header, section_tabs
 
 CURVES = weights.PROJECT_ROOT / "checkpoints" / "degradation_curves.json"
@@ -93,11 +94,9 @@ def zoo_section() -> None:
         st.caption("Measure latencies in the Latency tab to plot accuracy against time on this server.")
 
 
-def latency_section() -> None:
+@on_device
+def latency_section(device: torch.device) -> None:
     st.subheader("Latency on this server")
-    device = compute_device()
-    if device is None:
-        return
     entries = arch.list_architectures()
     names = st.multiselect(
         "Networks",
@@ -423,7 +422,8 @@ def digits_part() -> None:
     )
 
 
-def imagenet_part() -> None:
+@on_device
+def imagenet_part(device: torch.device) -> None:
     st.subheader("ImageNet networks side by side")
     chosen = st.multiselect(
         "Networks",
@@ -442,9 +442,6 @@ def imagenet_part() -> None:
     if image is None or not ready:
         if image is not None:
             st.image(display_jpeg(image), width=320, caption="Your image")
-        return
-    device = compute_device()
-    if device is None:
         return
     predictions = {}
     columns = st.columns(len(ready))

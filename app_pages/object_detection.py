@@ -26,7 +26,7 @@ from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
 from ui.model_status import weights_ready
-from ui.models import compute_device, pretrained
+from ui.models import on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -63,7 +63,8 @@ def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, 
 
 
 @st.fragment
-def yolo_section(image: np.ndarray) -> None:
+@on_device
+def yolo_section(device: torch.device, image: np.ndarray) -> None:
     st.subheader("YOLO11 on your image")
     settings = yolo_settings()
     if settings is None:
@@ -73,10 +74,9 @@ def yolo_section(image: np.ndarray) -> None:
         st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
         st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
         return
-    device, model = compute_device(), None
-    if device is not None:
-        with shown_user_errors():
-            model = pretrained(name, str(device))
+    model = None
+    with shown_user_errors():
+        model = pretrained(name, str(device))
     if model is None:
         return
     chosen = st.multiselect(
@@ -244,9 +244,10 @@ def iou_section(image: np.ndarray) -> None:
 
 
 @st.fragment
-def nms_section(image: np.ndarray) -> None:
+@on_device
+def nms_section(device: torch.device, image: np.ndarray) -> None:
     st.subheader("Non-max suppression, step by step")
-    (boxes, scores, classes), class_names, canvas = nms_candidates(image)
+    (boxes, scores, classes), class_names, canvas = nms_candidates(device, image)
     if len(scores) == 0:
         st.info("The model proposed no candidate boxes with a score of at least 0.05 on this image.")
         return
@@ -287,13 +288,15 @@ def nms_section(image: np.ndarray) -> None:
     text_column.dataframe(table, hide_index=True, height=min(300, 38 + 35 * len(table)))
 
 
-def nms_candidates(image: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict, np.ndarray]:
+def nms_candidates(
+    device: torch.device, image: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict, np.ndarray]:
     """(boxes, scores, classes), the class names and the picture to draw on: the YOLO model's
     own candidates on ``image`` when its weights are here (collected once per image), else a
     made-up scene."""
     name = selected_yolo()
     model = None
-    if weights.get_weights(name).is_cached() and (device := compute_device()) is not None:
+    if weights.get_weights(name).is_cached():
         with shown_user_errors():
             model = pretrained(name, str(device))
     if model is None:
@@ -492,7 +495,8 @@ def show_assignments(image, objects, anchors, grid: int, assignments) -> None:
 
 
 @st.fragment
-def sliding_windows_section() -> None:
+@on_device
+def sliding_windows_section(device: torch.device) -> None:
     st.subheader("Sliding windows and their convolutional implementation")
     st.markdown(
         "The course's classifier for a 14×14×3 window: CONV 5×5, 16 filters → 10×10×16 → MAX POOL 2×2 → 5×5×16 → "
@@ -501,9 +505,6 @@ def sliding_windows_section() -> None:
     )
     extra = bounded_number("Also try a square image of side (14 + 2k)", 14, 200, 60, step=2, key="sw-side")
     classifier = sliding_windows.WindowClassifier.seeded(0)
-    device = compute_device()
-    if device is None:
-        return
     rows = []
     sides = dict.fromkeys((16, 28) + ((extra,) if extra is not None else ()))
     with st.spinner(f"Timing both ways on {device}…"):

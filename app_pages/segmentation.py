@@ -22,11 +22,11 @@ from core.segmentation import shapes
 from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
-from ui.image_input import DISPLAY_SIDE, for_display, image_input, png_bytes
+from ui.image_input import DISPLAY_SIDE, for_display, image_input, png_download
 from ui.jobs import JobView, job_handle, run_job
-from ui.matrix import matrix_editor, show_matrix
+from ui.matrix import cells_figure, matrix_editor, show_matrix
 from ui.model_status import weights_ready
-from ui.models import compute_device, pretrained
+from ui.models import on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
 
 SHIPPED = "unet_shapes"
@@ -179,8 +179,15 @@ def transposed_section() -> None:
     count = len(result.placements)
     step = st.slider("Placement", 1, count, count, key=f"tc-step-{count}") if count > 1 else 1
     figure_column, text_column = st.columns([3, 2])
-    figure_column.plotly_chart(placement_figure(result, step), key="tc-figure")
     placement, rows, columns = result.placements[step - 1], *result.output.shape
+    figure = cells_figure(
+        result.canvas_after(step),
+        (placement.top, placement.left, f, f),
+        (padding, padding, rows, columns),
+        colorscale="RdBu",
+        zmid=0,
+    )
+    figure_column.plotly_chart(figure, key="tc-figure")
     text_column.markdown(
         f"**Placement {step} of {count}:** input ({placement.row}, {placement.column}) = {placement.value:g} times the "
         f"filter, added at rows {placement.top}–{placement.top + f - 1}, "
@@ -200,38 +207,6 @@ def transposed_section() -> None:
         )
     else:
         text_column.error("PyTorch's conv_transpose2d gives a different result.")
-
-
-def placement_figure(result: seg.TransposedConvolution, step: int) -> go.Figure:
-    """The canvas after ``step`` placements, the last one outlined in orange, the cropped
-    output dashed."""
-    placement, padding = result.placements[step - 1], result.padding
-    f = placement.contribution.shape[0]
-    canvas = result.canvas_after(step)
-    labels = [[f"{value:g}" for value in row] for row in canvas]
-    figure = go.Figure(
-        go.Heatmap(z=canvas, colorscale="RdBu", zmid=0, text=labels, texttemplate="%{text}", showscale=False)
-    )
-    figure.add_shape(
-        type="rect",
-        x0=placement.left - 0.5,
-        x1=placement.left + f - 0.5,
-        y0=placement.top - 0.5,
-        y1=placement.top + f - 0.5,
-        line=dict(color="#ff7f0e", width=4),
-    )
-    rows, columns = result.output.shape
-    figure.add_shape(
-        type="rect",
-        x0=padding - 0.5,
-        x1=padding + columns - 0.5,
-        y0=padding - 0.5,
-        y1=padding + rows - 0.5,
-        line=dict(color="black", width=2, dash="dash"),
-    )
-    figure.update_yaxes(autorange="reversed", scaleanchor="x")
-    figure.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10))
-    return figure
 
 
 # -- synthetic data --------------------------------------------------------------------------------------
@@ -260,22 +235,9 @@ def data_section() -> None:
         )
     first_image, first_labels, _ = samples[0]
     downloads = st.columns(2)
-    downloads[0].download_button(
-        "Sample 0 image (PNG)",
-        lambda: png_bytes(first_image),
-        f"shapes-{seed}-0.png",
-        "image/png",
-        on_click="ignore",
-        key="data-image",
-    )
-    downloads[1].download_button(
-        "Sample 0 mask (PNG, class numbers)",
-        lambda: png_bytes(first_labels),
-        f"shapes-{seed}-0-mask.png",
-        "image/png",
-        on_click="ignore",
-        key="data-mask",
-    )
+    png_download("Sample 0 image (PNG)", first_image, f"shapes-{seed}-0.png", "data-image", downloads[0])
+    mask_label = "Sample 0 mask (PNG, class numbers)"
+    png_download(mask_label, first_labels, f"shapes-{seed}-0-mask.png", "data-mask", downloads[1])
 
 
 # -- training ------------------------------------------------------------------------------------------------
@@ -366,10 +328,10 @@ def trained_here() -> seg.TrainingJob | None:
 
 
 @st.fragment
-def segment_section() -> None:
+@on_device
+def segment_section(device: torch.device) -> None:
     st.subheader("Segment an image")
-    device = compute_device()
-    chosen = None if device is None else segmenting_model(device)
+    chosen = segmenting_model(device)
     picked = None if chosen is None else segment_input(chosen[1])
     if picked is None:
         return
@@ -387,14 +349,7 @@ def segment_section() -> None:
     st.markdown(LEGEND, unsafe_allow_html=True)
     shares = shapes.class_shares(labels)
     st.markdown("**Pixels per class:** " + ", ".join(f"{name} {share:.1%}" for name, share in shares.items()))
-    st.download_button(
-        "Predicted mask (PNG, class numbers)",
-        lambda: png_bytes(labels),
-        "predicted-mask.png",
-        "image/png",
-        on_click="ignore",
-        key="segment-mask-download",
-    )
+    png_download("Predicted mask (PNG, class numbers)", labels, "predicted-mask.png", "segment-mask-download")
     show_scores(labels, truth)
 
 

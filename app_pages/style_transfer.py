@@ -21,10 +21,10 @@ from core.style import neural_style as style
 from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
-from ui.image_input import image_input, png_bytes
+from ui.image_input import image_input, png_download
 from ui.jobs import JobView, job_handle, run_job
 from ui.model_status import weights_ready
-from ui.models import compute_device, vgg_features
+from ui.models import on_device, vgg_features
 from ui.page import page_header, section_tabs
 
 SIZES = (64, 128, 256, 384, 512, 768, 1024)
@@ -156,10 +156,10 @@ def cost_curves(history: list[dict[str, float]]) -> go.Figure:
     return curves_figure(curves, x_title="step", y_title="cost (unweighted parts)", log_y=True)
 
 
-def transfer_section() -> None:
+@on_device
+def transfer_section(device: torch.device) -> None:
     """Not a fragment: Stop, a page-level click, interrupts the running optimization."""
-    device = compute_device()
-    if device is None or not ready("transfer"):
+    if not ready("transfer"):
         return
     content_column, style_column = st.columns(2)
     with content_column:
@@ -219,14 +219,7 @@ def show_result(handle: JobHandle[style.StyleProgress]) -> None:
     columns[0].image(job.content, caption="Content C")
     columns[1].image(job.styles[0][0], caption="Style S")
     columns[2].image(result, caption=f"Generated G ({result.shape[1]}×{result.shape[0]})")
-    st.download_button(
-        "Download G (PNG)",
-        png_bytes(result),
-        file_name="style-transfer.png",
-        mime="image/png",
-        icon=":material/download:",
-        key="style-download-png",
-    )
+    png_download("Download G (PNG)", result, "style-transfer.png", key="style-download-png")
     st.plotly_chart(cost_curves(history), key="style-curves-final")
     st.dataframe(
         pd.DataFrame([{"cost": name, "value": f"{value:.5g}"} for name, value in history[-1].items()]), hide_index=True
@@ -247,9 +240,9 @@ TRANSFER = JobView(
 
 
 @st.fragment
-def gram_section() -> None:
-    device = compute_device()
-    if device is None or not ready("gram"):
+@on_device
+def gram_section(device: torch.device) -> None:
+    if not ready("gram"):
         return
     st.markdown(
         "The style matrix of layer l: $G_{kk'} = \\sum_i \\sum_j a_{ijk}\\, a_{ijk'}$, how strongly "
@@ -292,9 +285,9 @@ def gram_section() -> None:
 
 
 @st.fragment
-def learn_section() -> None:
-    device = compute_device()
-    if device is None or not ready("learn"):
+@on_device
+def learn_section(device: torch.device) -> None:
+    if not ready("learn"):
         return
     st.markdown(
         "Pick a unit (a channel) in a layer and find the nine image patches that activate it most, over the "

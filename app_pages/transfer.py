@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from core.runtime import weights
 from core.runtime.errors import UserError
@@ -33,7 +34,7 @@ from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
 from ui.jobs import JobView, job_handle, run_job
 from ui.model_status import weights_ready
-from ui.models import compute_device, pretrained
+from ui.models import on_device, pretrained
 from ui.page import page_header, section_tabs
 
 MAX_NOTICES = 10  # skipped files named after an import
@@ -352,7 +353,8 @@ TRAINING = JobView(
 
 
 @st.fragment
-def classify_section() -> None:
+@on_device
+def classify_section(device: torch.device) -> None:
     st.subheader("Classify a new photo")
     runs = regime_runs(job_handle(TRAINING.key))
     if not runs:
@@ -365,9 +367,6 @@ def classify_section() -> None:
     if image is None:
         return
     run = runs[regime]
-    device = compute_device()
-    if device is None:
-        return
     with st.spinner("Classifying…"):
         answer = transfer.classify_photo(run.network, image, list(run.classes), run.backbone, device)
     verdict = transfer.held_out_verdict(run.last.validation_accuracy, run.held_out, len(list(run.classes)))

@@ -118,6 +118,13 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def png_download(label: str, pixels: np.ndarray, file_name: str, key: str, where=st) -> None:
+    """A download button for ``pixels`` as a PNG, encoded only when it is clicked."""
+    where.download_button(
+        label, lambda: png_bytes(pixels), file_name, "image/png", on_click="ignore", icon=":material/download:", key=key
+    )
+
+
 def for_display(pixels: np.ndarray) -> np.ndarray:
     """Small pictures enlarged with sharp pixels, large ones shrunk to the display size."""
     return enlarged(pixels, 384) if max(pixels.shape[:2]) < 256 else fit_within(pixels, DISPLAY_SIDE)

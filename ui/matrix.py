@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from ui.fields import bounded_number
 
 MAX_SIDE = 16  # rows and columns of an editable matrix: a bigger one is unreadable on screen
+Cells = tuple[int, int, int, int]  # top row, left column, rows, columns
 
 
 def matrix_editor(label: str, default: np.ndarray, key: str) -> np.ndarray | None:
@@ -57,3 +59,31 @@ def show_matrix(values: np.ndarray, caption: str | None = None) -> None:
     )
     if caption:
         st.caption(caption)
+
+
+def cells_figure(
+    values: np.ndarray, window: Cells, frame: Cells | None = None, *, colorscale: str = "Blues", zmid=None
+) -> go.Figure:
+    """A matrix as a heat map with its numbers, one window of cells outlined in orange (the
+    filter's place) and, dashed, a frame of cells (the unpadded input, or what cropping keeps)."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=values,
+            text=[[f"{value:g}" for value in row] for row in values],
+            texttemplate="%{text}",
+            colorscale=colorscale,
+            zmid=zmid,
+            showscale=False,
+        )
+    )
+    outlines = [(window, dict(color="#d9480f", width=4))] + (
+        [(frame, dict(color="#555", dash="dash"))] if frame else []
+    )
+    for (top, left, rows, columns), line in outlines:
+        figure.add_shape(
+            type="rect", x0=left - 0.5, x1=left + columns - 0.5, y0=top - 0.5, y1=top + rows - 0.5, line=line
+        )
+    figure.update_xaxes(constrain="domain", dtick=1)
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", dtick=1)
+    figure.update_layout(height=370, margin=dict(l=10, r=10, t=10, b=10))
+    return figure

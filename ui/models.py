@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate, ParamSpec
+
 import streamlit as st
 import torch
 
 from core.runtime import weights
 from core.runtime.device import pick_device
 from core.runtime.errors import UserError
+
+P = ParamSpec("P")
 
 
 @st.cache_resource(show_spinner="Loading the pretrained model…")
@@ -34,3 +40,16 @@ def compute_device() -> torch.device | None:
     except UserError as error:
         st.error(str(error))
         return None
+
+
+def on_device(section: Callable[Concatenate[torch.device, P], None]) -> Callable[P, None]:
+    """A section that computes: called with the compute device first, or not at all after
+    ``compute_device`` has said why the configured device is unusable."""
+
+    @wraps(section)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        device = compute_device()
+        if device is not None:
+            section(device, *args, **kwargs)
+
+    return run
