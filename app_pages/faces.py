@@ -436,7 +436,7 @@ def verify_section(options: Options) -> None:
             (different, False, "Record as different people"),
         ):
             if column.button(label, key=f"verify-record-{truth}"):
-                state.FACE_PAIRS.setdefault(list).append((options.encoder, result.distance, truth))
+                state.FACE_PAIRS.setdefault(list).append(faces.RecordedPair(options.encoder, result.distance, truth))
                 column.success(f"Recorded ({len(state.FACE_PAIRS.get())} pairs).")
 
 

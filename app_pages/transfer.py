@@ -34,7 +34,7 @@ from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
 from ui.jobs import JobView, job_handle, run_job
 from ui.model_status import weights_ready
-from ui.models import on_device, pretrained
+from ui.models import on_device
 from ui.page import page_header, section_tabs
 
 MAX_NOTICES = 10  # skipped files named after an import
@@ -212,7 +212,7 @@ def train_section() -> None:
     if settings is not None and settings.regimes:
         job = transfer.RegimesJob(
             backbone,
-            pretrained(backbone.weights_name, "cpu") if have_weights else None,
+            partial(weights.load_pretrained, backbone.weights_name) if have_weights else None,
             tuple(photos.classes),
             training,
             validation,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from core.detection.detectors import Detection
     from core.faces.gallery import Gallery
+    from core.faces.recognition import RecordedPair
     from core.transfer.augment import AugmentSettings
     from core.transfer.regimes import PhotoSet
 
@@ -90,7 +91,7 @@ SEPARABLE_SIZE: SessionValue[tuple[int, int, int, int]] = SessionValue("separabl
 GALLERY: SessionValue[Gallery] = SessionValue("faces-gallery")
 GALLERY_KEY: SessionValue[str] = SessionValue("faces-key")
 ENCODINGS: SessionValue[dict[tuple[str, str], torch.Tensor]] = SessionValue("faces-encodings")
-FACE_PAIRS: SessionValue[list] = SessionValue("faces-pairs")
+FACE_PAIRS: SessionValue[list[RecordedPair]] = SessionValue("faces-pairs")
 FLASH: SessionValue[str] = SessionValue("faces-flash")
 FLASH_NOTE: SessionValue[str] = SessionValue("faces-flash-note")
 CLEAR_NAME: SessionValue[bool] = SessionValue("faces-clear-name")

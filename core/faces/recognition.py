@@ -440,16 +440,25 @@ def pair_distances(names: Sequence[str], encodings: torch.Tensor) -> tuple[list[
     return distances[same].tolist(), distances[~same].tolist()
 
 
+@dataclass(frozen=True)
+class RecordedPair:
+    """Two photos the user verified and labelled: the encoder that measured them, their
+    distance, and whether they are the same person."""
+
+    encoder: str
+    distance: float
+    same_person: bool
+
+
 def with_recorded(
-    same: Sequence[float], different: Sequence[float], recorded: Sequence[tuple[str, float, bool]], encoder: str
+    same: Sequence[float], different: Sequence[float], recorded: Sequence[RecordedPair], encoder: str
 ) -> tuple[list[float], list[float]]:
-    """The gallery's (same, different) distances with the pairs the user verified and labelled
-    (encoder, distance, same person?) added, those of ``encoder`` only: another encoder's
-    distances are on another scale."""
-    mine = [(distance, truth) for name, distance, truth in recorded if name == encoder]
+    """The gallery's (same, different) distances with the recorded pairs of ``encoder``
+    added; another encoder's distances are on another scale."""
+    mine = [pair for pair in recorded if pair.encoder == encoder]
     return (
-        [*same, *(distance for distance, truth in mine if truth)],
-        [*different, *(distance for distance, truth in mine if not truth)],
+        [*same, *(pair.distance for pair in mine if pair.same_person)],
+        [*different, *(pair.distance for pair in mine if not pair.same_person)],
     )
 
 

@@ -432,12 +432,13 @@ class RegimeRun:
 @dataclass
 class RegimesJob:
     """Training the chosen regimes one after the other as a job (``core.runtime.jobs``),
-    on the photos as they were when it was made. With ``augmentation`` every regime but (a)
+    on the photos as they were when it was made. ``pretrained`` loads the ImageNet backbone
+    when the job runs (None: from scratch only). With ``augmentation`` every regime but (a)
     sees freshly augmented photos each epoch. Stop ends it between two batches; the
     networks keep what they learned (``runs``)."""
 
     backbone: Backbone
-    pretrained: nn.Module | None
+    pretrained: Callable[[], nn.Module] | None
     classes: tuple[str, ...]
     training: Sequence[tuple[np.ndarray, int]]
     validation: Sequence[tuple[np.ndarray, int]]
@@ -458,7 +459,7 @@ class RegimesJob:
         settings = self.settings
         trained = train_regimes(
             self.backbone,
-            self.pretrained,
+            None if self.pretrained is None else self.pretrained(),
             self.training,
             self.validation,
             len(self.classes),

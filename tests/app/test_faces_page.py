@@ -268,7 +268,8 @@ def test_verification_of_a_photo_with_itself(encoder):
     app.slider(key="faces-threshold").set_value(0.0).run()
     assert any(r"\le \tau = 0.00" in latex for latex in texts(app, "latex"))  # d = 0 ≤ 0: still the same
     app.button(key="verify-record-True").click().run()
-    assert app.session_state[state.FACE_PAIRS.key] == [("facenet_vggface2", pytest.approx(0.0, abs=1e-3), True)]
+    (pair,) = app.session_state[state.FACE_PAIRS.key]
+    assert (pair.encoder, pair.distance, pair.same_person) == ("facenet_vggface2", pytest.approx(0.0, abs=1e-3), True)
 
 
 def test_recognition_after_enrollment_and_the_labs(encoder):

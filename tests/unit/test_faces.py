@@ -428,7 +428,8 @@ def test_triplet_choices_pair_an_anchor_with_its_own_person_and_someone_else():
 
 
 def test_recorded_pairs_join_the_gallery_s_distances_only_for_their_own_encoder():
-    recorded = [("facenet", 0.4, True), ("facenet", 1.3, False), ("pixels", 0.1, True)]
+    pair = faces.RecordedPair
+    recorded = [pair("facenet", 0.4, True), pair("facenet", 1.3, False), pair("pixels", 0.1, True)]
     same, different = faces.with_recorded([0.5], [1.1, 1.2], recorded, "facenet")
     assert same == [0.5, 0.4] and different == [1.1, 1.2, 1.3]
     assert [faces.pair_count(n) for n in (0, 1, 2, 5)] == [0, 0, 1, 10]
