@@ -26,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from core.runtime.budget import MemoryEstimate
 from core.runtime.errors import UserError
 from core.runtime.jobs import CancelToken, Step
-from core.runtime.latency import Latency, measure_latency
+from core.runtime.latency import Latency, TimingStopped, measure_latency
 
 # -- the two networks built here ----------------------------------------------------------------------
 
@@ -328,12 +328,15 @@ def measure_model(
     channels_last: bool = False,
     low_precision: bool = False,
     repeats: int = 10,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ModelLatency:
     """Time a forward pass of ``name`` with random weights (the time does not depend on the
     values) on a random batch, under ``inference_mode``, after warm-up, with CUDA events on a
     GPU (``core.runtime.latency``). On CUDA, ``channels_last`` and ``low_precision`` (bfloat16
     autocast) are the usual speed-ups. Refused before it starts when it would not fit in a
-    job's memory budget (``core.runtime.budget``)."""
+    job's memory budget (``core.runtime.budget``). With ``should_stop``, every layer asks it
+    before it runs, so that even one long pass (a large batch on the CPU) stops within a layer
+    (``TimingStopped``)."""
     from core.runtime.budget import PeakMemory, check_fits
     from core.runtime.device import autocast_dtype
 
@@ -354,6 +357,9 @@ def measure_model(
     if channels_last:
         model, image = model.to(memory_format=torch.channels_last), image.contiguous(memory_format=torch.channels_last)
     dtype = autocast_dtype(device) if low_precision else None
+    if should_stop is not None:
+        for layer in model.modules():
+            layer.register_forward_pre_hook(lambda *_: _stop_if(should_stop))
 
     def forward() -> None:
         with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
@@ -361,8 +367,15 @@ def measure_model(
 
     peak = PeakMemory(device)
     with torch.inference_mode(), peak:
-        latency = measure_latency(forward, device, warmup=2, repeats=repeats)
+        latency = measure_latency(
+            forward, device, warmup=2, repeats=repeats, should_stop=should_stop or (lambda: False)
+        )
     return ModelLatency(name, batch, size, latency, peak.bytes)
+
+
+def _stop_if(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise TimingStopped
 
 
 @dataclass(frozen=True)
@@ -389,17 +402,19 @@ class LatencyJob:
     def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[ModelLatency]]:
         cuda = device.type == "cuda"
         for done, name in enumerate(self.names, start=1):
-            measured = measure_model(
-                name,
-                device,
-                batch=self.batch,
-                resolution=self.resolution,
-                channels_last=self.channels_last and cuda,
-                low_precision=self.low_precision and cuda,
-            )
-            yield Step(done, len(self.names), f"{get_architecture(name).title} timed", measured)
-            if cancel.cancelled:
+            try:
+                measured = measure_model(
+                    name,
+                    device,
+                    batch=self.batch,
+                    resolution=self.resolution,
+                    channels_last=self.channels_last and cuda,
+                    low_precision=self.low_precision and cuda,
+                    should_stop=lambda: cancel.cancelled,
+                )
+            except TimingStopped:
                 return
+            yield Step(done, len(self.names), f"{get_architecture(name).title} timed", measured)
 
 
 def fully_connected_share(rows: Sequence[ModuleRow]) -> float:

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import torch
 
 
+class TimingStopped(Exception):
+    """Raised from inside a timing once its ``should_stop`` comes true; nothing of it is kept."""
+
+
 @dataclass(frozen=True)
 class Latency:
     """The timed calls of one computation, in seconds."""
@@ -45,18 +49,39 @@ def synchronize(device: torch.device | str) -> None:
 
 
 def measure_latency(
-    run: Callable[[], object], device: torch.device | str = "cpu", *, warmup: int = 3, repeats: int = 10
+    run: Callable[[], object],
+    device: torch.device | str = "cpu",
+    *,
+    warmup: int = 3,
+    repeats: int = 10,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Latency:
     """Time ``run`` on ``device``: ``warmup`` untimed calls, then ``repeats`` timed ones."""
-    return measure_latencies([run], device, warmup=warmup, repeats=repeats)[0]
+    return measure_latencies([run], device, warmup=warmup, repeats=repeats, should_stop=should_stop)[0]
 
 
 def measure_latencies(
-    runs: Sequence[Callable[[], object]], device: torch.device | str = "cpu", *, warmup: int = 3, repeats: int = 10
+    runs: Sequence[Callable[[], object]],
+    device: torch.device | str = "cpu",
+    *,
+    warmup: int = 3,
+    repeats: int = 10,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> list[Latency]:
     """Time several computations that are to be compared, their calls alternating (a, b, a,
-    b, …) so that whatever else the machine is doing slows them alike."""
+    b, …) so that whatever else the machine is doing slows them alike. ``should_stop`` is
+    asked before every call; when it says yes, ``TimingStopped`` ends the timing."""
     device = torch.device(device)
+
+    def checked(run: Callable[[], object]) -> Callable[[], object]:
+        def call() -> object:
+            if should_stop():
+                raise TimingStopped
+            return run()
+
+        return call
+
+    runs = [checked(run) for run in runs]
     for _ in range(warmup):
         for run in runs:
             run()

@@ -8,7 +8,9 @@ import time
 import pytest
 import torch
 
-from core.runtime.latency import Latency, measure_latencies, measure_latency
+from core.architectures import registry as arch
+from core.runtime.jobs import CancelToken
+from core.runtime.latency import Latency, TimingStopped, measure_latencies, measure_latency
 
 
 def test_warmup_calls_are_made_and_not_timed():
@@ -42,3 +44,32 @@ def test_compared_computations_alternate():
     order = []
     first, second = measure_latencies([lambda: order.append("a"), lambda: order.append("b")], warmup=1, repeats=3)
     assert order == ["a", "b"] * 4 and len(first.times_s) == len(second.times_s) == 3
+
+
+def test_a_timing_stops_before_the_first_call_after_should_stop_says_so():
+    calls = []
+    with pytest.raises(TimingStopped):
+        measure_latency(lambda: calls.append(1), warmup=2, repeats=10, should_stop=lambda: len(calls) == 5)
+    assert len(calls) == 5
+
+
+def test_a_network_s_timing_stops_inside_one_forward_pass():
+    """Every layer asks: Stop during one long pass ends it within a layer, not at its end."""
+    asked = []
+
+    def should_stop() -> bool:
+        asked.append(1)
+        return len(asked) > 20  # the 21st layer of the first warm-up pass
+
+    with pytest.raises(TimingStopped):
+        arch.measure_model("resnet18", batch=1, resolution=64, should_stop=should_stop)
+    layers = sum(1 for _ in arch.get_architecture("resnet18").builder().modules())
+    assert len(asked) == 21 < layers
+
+
+def test_a_stopped_latency_job_keeps_the_networks_timed_before():
+    job, cancel = arch.LatencyJob(("lenet5", "resnet18"), resolution=None), CancelToken()
+    steps = job.run(torch.device("cpu"), cancel)
+    first = next(steps)
+    cancel.cancel()
+    assert first.record.name == "lenet5" and list(steps) == []
