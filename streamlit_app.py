@@ -7,7 +7,7 @@ import threading
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from core.runtime.device import keep_releasing_memory
+from core.runtime.device import keep_freed_pages, keep_releasing_memory
 from ui.catalog import HOME, SECTIONS, pages_in
 from ui.sidebar import render_sidebar
 
@@ -24,7 +24,9 @@ def build_navigation() -> StreamlitPage:
 
 @st.cache_resource(show_spinner=False)
 def memory_release() -> threading.Event:
-    """One thread per server that gives freed memory back to the system (``core.runtime.device``)."""
+    """Freed pages kept while work runs, and one thread per server that gives them back to
+    the system (``core.runtime.device``)."""
+    keep_freed_pages()
     return keep_releasing_memory()
 
 

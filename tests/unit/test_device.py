@@ -162,7 +162,7 @@ def test_freed_memory_goes_back_to_the_system_after_release():
         "from core.runtime.device import release_memory\n"
         "rss = lambda: _status_kib('VmRSS:') * 1024\n"
         "before = rss()\n"
-        "chunks = [np.ones(20_000) for _ in range(10_000)]\n"  # 1.6 GB in 160 KB arrays
+        "chunks = [np.ones(10_000) for _ in range(20_000)]\n"  # 1.6 GB in 80 KB arrays, below mmap's threshold
         "kept = [np.ones(10) for _ in range(100)]\n"
         "del chunks\n"
         "freed = rss()\n"
@@ -188,3 +188,36 @@ def test_the_memory_releaser_runs_in_the_background_until_stopped():
     count = len(calls)
     time.sleep(0.1)
     assert count >= 3 and len(calls) == count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt and /proc")
+def test_kept_pages_are_reused_without_page_faults_and_released_on_demand():
+    """A loop that frees and reallocates 8 MB blocks: glibc's default trims the heap's top
+    and faults fresh pages in every round; with the pages kept it reuses them, and
+    ``release_memory`` still gives them back."""
+    code = (
+        "import resource, sys, numpy as np\n"
+        "from core.runtime.budget import _status_kib\n"
+        "from core.runtime.device import keep_freed_pages, release_memory\n"
+        "if sys.argv[1] == 'kept': assert keep_freed_pages()\n"
+        "def round_():\n"
+        "    blocks = [np.ones(1 << 20) for _ in range(8)]\n"  # 8 × 8 MB from the heap, all freed
+        "    del blocks\n"
+        "round_()\n"
+        "faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(20): round_()\n"
+        "faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults\n"
+        "held = _status_kib('VmRSS:') * 1024\n"
+        "release_memory()\n"
+        "print(faults, held - _status_kib('VmRSS:') * 1024)\n"
+    )
+    runs = {}
+    for mode in ("default", "kept"):
+        done = subprocess.run(
+            [sys.executable, "-c", code, mode], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+        )
+        runs[mode] = tuple(map(int, done.stdout.split()))
+    (default_faults, _), (kept_faults, released) = runs["default"], runs["kept"]
+    assert default_faults > 20 * 2_000  # at least 8 MB of 4 KB pages faulted in again every round
+    assert kept_faults < default_faults / 20
+    assert released > 50_000_000  # the kept pages went back to the system
