@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -33,14 +34,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.report import print_table
-from core.runtime.device import describe_device, pick_device
+from core.runtime.device import describe_device, keep_freed_pages, pick_device
 from core.runtime.examples import example_image
-from core.runtime.latency import measure_latencies, synchronize
+from core.runtime.latency import measure_latencies, measure_latency, synchronize
 from core.style import neural_style as style
 
-SIDES = {"cpu": 256, "cuda": 512}
+SIDES = {"cpu": (256, 512), "cuda": (512,)}
 STEPS = {"cpu": 10, "cuda": 100}
 WARMUP = {"cpu": 2, "cuda": 10}
+ROUNDS = 3  # fresh processes per path
 TUTORIAL_CONTENT_LAYERS = ("relu_10",)  # conv4_2 after its ReLU
 TUTORIAL_STYLE_LAYERS = ("relu_1", "relu_3", "relu_5", "relu_9", "relu_13")  # conv1_1 … conv5_1
 
@@ -142,14 +144,15 @@ def ours_steps(
     return lambda: next(run)
 
 
-PATHS = {"core.style.neural_style.transfer": ours_steps, "tutorial": tutorial_steps}
+OURS = "core.style.neural_style.transfer"
+PATHS = {OURS: ours_steps, "tutorial": tutorial_steps}
 
 
 def network(path: str, vgg: nn.Module) -> nn.Sequential:
     """What each path starts from, loaded before the measurement as the app caches it:
     ours a frozen copy of the convolutional layers (``core.style.neural_style.vgg19_features``), the
     tutorial the model's own ``features``."""
-    return style.vgg19_features(vgg) if path == "core.style.neural_style.transfer" else vgg.features
+    return style.vgg19_features(vgg) if path == OURS else vgg.features
 
 
 # -- measuring ------------------------------------------------------------------------------------------
@@ -160,8 +163,8 @@ def _memory_kib(field: str) -> int:
     return int(line.split()[1])
 
 
-def _images(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, style.StyleConfig]:
-    side, steps, warmup = SIDES.get(device.type, 256), STEPS.get(device.type, 10), WARMUP.get(device.type, 2)
+def _images(device: torch.device, side: int) -> tuple[torch.Tensor, torch.Tensor, style.StyleConfig]:
+    steps, warmup = STEPS.get(device.type, 10), WARMUP.get(device.type, 2)
     content = style.to_tensor(example_image("astronaut"), side).to(device)
     style_image = F.interpolate(
         style.to_tensor(example_image("hubble_deep_field"), side).to(device),
@@ -174,12 +177,19 @@ def _images(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, style.Sty
     return content, style_image, config
 
 
-def step_seconds(device: torch.device) -> dict[str, float]:
+def _as_run_by_its_user(path: str) -> None:
+    """A fresh process set up the way each path's user runs it: ours as the app's server
+    starts (``core.runtime.device.keep_freed_pages``), the tutorial as a plain script."""
+    if path == OURS:
+        keep_freed_pages()
+
+
+def step_seconds(device: torch.device, side: int) -> dict[str, float]:
     """Median seconds per step of each path, both in this process, their steps alternating
     so that the machine's noise falls on both alike."""
     from torchvision.models import vgg19
 
-    content, style_image, config = _images(device)
+    content, style_image, config = _images(device, side)
     torch.manual_seed(0)
     steps = {
         path: make(network(path, vgg19().eval().to(device)), content, style_image, config)
@@ -191,13 +201,26 @@ def step_seconds(device: torch.device) -> dict[str, float]:
     return {path: latency.median_s for path, latency in zip(steps, timed)}
 
 
-def peak_bytes(path: str) -> int:
+def own_step_seconds(path: str, side: int) -> float:
+    """Median seconds per step of ``path`` alone; meant for a fresh process."""
+    from torchvision.models import vgg19
+
+    _as_run_by_its_user(path)
+    device = pick_device()
+    content, style_image, config = _images(device, side)
+    torch.manual_seed(0)
+    step = PATHS[path](network(path, vgg19().eval().to(device)), content, style_image, config)
+    return measure_latency(step, device, warmup=WARMUP.get(device.type, 2), repeats=STEPS.get(device.type, 10)).median_s
+
+
+def peak_bytes(path: str, side: int) -> int:
     """How far memory rises above the loaded network and images while ``path`` builds and
     runs its steps; meant for a fresh process."""
     from torchvision.models import vgg19
 
+    _as_run_by_its_user(path)
     device = pick_device()
-    content, style_image, config = _images(device)
+    content, style_image, config = _images(device, side)
     torch.manual_seed(0)
     layers = network(path, vgg19().eval().to(device))
     synchronize(device)
@@ -216,31 +239,56 @@ def peak_bytes(path: str) -> int:
     return _memory_kib("VmHWM:") * 1024 - base
 
 
-def _peak_in_child(path: str) -> int:
-    command = [sys.executable, "-m", "benchmarks.style", "--peak", path]
+def _in_child(what: str, path: str, side: int) -> float:
+    command = [sys.executable, "-m", "benchmarks.style", what, path, "--side", str(side)]
     return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+
+
+def fresh_step_seconds(side: int) -> dict[str, float]:
+    """Each path timed in fresh processes, ``ROUNDS`` each, the paths' processes
+    alternating; the median of their medians."""
+    timed: dict[str, list[float]] = {path: [] for path in PATHS}
+    for _ in range(ROUNDS):
+        for path in PATHS:
+            timed[path].append(_in_child("--time", path, side))
+    return {path: statistics.median(seconds) for path, seconds in timed.items()}
 
 
 def main() -> None:
     device = pick_device()
-    seconds = step_seconds(device)
-    peaks = {path: _peak_in_child(path) for path in PATHS}
-    rows = [
-        (
-            path,
-            f"{seconds[path] * 1e3:.1f}",
-            f"{peaks[path] / 2**20:.0f}",
-            f"{seconds['tutorial'] / seconds[path]:.2f}",
-            f"{peaks[path] / peaks['tutorial']:.2f}",
-        )
-        for path in PATHS
-    ]
+    _as_run_by_its_user(OURS)  # the alternating paths share this process, set up as the server is
+    rows = []
+    for side in SIDES.get(device.type, (256,)):
+        together, alone = step_seconds(device, side), fresh_step_seconds(side)
+        peaks = {path: _in_child("--peak", path, side) for path in PATHS}
+        rows += [
+            (
+                f"{side}²",
+                path,
+                f"{together[path] * 1e3:.1f}",
+                f"{together['tutorial'] / together[path]:.2f}",
+                f"{alone[path] * 1e3:.1f}",
+                f"{alone['tutorial'] / alone[path]:.2f}",
+                f"{peaks[path] / 2**20:.0f}",
+                f"{peaks[path] / peaks['tutorial']:.2f}",
+            )
+            for path in PATHS
+        ]
     print_table(
-        f"Style transfer at {SIDES.get(device.type, 256)}², content conv4_2, style conv1_1 … conv5_1, Adam, "
-        f"{describe_device(device)} (median of {STEPS.get(device.type, 10)} steps after warm-up, the two paths "
-        "alternating in one process; peak memory in a fresh process each; baseline: the PyTorch tutorial's "
-        "algorithm, fp32)",
-        ("path", "ms / step", "peak MB", "× tutorial speed", "× tutorial memory"),
+        f"Style transfer, content conv4_2, style conv1_1 … conv5_1, Adam, {describe_device(device)}: median of "
+        f"{STEPS.get(device.type, 10)} steps after warm-up, the two paths alternating in one process, and in "
+        f"fresh processes ({ROUNDS} each, alternating; the median of their medians); peak memory in a fresh "
+        "process each; baseline: the PyTorch tutorial's algorithm, fp32",
+        (
+            "side",
+            "path",
+            "ms / step, alternating",
+            "× tutorial",
+            "ms / step, own process",
+            "× tutorial",
+            "peak MB",
+            "× tutorial memory",
+        ),
         rows,
     )
 
@@ -248,8 +296,12 @@ def main() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--peak", choices=sorted(PATHS), help="print one path's peak memory, in bytes")
+    parser.add_argument("--time", choices=sorted(PATHS), help="print one path's median seconds per step")
+    parser.add_argument("--side", type=int, default=256)
     arguments = parser.parse_args()
     if arguments.peak:
-        print(json.dumps(peak_bytes(arguments.peak)))
+        print(json.dumps(peak_bytes(arguments.peak, arguments.side)))
+    elif arguments.time:
+        print(json.dumps(own_step_seconds(arguments.time, arguments.side)))
     else:
         main()
