@@ -11,23 +11,28 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import plotly.express as px
 import streamlit as st
 import torch
 
 from core.detection import boxes as detection
-from core.detection import detectors, sliding_windows
+from core.detection import detectors, sliding_windows, tracking
+from core.detection.tracking import TrackedFrame
 from core.runtime import weights
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
 from core.runtime.images import fit_within
+from core.runtime.jobs import JobHandle
 from ui import state
 from ui.boxes import DrawnBox, boxes_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
+from ui.jobs import JobView, run_job
 from ui.model_status import weights_ready
 from ui.models import on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
+from ui.video import forget_video, show_video, video_job, video_plan, video_upload
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 # YOLO9000's five anchors for Pascal VOC (yolo-voc.cfg), in cells of its 13×13 grid.
@@ -79,13 +84,7 @@ def yolo_section(device: torch.device, image: np.ndarray) -> None:
         model = pretrained(name, str(device))
     if model is None:
         return
-    chosen = st.multiselect(
-        "Only these classes",
-        list(model.names.values()),
-        key="det-classes",
-        placeholder=f"All {len(model.names)} COCO classes",
-    )
-    classes = [index for index, class_name in model.names.items() if class_name in chosen] or None
+    classes = class_filter(model, "det-classes")
     with st.spinner(f"Running {name} on {device}…"):
         result = detectors.detect_yolo(model, image, device, classes=classes, **options)
     state.LATEST_DETECTIONS.set((image, result.detections))
@@ -107,31 +106,41 @@ def yolo_section(device: torch.device, image: np.ndarray) -> None:
     show_detections(name, result)
 
 
-def yolo_settings() -> tuple[str, dict] | None:
-    """The weights' name and ``detect_yolo``'s options as chosen, or None."""
+def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
+    """The weights' name and ``detect_yolo``'s options as chosen, or None. ``key`` names the
+    widgets; the first tab's size is the one the other labs use."""
     size_column, masks_column, imgsz_column, max_column = st.columns(4)
     size = size_column.selectbox(
         "Model",
         detectors.YOLO_SIZES,
-        key="det-size",
+        key=f"{key}-size",
         format_func=lambda s: f"YOLO11{s} ({weights.get_weights(detectors.yolo_weights_name(s)).size_mb:.0f} MB)",
     )
-    state.YOLO_SIZE.set(size)
-    segment = masks_column.toggle("Instance masks (-seg)", key="det-seg")
+    if key == "det":
+        state.YOLO_SIZE.set(size)
+    segment = masks_column.toggle("Instance masks (-seg)", key=f"{key}-seg")
     imgsz = imgsz_column.selectbox(
         "Image size (pixels)",
         detectors.YOLO_IMAGE_SIZES,
         index=2,
-        key="det-imgsz",
+        key=f"{key}-imgsz",
         help="The longer side is resized to this (letterbox), then padded to a multiple of 32.",
     )
-    max_det = bounded_number("Max detections", 1, 300, 100, key="det-max", where=max_column)
+    max_det = bounded_number("Max detections", 1, 300, 100, key=f"{key}-max", where=max_column)
     conf_column, iou_column = st.columns(2)
-    conf = conf_column.slider("Confidence threshold", 0.01, 1.0, 0.25, 0.01, key="det-conf")
-    iou = iou_column.slider("NMS IoU threshold", 0.05, 1.0, 0.7, 0.05, key="det-iou")
+    conf = conf_column.slider("Confidence threshold", 0.01, 1.0, 0.25, 0.01, key=f"{key}-conf")
+    iou = iou_column.slider("NMS IoU threshold", 0.05, 1.0, 0.7, 0.05, key=f"{key}-iou")
     if max_det is None:
         return None
     return detectors.yolo_weights_name(size, segment), dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
+
+
+def class_filter(model, key: str) -> list[int] | None:
+    """The classes chosen to keep (their ids), or None for all."""
+    chosen = st.multiselect(
+        "Only these classes", list(model.names.values()), key=key, placeholder=f"All {len(model.names)} COCO classes"
+    )
+    return [index for index, class_name in model.names.items() if class_name in chosen] or None
 
 
 def show_detections(name: str, result: detectors.DetectionResult) -> None:
@@ -158,6 +167,83 @@ def show_detections(name: str, result: detectors.DetectionResult) -> None:
     downloads[2].download_button(
         "Boxes JSON", result.to_json(), f"{name}-boxes.json", "application/json", on_click="ignore", key="det-json"
     )
+
+
+# -- Video with tracking -----------------------------------------------------------------------------
+
+
+def show_tracks(handle: JobHandle[TrackedFrame]) -> None:
+    """The annotated video, its tracks, the count of each class per frame, and the downloads."""
+    frames = handle.records
+    show_video(handle, "det-video", "tracked.mp4")
+    rows = tracking.track_rows(frames)
+    if not rows:
+        st.info("No object was tracked in the frames done. Lower the confidence threshold or choose other classes.")
+        return
+    st.markdown(f"**{len(rows)} tracks** — each object keeps its id from frame to frame.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    counts = pd.DataFrame(tracking.counts_per_frame(frames))
+    figure = px.line(counts, x="time s", y=[name for name in counts if name not in ("frame", "time s")])
+    figure.update_layout(height=280, yaxis_title="objects in the frame", legend_title="class", margin=dict(t=10))
+    st.plotly_chart(figure, key="det-video-counts")
+    csv_column, json_column = st.columns(2)
+    csv_column.download_button(
+        "Tracks CSV", tracking.tracks_csv(frames), "tracks.csv", "text/csv", on_click="ignore", key="det-video-csv"
+    )
+    json_column.download_button(
+        "Tracks and boxes JSON",
+        tracking.tracks_json(frames),
+        "tracks.json",
+        "application/json",
+        on_click="ignore",
+        key="det-video-json",
+    )
+
+
+def tracks_so_far(handle: JobHandle[TrackedFrame]) -> None:
+    last = handle.last.record
+    ids = {found.track_id for frame in handle.records for found in frame.found}
+    st.caption(
+        f"{len(ids)} tracks so far; frame {last.index:,} at {last.time_s:.1f} s took {last.work_ms:.0f} ms "
+        "to detect, track and draw."
+    )
+
+
+TRACKING = JobView(
+    key="det-video",
+    start="Track objects",
+    kept="the video so far plays and its tracks are kept",
+    live=tracks_so_far,
+    result=show_tracks,
+    before_start=forget_video,
+)
+
+
+@on_device
+def video_section(device: torch.device) -> None:
+    st.subheader("YOLO11 with tracking on your video")
+    st.caption(
+        "Detection on every frame, as on one image; the tracker (ByteTrack, or BoT-SORT with camera-motion "
+        "compensation) predicts where each object moves and matches the new boxes to it, so it keeps one id."
+    )
+    upload = video_upload("det-video")
+    settings = yolo_settings("det-video")
+    tracker = st.radio("Tracker", list(tracking.TRACKERS), horizontal=True, key="det-video-tracker")
+    if upload is None or settings is None:
+        return
+    name, options = settings
+    if not weights_ready(name, "tracking on your video", key="det-video-download"):
+        return
+    model = None
+    with shown_user_errors():
+        model = pretrained(name, str(device))
+    if model is None:
+        return
+    classes = class_filter(model, "det-video-classes")
+    data, info = upload
+    plan = video_plan(info, "det-video")
+    work = tracking.YoloTracking(name, lambda: model, tracker, classes, options)
+    run_job(TRACKING, None if plan is None else video_job(work, data, plan))
 
 
 # -- Localization target --------------------------------------------------------------------------
@@ -605,6 +691,7 @@ SECTIONS = {
     "Grid & anchors": on_the_picture(anchors_section),
     "Sliding windows": lambda picture: sliding_windows_section(),  # needs no picture
     "Region proposals": on_the_picture(region_proposals_section, boxes=False),
+    "Video": lambda picture: video_section(),  # its own upload
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from core.detection.detectors import Detection
     from core.faces.gallery import Gallery
     from core.faces.recognition import RecordedPair
+    from core.runtime.files import PrivateFolder
     from core.transfer.augment import AugmentSettings
     from core.transfer.regimes import PhotoSet
 
@@ -99,4 +100,5 @@ FORGET_ASKED: SessionValue[bool] = SessionValue("faces-forget-asked")
 ANALYSED_FACES = ImageMemo("faces-analysed", slots=6)
 
 # -- every page
+PRIVATE_FOLDER: SessionValue[PrivateFolder] = SessionValue("private-folder")  # videos being made
 DISPLAY_JPEGS = ImageMemo("display-jpeg", slots=4)

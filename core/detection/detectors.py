@@ -122,25 +122,8 @@ def detect_yolo(
     ultralytics resizes (letterbox) to ``imgsz``, keeps boxes with confidence ≥ ``conf``,
     runs per-class NMS at ``iou`` and maps boxes back to the original pixels.
     """
-    import cv2  # OpenCV comes with ultralytics
-
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # ultralytics reads arrays as OpenCV BGR
-    with device_lock(device):
-        result = model.predict(
-            bgr,
-            conf=conf,
-            iou=iou,
-            classes=list(classes) if classes is not None else None,
-            imgsz=imgsz,
-            max_det=max_det,
-            device=str(device),
-            verbose=False,
-        )[0]
-    boxes = result.boxes.cpu()
-    detections = tuple(
-        Detection(int(class_id), result.names[int(class_id)], float(score), tuple(map(float, box)))
-        for box, score, class_id in zip(boxes.xyxy.tolist(), boxes.conf.tolist(), boxes.cls.tolist())
-    )
+    result = predict_yolo(model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det)
+    detections = yolo_detections(result)
     return DetectionResult(
         detections,
         image.shape[1],
@@ -148,6 +131,30 @@ def detect_yolo(
         dict(result.speed),
         lambda: np.asarray(result.plot(pil=True)),
         has_masks=result.masks is not None,
+    )
+
+
+def predict_yolo(model: Any, image: np.ndarray, device: torch.device, *, classes: Sequence[int] | None, **options: Any):
+    """The library's ``Results`` for an (H, W, 3) uint8 RGB image, ``options`` as ``detect_yolo``'s."""
+    import cv2  # OpenCV comes with ultralytics
+
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # ultralytics reads arrays as OpenCV BGR
+    with device_lock(device):
+        return model.predict(
+            bgr,
+            classes=list(classes) if classes is not None else None,
+            device=str(device),
+            verbose=False,
+            **options,
+        )[0]
+
+
+def yolo_detections(result: Any) -> tuple[Detection, ...]:
+    """The boxes of an ultralytics ``Results`` as ``Detection``s."""
+    boxes = result.boxes.cpu()
+    return tuple(
+        Detection(int(class_id), result.names[int(class_id)], float(score), tuple(map(float, box)))
+        for box, score, class_id in zip(boxes.xyxy.tolist(), boxes.conf.tolist(), boxes.cls.tolist())
     )
 
 

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
@@ -138,10 +139,12 @@ class JobHandle(Generic[Record]):
             with job_queue(device).turn(on_wait=self._waiting, give_up=lambda: self._cancel.cancelled):
                 if not self._cancel.cancelled:
                     self._started, self.phase = time.monotonic(), "running"
-                    for step in self.job.run(device, self._cancel):
-                        self.steps = [*self.steps, step]
-                        if self._cancel.cancelled:
-                            break
+                    # closed on Stop, so the job's own clean-up (a video file's end) runs at once
+                    with closing(self.job.run(device, self._cancel)) as steps:
+                        for step in steps:
+                            self.steps = [*self.steps, step]
+                            if self._cancel.cancelled:
+                                break
             self.phase = "stopped" if self._cancel.cancelled else "done"
         except UserError as error:
             self.message, self.phase = str(error), "failed"

@@ -1,0 +1,1 @@
+"""Media beyond still images: video files, decoded and encoded with PyAV."""

@@ -1,0 +1,55 @@
+"""Short videos made here, with PyAV, from scikit-image's photos: a window moving across
+a photo, so that consecutive frames differ the way a panning camera's do."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from skimage import data
+
+CODECS = {"mp4": "libx264", "mov": "libx264", "mkv": "libx264", "webm": "libvpx-vp9", "avi": "mpeg4"}
+
+
+def panning_frames(frames: int, width: int, height: int) -> list[np.ndarray]:
+    """``frames`` (height, width, 3) uint8 views of the astronaut photo, moving right and down."""
+    photo = np.tile(data.astronaut(), (2, 2, 1))  # 1024², room to pan
+    return [
+        np.ascontiguousarray(photo[3 * index : 3 * index + height, 5 * index : 5 * index + width])
+        for index in range(frames)
+    ]
+
+
+def write_video(
+    path: Path, frames: int = 12, width: int = 160, height: int = 120, fps: int = 10, faststart: bool = False
+) -> bytes:
+    """A video of ``frames`` panning frames in the container that ``path``'s suffix names; its
+    bytes. ``faststart``: an MP4's index at its start rather than at its end."""
+    suffix = path.suffix.lstrip(".")
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", format={"mkv": "matroska"}.get(suffix, suffix), options=options) as container:
+        stream = container.add_stream(CODECS[suffix], rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for pixels in panning_frames(frames, width, height):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode(None))
+    return path.read_bytes()
+
+
+def write_sound(path: Path, with_empty_video: bool = False) -> bytes:
+    """A tenth of a second of silence and, if asked, a video stream with no frames, in the
+    container that ``path``'s suffix names."""
+    suffix = path.suffix.lstrip(".")
+    with av.open(str(path), "w", format={"mkv": "matroska"}.get(suffix, suffix)) as container:
+        if with_empty_video:
+            video = container.add_stream("libx264", rate=10)
+            video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream("aac", rate=44_100)
+        for _ in range(5):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate = 44_100
+            container.mux(sound.encode(frame))
+        container.mux(sound.encode(None))
+    return path.read_bytes()
