@@ -227,6 +227,7 @@ def video_section(device: torch.device) -> None:
         "compensation) predicts where each object moves and matches the new boxes to it, so it keeps one id."
     )
     upload = video_upload("det-video")
+    plan = None if upload is None else video_plan(upload[1], "det-video")
     settings = yolo_settings("det-video")
     tracker = st.radio("Tracker", list(tracking.TRACKERS), horizontal=True, key="det-video-tracker")
     if upload is None or settings is None:
@@ -240,8 +241,7 @@ def video_section(device: torch.device) -> None:
     if model is None:
         return
     classes = class_filter(model, "det-video-classes")
-    data, info = upload
-    plan = video_plan(info, "det-video")
+    data = upload[0]
     work = tracking.YoloTracking(name, lambda: model, tracker, classes, options)
     run_job(TRACKING, None if plan is None else video_job(work, data, plan))
 

@@ -6,8 +6,9 @@ data editors, select boxes, radios, segmented controls, multiselects, toggles, u
 and tries each at its edge values — 0, −1, the widget's bounds, 10⁵, 10⁹, decimals, empty,
 very long and unicode text, blank and huge table cells, every option, the bad-file corpus
 of ``tests.fuzz_corpus`` — one change at a time from the page's defaults. Inputs that only
-appear after a choice (an upload field once "Upload" is picked), or after two, are tried
-with those choices made. Buttons are never pressed, so no long job starts.
+appear after a choice (an upload field once "Upload" is picked, a video's settings once
+a usable video is uploaded), or after two, are tried with those choices made. Buttons are
+never pressed, so no long job starts.
 
 Each trial must leave no exception element, no uncaught error in the script run, the
 page's heading on the page, and the process's peak resident memory at most the job budget
@@ -48,6 +49,7 @@ CELL_VALUES = (None, 0, -1, 0.5, 10**9)
 CHOICES = (tree.Selectbox, tree.Radio, tree.ButtonGroup, tree.Multiselect, tree.Toggle)
 INPUTS = (tree.NumberInput, tree.Slider, tree.TextInput, tree.TextArea, tree.FileUploader, *CHOICES)
 CHOICE_KINDS = {kind.__name__ for kind in CHOICES}
+OPENING_KINDS = {*CHOICE_KINDS, tree.FileUploader.__name__}  # an upload of a usable file opens inputs too
 
 
 class Label(str):
@@ -186,7 +188,8 @@ def choice_values(widget) -> list[Value]:
     return [Value(option, lambda w, o=option: w.set_value(o)) for option in values]
 
 
-def upload_values(widget: tree.FileUploader) -> list[Value]:
+def upload_values(widget: tree.FileUploader, opening: bool = False) -> list[Value]:
+    """The corpus for this uploader; ``opening``: only its files that reveal more inputs."""
     types = list(widget.proto.type)
     extension = types[0].lstrip(".") if types else None
 
@@ -194,7 +197,13 @@ def upload_values(widget: tree.FileUploader) -> list[Value]:
         name = file.name if extension is None else file.name.rsplit(".", 1)[0] + "." + extension
         w.upload(name, file.data, file.mime)
 
-    return [Value(file.what, lambda w, f=file: put(w, f)) for file in corpus_for(types)]
+    files = [file for file in corpus_for(types) if file.opens or not opening]
+    return [Value(file.what, lambda w, f=file: put(w, f)) for file in files]
+
+
+def opening_values(widget) -> list[Value]:
+    """The values of a choice, or the usable files of an uploader: what may reveal inputs."""
+    return upload_values(widget, opening=True) if isinstance(widget, tree.FileUploader) else choice_values(widget)
 
 
 def editor_values(app: AppTest, editor: tree.Dataframe) -> list[Value]:
@@ -353,26 +362,26 @@ def explore(page: PageInfo, report: Report, context: Context, seen: set, explore
     probe = fresh_in(page, context)
     if probe is None:
         return
-    choices = [t for t in targets(probe) if t.kind in CHOICE_KINDS and t.identity not in explored]
+    choices = [t for t in targets(probe) if t.kind in OPENING_KINDS and t.identity not in explored]
     explored |= {choice.identity for choice in choices}
     for choice in choices:
         widget = element(probe, choice)
         if widget is None:  # a choice that an earlier one hid
             continue
         default = widget.value
-        for value in choice_values(widget):
+        for value in opening_values(widget):
             value.put(widget)
             probe.run()
             here = {target.identity for target in targets(probe)}
             deeper = context + ((choice, value),)
             if here - seen:
                 seen |= {target.identity for target in fuzz_in(page, report, deeper, seen)}
-            if len(deeper) < MAX_DEPTH and any(kind in CHOICE_KINDS for kind, _, _ in here - explored):
+            if len(deeper) < MAX_DEPTH and any(kind in OPENING_KINDS for kind, _, _ in here - explored):
                 explore(page, report, deeper, seen, explored)
             widget = element(probe, choice)
             if widget is None:  # this option hid the choice itself
                 break
-        if widget is None or probe.exception:
+        if widget is None or probe.exception or choice.kind not in CHOICE_KINDS:  # an upload is undone afresh
             probe = fresh_in(page, context)
             if probe is None:
                 return

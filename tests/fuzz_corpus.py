@@ -1,27 +1,34 @@
 """The bad files the fuzzer puts into every uploader: images a person might really pick
-(tiny, huge, cut short, not an image, CMYK, 16-bit, animated, EXIF-rotated) and archives
-(not a zip, an empty zip, a zip of text, a zip whose member claims to unpack huge)."""
+(tiny, huge, cut short, not an image, CMYK, 16-bit, animated, EXIF-rotated), archives
+(not a zip, an empty zip, a zip of text, a zip whose member claims to unpack huge) and
+videos (a short one, cut short, sound only, no frames, too wide, not a video)."""
 
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from tests.images import encode, gradient_rgb
+from tests.videos import write_sound, write_video
 
 
 @dataclass(frozen=True)
 class BadFile:
-    """One upload: what it is (for the report), its name, its bytes and its MIME type."""
+    """One upload: what it is (for the report), its name, its bytes and its MIME type.
+    ``opens``: a usable file, uploaded first to reach the inputs it reveals."""
 
     what: str
     name: str
     data: bytes
     mime: str
+    opens: bool = False
 
 
 def _exif_rotated() -> bytes:
@@ -77,10 +84,30 @@ def archive_corpus() -> list[BadFile]:
     ]
 
 
+@cache
+def video_corpus() -> list[BadFile]:
+    folder = Path(tempfile.mkdtemp(prefix="cnnlab-fuzz-videos-"))
+    clip = write_video(folder / "clip.mp4", frames=8, width=96, height=64)
+    webm = write_video(folder / "clip.webm", frames=8, width=96, height=64)
+    return [
+        BadFile("8-frame MP4", "clip.mp4", clip, "video/mp4", opens=True),
+        BadFile("8-frame WebM", "clip.webm", webm, "video/webm"),
+        BadFile("MP4 cut in half", "cut.mp4", clip[: len(clip) // 2], "video/mp4"),
+        BadFile("sound only", "sound.mp4", write_sound(folder / "sound.mp4"), "video/mp4"),
+        BadFile("no frames", "empty.mkv", write_sound(folder / "empty.mkv", with_empty_video=True), "video/x-matroska"),
+        BadFile("4112-px-wide video", "wide.mp4", write_video(folder / "wide.mp4", 1, 4112, 64), "video/mp4"),
+        BadFile("not a video", "notes.mp4", b"these are notes, not frames\n" * 20, "video/mp4"),
+        BadFile("a PNG named .mp4", "picture.mp4", encode(gradient_rgb(), "PNG"), "video/mp4"),
+    ]
+
+
 def corpus_for(types: list[str]) -> list[BadFile]:
     """The files for an uploader accepting ``types`` (extensions): archives for archive
-    uploaders, images for the others; both for one that takes anything."""
-    archives = {"zip", "npz"} & {kind.lstrip(".").lower() for kind in types}
+    uploaders, videos for video uploaders, images for the others; images and archives for
+    one that takes anything."""
+    kinds = {kind.lstrip(".").lower() for kind in types}
     if not types:
         return image_corpus() + archive_corpus()
-    return archive_corpus() if archives else image_corpus()
+    if {"zip", "npz"} & kinds:
+        return archive_corpus()
+    return video_corpus() if {"mp4", "webm"} & kinds else image_corpus()

@@ -1,5 +1,6 @@
 """The object detection page in a real browser: the honest status without weights, an upload
-through the file chooser feeding the labs, the NMS steps, and every tab rendering."""
+through the file chooser feeding the labs, the NMS steps, every tab rendering, and a video
+tracked and played back."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.e2e.conftest import assert_no_exception, open_page, open_tab, screens
 from tests.e2e.harness import served_app, yolo_weights_dir
 from tests.images import encode
 from tests.models import save_untrained_yolo
+from tests.videos import write_video
 
 pytestmark = pytest.mark.e2e
 PAGE = "app_pages/object_detection.py"
@@ -91,3 +93,22 @@ def test_the_detection_path_renders_with_weights_in_the_cache(page, untrained_yo
     screenshot(page, "detection_plumbing_untrained_yolo")
     assert "candidates on your image before suppression" in open_tab(page, "Non-max suppression").inner_text()
     assert_no_exception(page)
+
+
+def test_a_video_is_tracked_and_comes_back_annotated_with_its_tracks(page, untrained_yolo_app_url, tmp_path):
+    open_page(page, untrained_yolo_app_url, PAGE)
+    panel = open_tab(page, "Video")
+    write_video(tmp_path / "walk.mp4", frames=16, width=320, height=240)
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "walk.mp4"))
+    settled(page)
+    expect(panel).to_contain_text("16 frames at 10 frames/s")
+    panel.get_by_role("button", name="Track objects").click()
+    expect(panel).to_contain_text("Done: frame 16 of 16", timeout=120_000)
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert panel.locator('[data-testid="stVideo"]').count() == 1
+    assert panel.get_by_role("button", name="Annotated MP4").count() == 1
+    assert "tracks" in panel.inner_text() and panel.get_by_role("button", name="Tracks CSV").count() == 1
+    assert panel.locator(".js-plotly-plot").count() == 1  # objects per frame
+    assert_no_exception(page)
+    screenshot(page, "detection_video_tracked")
