@@ -17,6 +17,7 @@ BENCHMARKS = (
     "latency",
     "transfer",
     "detection",
+    "video",
     "sliding_windows",
     "segmentation",
     "faces",

@@ -14,12 +14,23 @@ CODECS = {"mp4": "libx264", "mov": "libx264", "mkv": "libx264", "webm": "libvpx-
 
 
 def panning_frames(frames: int, width: int, height: int) -> list[np.ndarray]:
-    """``frames`` (height, width, 3) uint8 views of the astronaut photo, moving right and down."""
-    photo = np.tile(data.astronaut(), (2, 2, 1))  # 1024², room to pan
+    """``frames`` (height, width, 3) uint8 views of the astronaut photo, moving right and down
+    (and back, at the edge of the room there is); ``width``, ``height`` at most 1,536."""
+    photo = np.tile(data.astronaut(), (3, 3, 1))  # 1536², room to pan
     return [
-        np.ascontiguousarray(photo[3 * index : 3 * index + height, 5 * index : 5 * index + width])
+        np.ascontiguousarray(
+            photo[_bounce(3 * index, 1536 - height) :][:height, _bounce(5 * index, 1536 - width) :][:, :width]
+        )
         for index in range(frames)
     ]
+
+
+def _bounce(position: int, room: int) -> int:
+    """``position`` folded back and forth into 0 … ``room``."""
+    if room == 0:
+        return 0
+    position %= 2 * room
+    return position if position <= room else 2 * room - position
 
 
 def write_video(

@@ -122,7 +122,10 @@ def detect_yolo(
     ultralytics resizes (letterbox) to ``imgsz``, keeps boxes with confidence ≥ ``conf``,
     runs per-class NMS at ``iou`` and maps boxes back to the original pixels.
     """
-    result = predict_yolo(model, image, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det)
+    import cv2  # OpenCV comes with ultralytics
+
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # ultralytics reads arrays as OpenCV BGR
+    result = predict_yolo(model, bgr, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det)
     detections = yolo_detections(result)
     return DetectionResult(
         detections,
@@ -134,11 +137,9 @@ def detect_yolo(
     )
 
 
-def predict_yolo(model: Any, image: np.ndarray, device: torch.device, *, classes: Sequence[int] | None, **options: Any):
-    """The library's ``Results`` for an (H, W, 3) uint8 RGB image, ``options`` as ``detect_yolo``'s."""
-    import cv2  # OpenCV comes with ultralytics
-
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # ultralytics reads arrays as OpenCV BGR
+def predict_yolo(model: Any, bgr: np.ndarray, device: torch.device, *, classes: Sequence[int] | None, **options: Any):
+    """The library's ``Results`` for an (H, W, 3) uint8 BGR image (OpenCV's order, which
+    ultralytics reads), ``options`` as ``detect_yolo``'s."""
     with device_lock(device):
         return model.predict(
             bgr,

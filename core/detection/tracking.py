@@ -91,9 +91,9 @@ class YoloTracking:
         model, tracker = self.load(), new_tracker(self.tracker)
 
         def step(frame: SourceFrame) -> tuple[np.ndarray, tuple[TrackedObject, ...]]:
-            result = predict_yolo(model, frame.pixels, device, classes=self.classes, **self.options)
+            result = predict_yolo(model, frame.bgr, device, classes=self.classes, **self.options)
             drawn, objects = track_step(tracker, result)
-            return np.asarray(drawn.plot(pil=True)), objects
+            return drawn.plot(), objects  # the library's drawing, with OpenCV, in BGR
 
         return step
 

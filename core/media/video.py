@@ -16,7 +16,10 @@ import io
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
@@ -38,6 +41,7 @@ MAX_SOURCE_SIDE, MAX_SOURCE_PIXELS = 4096, 4096 * 2304  # 4K UHD and DCI 4K fit
 WORK_ENV = "CNNLAB_VIDEO_MEGAPIXELS"
 DEFAULT_WORK_MEGAPIXELS = 600  # 650 frames of 720p, 2,000 of 640×480
 OUTPUT_SIDES = (240, 320, 480, 640, 960, 1280, 1920)
+ENCODING_AHEAD = 2  # drawn frames waiting for the encoder
 MAX_EVERY = 30  # "every k-th frame" goes up to one frame a second of a 30 fps video
 NOT_A_VIDEO = (
     "This file is not a video that can be read. Upload an MP4, MOV, WebM, AVI or MKV file; "
@@ -238,11 +242,17 @@ def ordinal(number: int) -> str:
 
 @dataclass(frozen=True)
 class SourceFrame:
-    """One decoded frame: its index in the video, its time, and its (H, W, 3) uint8 RGB pixels."""
+    """One decoded frame: its index in the video, its time, and its (H, W, 3) uint8 pixels in
+    BGR order, as OpenCV and ultralytics read and draw them."""
 
     index: int
     time_s: float
-    pixels: np.ndarray
+    bgr: np.ndarray
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The pixels in RGB order (a view)."""
+        return self.bgr[..., ::-1]
 
 
 def read_frames(data: bytes, plan: VideoPlan) -> Iterator[SourceFrame]:
@@ -259,7 +269,7 @@ def read_frames(data: bytes, plan: VideoPlan) -> Iterator[SourceFrame]:
                     return
                 if index % plan.every == 0:
                     time_s = float(frame.time) if frame.time is not None else index / float(plan.fps * plan.every)
-                    pixels = frame.to_ndarray(format="rgb24", width=plan.width, height=plan.height)
+                    pixels = frame.to_ndarray(format="bgr24", width=plan.width, height=plan.height)
                     yield SourceFrame(index, time_s, pixels)
         except av.error.FFmpegError:
             raise VideoError(
@@ -270,22 +280,25 @@ def read_frames(data: bytes, plan: VideoPlan) -> Iterator[SourceFrame]:
 class Mp4Writer:
     """Frames to an H.264 MP4 that browsers play: libx264, yuv420p, and its index at the start
     of the file (``faststart``), so playing can start before the whole file has arrived. The
-    file is complete once closed, also when a job stops early."""
+    file is complete once closed, also when a job stops early. ``preset`` is x264's trade of
+    speed for file size at the same quality (``crf`` 23): "veryfast" makes files about 7×
+    smaller than "ultrafast" and takes about twice as long (``benchmarks/video.py``)."""
 
-    def __init__(self, path: str, width: int, height: int, fps: Fraction) -> None:
+    def __init__(self, path: str, width: int, height: int, fps: Fraction, preset: str = "veryfast") -> None:
         import av
 
         self.container = av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"})
         self.stream = self.container.add_stream("libx264", rate=fps)
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
-        self.stream.options = {"preset": "veryfast", "crf": "23"}
+        self.stream.options = {"preset": preset, "crf": "23"}
         self.frames = 0
 
-    def write(self, pixels: np.ndarray) -> None:
-        """Append an (H, W, 3) uint8 RGB frame of the writer's size."""
+    def write(self, bgr: np.ndarray) -> None:
+        """Append an (H, W, 3) uint8 BGR frame of the writer's size."""
         import av
+        import cv2  # converts to BT.601 limited-range YUV as swscale does, about 4× faster
 
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2YUV_I420), "yuv420p")
         frame.pts = self.frames
         self.container.mux(self.stream.encode(frame))
         self.frames += 1
@@ -319,7 +332,8 @@ class FrameWork(Protocol[Found]):
         ...
 
     def start(self, device: torch.device) -> Callable[[SourceFrame], tuple[np.ndarray, Found]]:
-        """Load what it needs and return the per-frame step: a frame -> (its drawing, what was found).
+        """Load what it needs and return the per-frame step: a frame -> (its drawing, (H, W, 3)
+        uint8 BGR, and what was found).
         State kept from frame to frame (a tracker) belongs to the step, one per job."""
         ...
 
@@ -350,21 +364,31 @@ class VideoJob(Generic[Found]):
 
     def estimate(self) -> MemoryEstimate:
         frame_pixels = self.plan.width * self.plan.height
-        # decoded, RGB, drawn and converted frames, and x264's look-ahead and reference frames
+        # decoded, BGR, drawn and converted frames, and x264's look-ahead and reference frames
         coding = 12 * frame_pixels + 60 * frame_pixels
         return MemoryEstimate({"the size": coding, **self.work.memory_parts(self.plan)})
 
     def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[VideoFrame[Found]]]:
         process = self.work.start(device)
         total, started = self.plan.frames_out, time.perf_counter()
-        with Mp4Writer(str(self.output.path), self.plan.width, self.plan.height, self.plan.fps) as writer:
+        # on the CPU the encoder takes cores from the model, so it takes as little time as it can
+        preset = "ultrafast" if device.type == "cpu" else "veryfast"
+        writer = Mp4Writer(str(self.output.path), self.plan.width, self.plan.height, self.plan.fps, preset)
+        # frames are encoded on a thread of their own, while the model works on the next one;
+        # at most ``ENCODING_AHEAD`` wait, so memory stays flat
+        with closing(writer), ThreadPoolExecutor(1, thread_name_prefix="cnnlab-encode") as encoder:
+            pending: deque[Future[None]] = deque()
             for done, frame in enumerate(read_frames(self.data, self.plan), start=1):
                 if cancel.cancelled:
-                    return
+                    break
                 began = time.perf_counter()
                 drawn, found = process(frame)
                 work_ms = (time.perf_counter() - began) * 1e3
-                writer.write(drawn)
+                pending.append(encoder.submit(writer.write, drawn))
+                while len(pending) > ENCODING_AHEAD:
+                    pending.popleft().result()
                 rate = done / (time.perf_counter() - started)
                 text = f"frame {done:,} of {total:,} · {rate:.1f} frames/s"
                 yield Step(done, total, text, VideoFrame(frame.index, frame.time_s, work_ms, found))
+            for write in pending:
+                write.result()

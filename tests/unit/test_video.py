@@ -103,11 +103,11 @@ def test_frames_are_read_one_at_a_time_at_the_planned_size_and_times(tmp_path):
     frames = list(video.read_frames(data, video.plan_video(info, seconds=1.0, every=3, side=80)))
     assert [frame.index for frame in frames] == [0, 3, 6, 9]
     assert [frame.time_s for frame in frames] == pytest.approx([0.0, 0.3, 0.6, 0.9])
-    assert all(frame.pixels.shape == (60, 80, 3) and frame.pixels.dtype == np.uint8 for frame in frames)
+    assert all(frame.bgr.shape == (60, 80, 3) and frame.bgr.dtype == np.uint8 for frame in frames)
     # the decoded frames are the photo that was encoded, scaled (H.264 loses a little)
     first = torch.from_numpy(panning_frames(1, 160, 120)[0]).permute(2, 0, 1)[None].float()
     expected = torch.nn.functional.interpolate(first, size=(60, 80), mode="area")[0].permute(1, 2, 0).numpy()
-    assert np.abs(frames[0].pixels.astype(float) - expected).mean() < 8
+    assert np.abs(frames[0].rgb.astype(float) - expected).mean() < 8
 
 
 def test_the_writer_makes_a_browser_ready_mp4_whose_frames_are_what_was_written(tmp_path):
@@ -115,7 +115,7 @@ def test_the_writer_makes_a_browser_ready_mp4_whose_frames_are_what_was_written(
     frames = panning_frames(8, 96, 64)
     with video.Mp4Writer(str(path), 96, 64, Fraction(8)) as writer:
         for pixels in frames:
-            writer.write(pixels)
+            writer.write(pixels[..., ::-1])  # RGB to BGR
     data = path.read_bytes()
     assert data.find(b"moov") < data.find(b"mdat")  # faststart: the index first
     with av.open(io.BytesIO(data)) as container:
@@ -135,7 +135,7 @@ class Inverting:
         return {"nothing": 0}
 
     def start(self, device):
-        return lambda frame: (255 - frame.pixels, float(frame.pixels.mean()))
+        return lambda frame: (255 - frame.bgr, float(frame.bgr.mean()))
 
 
 def test_a_video_job_writes_each_planned_frame_and_a_stopped_one_keeps_a_playable_video(tmp_path):
