@@ -25,6 +25,7 @@ from core.runtime.images import fit_within
 from core.runtime.jobs import JobHandle
 from ui import state
 from ui.boxes import DrawnBox, boxes_figure
+from ui.camera import live_camera
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
@@ -79,9 +80,7 @@ def yolo_section(device: torch.device, image: np.ndarray) -> None:
         st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
         st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
         return
-    model = None
-    with shown_user_errors():
-        model = pretrained(name, str(device))
+    model = yolo_model(name, device)
     if model is None:
         return
     classes = class_filter(model, "det-classes")
@@ -133,6 +132,13 @@ def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
     if max_det is None:
         return None
     return detectors.yolo_weights_name(size, segment), dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
+
+
+def yolo_model(name: str, device: torch.device):
+    """The shared YOLO model ``name`` on ``device``; None after saying why it cannot load."""
+    with shown_user_errors():
+        return pretrained(name, str(device))
+    return None
 
 
 def class_filter(model, key: str) -> list[int] | None:
@@ -235,15 +241,34 @@ def video_section(device: torch.device) -> None:
     name, options = settings
     if not weights_ready(name, "tracking on your video", key="det-video-download"):
         return
-    model = None
-    with shown_user_errors():
-        model = pretrained(name, str(device))
+    model = yolo_model(name, device)
     if model is None:
         return
     classes = class_filter(model, "det-video-classes")
     data = upload[0]
     work = tracking.YoloTracking(name, lambda: model, tracker, classes, options)
     run_job(TRACKING, None if plan is None else video_job(work, data, plan))
+
+
+@on_device
+def camera_section(device: torch.device) -> None:
+    st.subheader("YOLO11 on your camera, live")
+    st.caption(
+        "Your browser streams its camera to this server (WebRTC); each frame goes through YOLO and the tracker and "
+        "comes back drawn. Change the thresholds or the classes while it streams. A still photo: the Camera choice "
+        "at the top of the page."
+    )
+    settings = yolo_settings("det-live")
+    if settings is None:
+        return
+    name, options = settings
+    if not weights_ready(name, "the live camera", key="det-live-download"):
+        return
+    model = yolo_model(name, device)
+    if model is None:
+        return
+    classes = class_filter(model, "det-live-classes")
+    live_camera("det-live", tracking.YoloTracking(name, lambda: model, "ByteTrack", classes, options), device)
 
 
 # -- Localization target --------------------------------------------------------------------------
@@ -692,6 +717,7 @@ SECTIONS = {
     "Sliding windows": lambda picture: sliding_windows_section(),  # needs no picture
     "Region proposals": on_the_picture(region_proposals_section, boxes=False),
     "Video": lambda picture: video_section(),  # its own upload
+    "Live camera": lambda picture: camera_section(),
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections

@@ -64,3 +64,15 @@ def write_sound(path: Path, with_empty_video: bool = False) -> bytes:
             container.mux(sound.encode(frame))
         container.mux(sound.encode(None))
     return path.read_bytes()
+
+
+def write_y4m(path: Path, frames: int = 30, width: int = 640, height: int = 480, fps: int = 15) -> Path:
+    """The panning frames as raw YUV4MPEG, the file Chromium's fake camera plays in a loop
+    (``--use-file-for-fake-video-capture``)."""
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for pixels in panning_frames(frames, width, height):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode(None))
+    return path

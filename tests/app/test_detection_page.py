@@ -10,6 +10,7 @@ from tests.app import elements
 from tests.app.elements import captions, frame, metrics, texts
 from tests.images import encode, gradient_rgb
 from tests.models import save_untrained_torchvision, save_untrained_yolo
+from tests.videos import write_video
 
 
 def open_page() -> AppTest:
@@ -162,3 +163,41 @@ def test_region_proposals_run_both_detectors_when_their_weights_are_cached(cache
     shown = captions(app)
     assert any(c.startswith("Faster R-CNN: ") and c.endswith(" ms") for c in shown)
     assert any(c.startswith("yolo11n: ") and c.endswith(" ms") for c in shown)
+
+
+def upload_video(app: AppTest, data: bytes) -> None:
+    app.file_uploader(key="det-video-upload").set_value([("clip.mp4", data, "video/mp4")]).run()
+
+
+def test_a_video_over_the_work_budget_is_refused_with_buttons_that_fit_it(caches, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_VIDEO_MEGAPIXELS", "1")  # 1 megapixel: 12 frames of 320×240 are 0.92, 40 are 3.1
+    save_untrained_yolo("yolo11n", class_logit=2.0)  # untrained: structure only
+    app = open_page()
+    upload_video(app, write_video(tmp_path / "clip.mp4", frames=40, width=320, height=240, fps=10))
+    assert any("clip.mp4" in c and "320×240, 40 frames at 10 frames/s (4.0 s)" in c for c in texts(app, "caption"))
+    refusal = next(e for e in texts(app, "error") if "megapixels of work" in e)
+    assert "40 frames at 320×240 are 3 megapixels" in refusal and "the first 1 s" in refusal
+    assert "det-video-start" not in keys(app)  # nothing to start
+    app.button(key="det-video-seconds-fit").click().run()
+    assert app.number_input(key="det-video-seconds").value == 1
+    assert not any("megapixels of work" in e for e in texts(app, "error"))
+    assert "det-video-start" in keys(app)  # the fitting job can start
+    app.number_input(key="det-video-seconds").set_value(4).run()
+    app.button(key="det-video-every-fit").click().run()
+    assert app.number_input(key="det-video-every").value == 4 and "det-video-start" in keys(app)
+
+
+def test_a_file_that_is_not_a_video_says_so_and_the_page_stays_usable(app, tmp_path):
+    upload_video(app, b"not a video" * 50)
+    assert any("not a video that can be read" in e for e in texts(app, "error"))
+    assert not app.exception and "det-video-seconds" not in keys(app)
+
+
+def test_the_live_camera_waits_to_be_opened(caches):
+    save_untrained_yolo("yolo11n", class_logit=2.0)  # untrained: structure only
+    app = open_page()
+    assert "det-live-open-button" in keys(app) and "det-live-close-button" not in keys(app)
+
+
+def keys(app: AppTest) -> set[str]:
+    return {button.key for button in app.button}

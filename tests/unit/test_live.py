@@ -1,0 +1,99 @@
+"""core.media.live: the newest camera frame goes through the work and back, the others are
+dropped and counted; settings changed while streaming apply to the next frame; the
+operator's ICE servers are read or refused with the reason."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from core.media import live
+from core.runtime.errors import UserError
+from tests.videos import panning_frames
+
+CPU = torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class Brightening:
+    """A FrameWork that adds ``amount`` to every pixel and counts how often it was started."""
+
+    amount: int
+    starts: list = None
+
+    title = "Brightening"
+
+    def memory_parts(self, plan):
+        return {}
+
+    def start(self, device):
+        self.starts.append(self.amount)
+        return lambda frame: (np.clip(frame.bgr.astype(int) + self.amount, 0, 255).astype(np.uint8), None)
+
+
+def camera_frames(count: int, width: int = 64, height: int = 48) -> list[av.VideoFrame]:
+    frames = []
+    for index, pixels in enumerate(panning_frames(count, width, height)):
+        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        frame.pts, frame.time_base = index * 3000, Fraction(1, 90_000)
+        frames.append(frame)
+    return frames
+
+
+def test_only_the_newest_frame_is_answered_and_the_others_are_counted_as_dropped():
+    starts: list[int] = []
+    stream = live.LiveStream(CPU)
+    stream.use(Brightening(10, starts))
+    frames = camera_frames(4)
+    answered = stream.process(frames[:1]) + stream.process(frames[1:])  # three were waiting the second time
+    assert [frame.pts for frame in answered] == [0, 9000] and answered[1].time_base == Fraction(1, 90_000)
+    newest = frames[3].to_ndarray(format="bgr24").astype(int)
+    assert np.array_equal(answered[1].to_ndarray(format="bgr24"), np.clip(newest + 10, 0, 255))
+    stats = stream.stats()
+    assert (stats.frames, stats.dropped) == (2, 2) and stats.fps > 0 and stats.latency_ms > 0
+    assert starts == [10]  # started once, on the first frame
+
+
+def test_settings_changed_while_streaming_apply_to_the_next_frame_and_same_settings_keep_the_work():
+    starts: list[int] = []
+    stream = live.LiveStream(CPU)
+    stream.use(Brightening(10, starts))
+    stream.process(camera_frames(1))
+    stream.use(Brightening(10, starts))  # a rerun with the same settings
+    stream.process(camera_frames(1))
+    stream.use(Brightening(50, starts))
+    frame = camera_frames(1)
+    answer = stream.process(frame)[0].to_ndarray(format="bgr24")
+    assert starts == [10, 50]
+    assert np.array_equal(answer, np.clip(frame[0].to_ndarray(format="bgr24").astype(int) + 50, 0, 255))
+
+
+def test_a_stream_without_work_sends_the_frame_back_and_large_frames_are_scaled_down():
+    stream = live.LiveStream(CPU)
+    frame = camera_frames(1)
+    assert stream.process(frame) == frame
+    stream.use(Brightening(0, []))
+    wide = camera_frames(1, width=1536, height=1152)
+    answer = stream.process(wide)[0]
+    assert (answer.width, answer.height) == (1280, 960)
+
+
+def test_ice_servers_come_from_the_operator_or_are_refused_with_an_example(monkeypatch):
+    monkeypatch.delenv(live.ICE_SERVERS_ENV, raising=False)
+    assert live.ice_servers() == []
+    servers = [
+        {"urls": ["stun:stun.example.org:3478"]},
+        {"urls": "turn:t.example.org", "username": "u", "credential": "c"},
+    ]
+    monkeypatch.setenv(live.ICE_SERVERS_ENV, json.dumps(servers))
+    assert live.ice_servers() == servers
+    for bad in ("stun:stun.example.org", "{}", '[{"username": "u"}]', "[1]"):
+        monkeypatch.setenv(live.ICE_SERVERS_ENV, bad)
+        with pytest.raises(UserError, match="must be a JSON list of ICE servers"):
+            live.ice_servers()
