@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -19,6 +20,7 @@ from core.runtime.examples import PHOTOS
 from core.runtime.images import enlarged, fit_within
 from core.runtime.jobs import JobHandle
 from core.segmentation import shapes
+from core.segmentation import video as seg_video
 from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
@@ -28,8 +30,9 @@ from ui.matrix import cells_figure, matrix_editor, show_matrix
 from ui.model_status import weights_ready
 from ui.models import on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
+from ui.video import forget_video, show_video, video_job, video_plan, video_upload
 
-SHIPPED = "unet_shapes"
+SHIPPED, DEEPLAB = "unet_shapes", "deeplabv3_mobilenet_v3_large"
 LEGEND = " ".join(
     f'<span style="background:rgb{color};color:white;padding:1px 6px;border-radius:4px">{index} {name}</span>'
     for index, (name, color) in enumerate(zip(shapes.CLASSES, shapes.COLORS))
@@ -353,16 +356,17 @@ def segment_section(device: torch.device) -> None:
     show_scores(labels, truth)
 
 
-def segmenting_model(device: torch.device) -> tuple[seg.UNet, int] | None:
-    """The U-Net chosen (shipped, or trained in this session) and the side it was trained at."""
+def segmenting_model(device: torch.device, key: str = "segment") -> tuple[seg.UNet, int] | None:
+    """The U-Net chosen (shipped, or trained in this session) and the side it was trained at;
+    ``key`` names the widgets."""
     trained = trained_here()
     choices = ["Shipped checkpoint"] + (["Trained in this session"] if trained else [])
-    choice = st.radio("Model", choices, horizontal=True, key="segment-model")
+    choice = st.radio("U-Net", choices, horizontal=True, key=f"{key}-model")
     if choice == "Trained in this session" and trained is not None:
         side, done = trained.config.image_size, job_handle(TRAINING.key).last.record.step
         st.caption(f"The U-Net trained in this session: {steps(done)} on {side}×{side} images.")
         return trained.model.eval(), side
-    if not weights_ready(SHIPPED, "the shipped U-Net", key="segment-download"):
+    if not weights_ready(SHIPPED, "the shipped U-Net", key=f"{key}-download"):
         return None
     manifest = seg.checkpoint_manifest(weights.get_weights(SHIPPED).cache_path())
     side, test = manifest["config"]["image_size"], manifest["fresh_test"]
@@ -431,7 +435,7 @@ def real_photos_section() -> None:
     image = image_input("segment-photo", examples=PHOTOS, default_example="motorcycle")
     if image is None:
         return
-    deeplab = weights.get_weights("deeplabv3_mobilenet_v3_large")
+    deeplab = weights.get_weights(DEEPLAB)
 
     def semantic(device: torch.device) -> tuple[np.ndarray, str]:
         result = seg.segment_with_torchvision(
@@ -453,6 +457,75 @@ def real_photos_section() -> None:
     )
 
 
+# -- video ----------------------------------------------------------------------------------------------
+
+
+def show_segmented_video(handle: JobHandle[seg_video.Shares]) -> None:
+    """The video with its classes blended in, each class's share of every frame, the CSV."""
+    show_video(handle, "segment-video", "segmented.mp4")
+    shares = pd.DataFrame(seg_video.share_rows(handle.records))
+    classes = [name for name in shares if name not in ("frame", "time s")]
+    if not classes:
+        st.info("Only background was found in the frames done.")
+        return
+    legend = {name: f"rgb{color}" for name, color in zip(shapes.CLASSES, shapes.COLORS)}  # the U-Net's colours
+    figure = px.line(shares, x="time s", y=classes, color_discrete_map=legend)
+    figure.update_layout(height=280, yaxis_title="share of the frame", yaxis_tickformat=".0%", legend_title="class")
+    st.plotly_chart(figure, key="segment-video-shares")
+    st.download_button(
+        "Class shares CSV",
+        seg_video.shares_csv(handle.records),
+        "class-shares.csv",
+        "text/csv",
+        on_click="ignore",
+        key="segment-video-csv",
+    )
+
+
+SEGMENTING = JobView(
+    key="segment-video",
+    start="Segment the video",
+    kept="the video so far plays and its shares are kept",
+    result=show_segmented_video,
+    before_start=forget_video,
+)
+
+
+@on_device
+def video_section(device: torch.device) -> None:
+    st.subheader("Segment a video")
+    st.caption(
+        "Every frame segmented as one image. Instance masks per object over a video: the Object detection page's "
+        "Video tab with its -seg models."
+    )
+    upload = video_upload("segment-video")
+    plan = None if upload is None else video_plan(upload[1], "segment-video")
+    choice = st.radio("Model", ["U-Net", "DeepLabV3 (Pascal VOC)"], horizontal=True, key="segment-video-network")
+    work = unet_video(device) if choice == "U-Net" else deeplab_video(device)
+    if upload is not None and work is not None:
+        run_job(SEGMENTING, None if plan is None else video_job(work, upload[0], plan))
+
+
+def unet_video(device: torch.device) -> seg_video.UNetVideo | None:
+    chosen = segmenting_model(device, "segment-video")
+    alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="segment-video-alpha")
+    if chosen is None:
+        return None
+    model, side = chosen
+    return seg_video.UNetVideo(SHIPPED, lambda: model, side, alpha)
+
+
+def deeplab_video(device: torch.device) -> seg_video.TorchvisionVideo | None:
+    if not weights_ready(DEEPLAB, "DeepLabV3", key="segment-video-download-deeplab"):
+        return None
+    model = None
+    with shown_user_errors():
+        model = pretrained(DEEPLAB, str(device))
+    if model is None:
+        return None
+    return seg_video.TorchvisionVideo(DEEPLAB, lambda: model, weights.get_weights(DEEPLAB).pretrained_tag)
+
+
 SECTIONS = {
     "U-Net": unet_section,
     "Transposed convolution": transposed_section,
@@ -460,6 +533,7 @@ SECTIONS = {
     "Train": train_section,
     "Segment an image": segment_section,
     "Real photos": real_photos_section,
+    "Video": video_section,
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; benchmarks import the sections

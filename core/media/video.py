@@ -249,10 +249,11 @@ class SourceFrame:
     time_s: float
     bgr: np.ndarray
 
-    @property
     def rgb(self) -> np.ndarray:
-        """The pixels in RGB order (a view)."""
-        return self.bgr[..., ::-1]
+        """The pixels in RGB order, a new array."""
+        import cv2  # OpenCV comes with ultralytics
+
+        return cv2.cvtColor(self.bgr, cv2.COLOR_BGR2RGB)
 
 
 def read_frames(data: bytes, plan: VideoPlan) -> Iterator[SourceFrame]:

@@ -1,11 +1,13 @@
 """The U-Net segmentation page in a real browser: every tab, the shipped U-Net's overlay on
-an example photo and on a synthetic sample, and a short training run."""
+an example photo and on a synthetic sample, a short training run, and a video of shapes
+segmented frame by frame."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from app_pages.segmentation import SECTIONS
 from tests.e2e.conftest import (
@@ -17,6 +19,7 @@ from tests.e2e.conftest import (
     settled,
     visit_every_tab,
 )
+from tests.unit.test_segmentation_video import shapes_video
 
 pytestmark = pytest.mark.e2e
 PAGE = "app_pages/segmentation.py"
@@ -85,3 +88,21 @@ def test_stopping_a_training_run_keeps_the_model(page, app_url):
     kept = re.search(r"The U-Net trained in this session: (\d+) steps on 48×48 images\.", text)
     assert "Mean IoU" in text and kept and steps <= int(kept.group(1)) < 3800 // 4  # the stopped model, not the shipped
     assert_no_exception(page)
+
+
+def test_a_video_of_shapes_is_segmented_frame_by_frame_and_plays_back(page, app_url, tmp_path):
+    open_page(page, app_url, PAGE)
+    panel = open_tab(page, "Video")
+    shapes_video(tmp_path / "shapes.mp4", frames=10, side=128)
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "shapes.mp4"))
+    settled(page)
+    expect(panel).to_contain_text("128×128, 10 frames at 5 frames/s")
+    panel.get_by_role("button", name="Segment the video").click()
+    expect(panel).to_contain_text("Done: frame 10 of 10", timeout=120_000)
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert panel.locator('[data-testid="stVideo"]').count() == 1
+    assert panel.locator(".js-plotly-plot").count() == 1  # each class's share of every frame
+    assert panel.get_by_role("button", name="Class shares CSV").count() == 1
+    assert_no_exception(page)
+    screenshot(page, "segmentation_video")

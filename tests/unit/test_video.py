@@ -107,7 +107,7 @@ def test_frames_are_read_one_at_a_time_at_the_planned_size_and_times(tmp_path):
     # the decoded frames are the photo that was encoded, scaled (H.264 loses a little)
     first = torch.from_numpy(panning_frames(1, 160, 120)[0]).permute(2, 0, 1)[None].float()
     expected = torch.nn.functional.interpolate(first, size=(60, 80), mode="area")[0].permute(1, 2, 0).numpy()
-    assert np.abs(frames[0].rgb.astype(float) - expected).mean() < 8
+    assert np.abs(frames[0].rgb().astype(float) - expected).mean() < 8
 
 
 def test_the_writer_makes_a_browser_ready_mp4_whose_frames_are_what_was_written(tmp_path):
