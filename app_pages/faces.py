@@ -20,17 +20,21 @@ import torch
 from torch import nn
 
 from core.faces import recognition as faces
+from core.faces import video as face_video
 from core.faces.gallery import Gallery, clean_name
 from core.runtime import weights
 from core.runtime.errors import UserError
+from core.runtime.jobs import JobHandle
 from ui import state
 from ui.boxes import DrawnBox, boxes_figure
 from ui.errors import shown_user_errors
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
 from ui.image_input import display_jpeg, image_input
+from ui.jobs import JobView, run_job
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
+from ui.video import forget_video, show_video, video_job, video_plan, video_upload
 
 ENCODERS = ("facenet_vggface2", "facenet_casia")
 LANDMARK_COLORS = ("#00e5ff", "#00e5ff", "#ffd600", "#ff4081", "#ff4081")  # eyes, nose, mouth corners
@@ -661,12 +665,84 @@ def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels:
     )
 
 
+# -- video ------------------------------------------------------------------------------------------------------
+
+
+def show_appearances(handle: JobHandle[tuple[face_video.Sighting, ...]]) -> None:
+    """The video with each face named, who appears when, and the CSV."""
+    show_video(handle, "faces-video", "recognized.mp4")
+    rows = face_video.appearance_rows(handle.records)
+    if not rows:
+        st.info("No face was found in the frames done. Lower “Smallest face” under Detection settings.")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    seen = pd.DataFrame(
+        [
+            {"time s": frame.time_s, "person": sighting.name or "not recognized"}
+            for frame in handle.records
+            for sighting in frame.found
+        ]
+    )
+    figure = px.scatter(seen, x="time s", y="person", color="person")
+    figure.update_layout(height=80 + 40 * len(rows), showlegend=False, yaxis_title=None, margin=dict(t=10))
+    st.plotly_chart(figure, key="faces-video-timeline")
+    st.download_button(
+        "Appearances CSV",
+        face_video.appearances_csv(handle.records),
+        "appearances.csv",
+        "text/csv",
+        on_click="ignore",
+        key="faces-video-csv",
+    )
+
+
+RECOGNIZING = JobView(
+    key="faces-video",
+    start="Recognize faces in the video",
+    kept="the video so far plays and who appeared is kept",
+    result=show_appearances,
+    before_start=forget_video,
+)
+
+
+def video_section(options: Options) -> None:
+    st.caption(
+        "Every frame searched for faces, each face named after the nearest person of your gallery within τ: "
+        "who appears in the video, and when."
+    )
+    upload = video_upload("faces-video")
+    plan = None if upload is None else video_plan(upload[1], "faces-video")
+    model = encoder_model(options, "video")
+    gallery = current_gallery()
+    if model is None or upload is None:
+        return
+    if not gallery.names():
+        st.info("The gallery is empty: enroll people in the Gallery tab, then find them in a video here.")
+        return
+    identities, templates = faces.identity_templates(
+        [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options)
+    )
+    detector = pretrained("mtcnn", str(options.device))
+    work = face_video.FaceRecognitionVideo(
+        options.encoder,
+        lambda: detector,
+        lambda: model,
+        tuple(identities),
+        templates,
+        options.threshold,
+        options.detection,
+        options.margin,
+    )
+    run_job(RECOGNIZING, None if plan is None else video_job(work, upload[0], plan))
+
+
 SECTIONS = {
     "Detect & align": detect_section,
     "Gallery": gallery_section,
     "Verify (1:1)": verify_section,
     "Recognize (1:K)": recognize_section,
     "Labs": labs_section,
+    "Video": video_section,
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__

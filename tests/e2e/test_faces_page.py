@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
 from tests.e2e.harness import served_app
 from tests.images import encode
 from tests.models import save_untrained_facenet
+from tests.videos import write_video
 
 pytestmark = pytest.mark.e2e
 PAGE = "app_pages/faces.py"
@@ -109,6 +110,31 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
     assert "Distance matrix of the gallery" in text and "ŷ for this pair" in text and "This triplet is" in text
     assert_no_exception(page)
     screenshot(page, "faces_labs_plumbing")
+
+
+def test_faces_in_a_video_are_found_on_every_frame_and_tabled(page, untrained_encoder_url, tmp_path):
+    open_page(page, untrained_encoder_url, PAGE)
+    panel = open_tab(page, "Gallery")
+    panel.get_by_label("Name").fill("Eileen Collins")
+    panel.get_by_label("Name").press("Enter")
+    settled(page)
+    panel.get_by_role("button", name="Enroll").click()
+    page.get_by_text("Enrolled Eileen Collins.").wait_for(timeout=60_000)
+    settled(page)
+    panel = open_tab(page, "Video")
+    write_video(tmp_path / "walk.mp4", frames=6, width=400, height=300, fps=6)
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "walk.mp4"))
+    settled(page)
+    panel.get_by_role("button", name="Recognize faces in the video").click()
+    expect(panel).to_contain_text("Done: frame 6 of 6", timeout=120_000)
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert panel.locator('[data-testid="stVideo"]').count() == 1
+    table = panel.locator('[data-testid="stDataFrame"]')
+    assert table.count() == 1 and panel.get_by_role("button", name="Appearances CSV").count() == 1
+    assert panel.locator(".js-plotly-plot").count() == 1  # who appears when
+    assert_no_exception(page)
+    screenshot(page, "faces_video_plumbing")
 
 
 @pytest.mark.weights
