@@ -8,6 +8,11 @@ absent (no internet), so the model is YOLO11n's architecture with untrained weig
 through the real cache path, its class biases raised so that boxes pass the threshold and
 are tracked and drawn (``max_det`` caps them at 20 a frame).
 
+Live camera: the server's time per 640×480 camera frame in ``core.media.live.LiveStream``
+(convert, detect, track, draw, convert back), against ``YOLO.predict`` alone on the same
+frames, alternating, median of ``LIVE_FRAMES`` each; its inverse is the most frames per
+second one viewer can get.
+
 Memory: the peak of our job on a 640×360 video and on one ten times longer, each in a
 process of its own that loads the model and runs the job once (CUDA: ``PeakMemory``'s
 allocator peak; the CPU: the process's peak resident set, ``VmHWM``). Target: within 10 %.
@@ -36,12 +41,13 @@ from core.runtime.files import PrivateFolder
 from core.runtime.jobs import CancelToken
 from core.runtime.weights import load_pretrained
 from tests.models import save_untrained_yolo
-from tests.videos import write_video
+from tests.videos import panning_frames, write_video
 
 ROUNDS = 5
 SIZE, FRAMES, FPS = (1280, 720), 60, 30
 SETTINGS = dict(conf=0.25, iou=0.7, imgsz=640, max_det=20)
 MB = 1e6
+LIVE_FRAMES = 40
 SHORT_FRAMES = 30  # of 640×360, for the memory rows; and ten times as many
 
 
@@ -121,8 +127,49 @@ def frame_rates(device: torch.device) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
+def live_latencies(device: torch.device) -> dict[str, float]:
+    """Median milliseconds per 640×480 frame: ``YOLO.predict`` alone, and our live stream."""
+    import av
+
+    from core.media.live import LiveStream
+
+    with _untrained_yolo_cache():
+        ours_model, their_model = load_pretrained("yolo11n"), load_pretrained("yolo11n")
+        stream = LiveStream(device)
+        stream.use(YoloTracking("yolo11n", lambda: ours_model, "ByteTrack", None, SETTINGS))
+        frames = [
+            av.VideoFrame.from_ndarray(pixels, format="rgb24") for pixels in panning_frames(LIVE_FRAMES + 3, 640, 480)
+        ]
+        bgr = [frame.to_ndarray(format="bgr24") for frame in frames]
+        times: dict[str, list[float]] = {"predict": [], "live": []}
+        for index, frame in enumerate(frames):
+            started = time.perf_counter()
+            their_model.predict(bgr[index], device=str(device), verbose=False, **SETTINGS)
+            predicted = time.perf_counter()
+            stream.process([frame])
+            if index >= 3:  # after warm-up
+                times["predict"].append((predicted - started) * 1e3)
+                times["live"].append((time.perf_counter() - predicted) * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main() -> None:
     device = pick_device()
+    latency = live_latencies(device)
+    print_table(
+        f"The live camera: one 640×480 frame on the server, YOLO11n at imgsz 640, {describe_device(device)} "
+        f"(median of {LIVE_FRAMES}, alternating)",
+        ("path", "ms / frame", "frames/s at most", "vs predict"),
+        [
+            ("YOLO.predict alone", f"{latency['predict']:.1f}", f"{1e3 / latency['predict']:.1f}", "1.00×"),
+            (
+                "our stream: detect, track, draw",
+                f"{latency['live']:.1f}",
+                f"{1e3 / latency['live']:.1f}",
+                f"{latency['live'] / latency['predict']:.2f}×",
+            ),
+        ],
+    )
     rates = frame_rates(device)
     ratio = rates["ours"] / rates["baseline"]
     print_table(

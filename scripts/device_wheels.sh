@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   streamlit altair jsonschema jsonschema-specifications referencing rpds-py pydeck starlette uvicorn
   python-multipart websockets itsdangerous watchdog plotly ultralytics ultralytics-thop
-  facenet-pytorch torchinfo scikit-image pi-heif
+  facenet-pytorch torchinfo scikit-image pi-heif av lap
 )
 PYTHON_VERSION="${PYTHON_VERSION:-3.12}"
 mapfile -t PINS < <(.venv/bin/python -m pip freeze | grep -iE "^($(IFS='|'; echo "${PACKAGES[*]//-/[-_]}"))==")

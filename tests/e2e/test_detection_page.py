@@ -145,7 +145,9 @@ def test_the_live_camera_streams_frames_through_yolo_and_back_until_stopped(came
     answered = int(re.search(r"([\d,]+) frames answered", panel.inner_text()).group(1).replace(",", ""))
     assert answered >= 5
     playing = page.frame_locator("iframe").locator("video")
-    assert playing.evaluate("video => video.videoWidth") == 640  # the answer streams back at the camera's size
+    # the answer streams back in the camera's 4:3 shape; WebRTC lowers the resolution when the machine is busy
+    width, height = playing.evaluate("video => [video.videoWidth, video.videoHeight]")
+    assert 0 < width <= 640 and width * 3 == height * 4
     assert_no_exception(page)
     screenshot(page, "detection_live_camera")
     page.frame_locator("iframe").get_by_role("button", name="Stop").click()
