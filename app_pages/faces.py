@@ -30,11 +30,10 @@ from ui.boxes import DrawnBox, boxes_figure
 from ui.errors import shown_user_errors
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
 from ui.image_input import display_jpeg, image_input
-from ui.jobs import JobView, run_job
 from ui.model_status import weights_ready
 from ui.models import compute_device, pretrained
 from ui.page import page_header, section_tabs
-from ui.video import forget_video, show_video, video_job, video_plan, video_upload
+from ui.video import chosen_video, run_video_job, video_job_view
 
 ENCODERS = ("facenet_vggface2", "facenet_casia")
 LANDMARK_COLORS = ("#00e5ff", "#00e5ff", "#ffd600", "#ff4081", "#ff4081")  # eyes, nose, mouth corners
@@ -669,20 +668,13 @@ def binary_classification_lab(names: list[str], encodings: torch.Tensor, labels:
 
 
 def show_appearances(handle: JobHandle[tuple[face_video.Sighting, ...]]) -> None:
-    """The video with each face named, who appears when, and the CSV."""
-    show_video(handle, "faces-video", "recognized.mp4")
+    """Who appears when, as a table and a timeline, and the CSV."""
     rows = face_video.appearance_rows(handle.records)
     if not rows:
         st.info("No face was found in the frames done. Lower “Smallest face” under Detection settings.")
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    seen = pd.DataFrame(
-        [
-            {"time s": frame.time_s, "person": sighting.name or "not recognized"}
-            for frame in handle.records
-            for sighting in frame.found
-        ]
-    )
+    seen = pd.DataFrame(face_video.sighting_rows(handle.records))
     figure = px.scatter(seen, x="time s", y="person", color="person")
     figure.update_layout(height=80 + 40 * len(rows), showlegend=False, yaxis_title=None, margin=dict(t=10))
     st.plotly_chart(figure, key="faces-video-timeline")
@@ -696,12 +688,12 @@ def show_appearances(handle: JobHandle[tuple[face_video.Sighting, ...]]) -> None
     )
 
 
-RECOGNIZING = JobView(
-    key="faces-video",
-    start="Recognize faces in the video",
-    kept="the video so far plays and who appeared is kept",
-    result=show_appearances,
-    before_start=forget_video,
+RECOGNIZING = video_job_view(
+    "faces-video",
+    "Recognize faces in the video",
+    "the video so far plays and who appeared is kept",
+    "recognized.mp4",
+    show_appearances,
 )
 
 
@@ -710,11 +702,10 @@ def video_section(options: Options) -> None:
         "Every frame searched for faces, each face named after the nearest person of your gallery within τ: "
         "who appears in the video, and when."
     )
-    upload = video_upload("faces-video")
-    plan = None if upload is None else video_plan(upload[1], "faces-video")
+    video = chosen_video("faces-video")
     model = encoder_model(options, "video")
     gallery = current_gallery()
-    if model is None or upload is None:
+    if model is None or video is None:
         return
     if not gallery.names():
         st.info("The gallery is empty: enroll people in the Gallery tab, then find them in a video here.")
@@ -733,7 +724,7 @@ def video_section(options: Options) -> None:
         options.detection,
         options.margin,
     )
-    run_job(RECOGNIZING, None if plan is None else video_job(work, upload[0], plan))
+    run_video_job(RECOGNIZING, work, video)
 
 
 SECTIONS = {

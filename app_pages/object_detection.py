@@ -29,11 +29,10 @@ from ui.camera import live_camera
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
-from ui.jobs import JobView, run_job
 from ui.model_status import weights_ready
-from ui.models import on_device, pretrained
+from ui.models import loaded, on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
-from ui.video import forget_video, show_video, video_job, video_plan, video_upload
+from ui.video import chosen_video, run_video_job, video_job_view
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 # YOLO9000's five anchors for Pascal VOC (yolo-voc.cfg), in cells of its 13×13 grid.
@@ -80,7 +79,7 @@ def yolo_section(device: torch.device, image: np.ndarray) -> None:
         st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
         st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
         return
-    model = yolo_model(name, device)
+    model = loaded(name, device)
     if model is None:
         return
     classes = class_filter(model, "det-classes")
@@ -134,13 +133,6 @@ def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
     return detectors.yolo_weights_name(size, segment), dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
 
 
-def yolo_model(name: str, device: torch.device):
-    """The shared YOLO model ``name`` on ``device``; None after saying why it cannot load."""
-    with shown_user_errors():
-        return pretrained(name, str(device))
-    return None
-
-
 def class_filter(model, key: str) -> list[int] | None:
     """The classes chosen to keep (their ids), or None for all."""
     chosen = st.multiselect(
@@ -179,9 +171,8 @@ def show_detections(name: str, result: detectors.DetectionResult) -> None:
 
 
 def show_tracks(handle: JobHandle[TrackedFrame]) -> None:
-    """The annotated video, its tracks, the count of each class per frame, and the downloads."""
+    """The tracks, the count of each class per frame, and their downloads."""
     frames = handle.records
-    show_video(handle, "det-video", "tracked.mp4")
     rows = tracking.track_rows(frames)
     if not rows:
         st.info("No object was tracked in the frames done. Lower the confidence threshold or choose other classes.")
@@ -215,13 +206,13 @@ def tracks_so_far(handle: JobHandle[TrackedFrame]) -> None:
     )
 
 
-TRACKING = JobView(
-    key="det-video",
-    start="Track objects",
-    kept="the video so far plays and its tracks are kept",
+TRACKING = video_job_view(
+    "det-video",
+    "Track objects",
+    "the video so far plays and its tracks are kept",
+    "tracked.mp4",
+    show_tracks,
     live=tracks_so_far,
-    result=show_tracks,
-    before_start=forget_video,
 )
 
 
@@ -232,22 +223,11 @@ def video_section(device: torch.device) -> None:
         "Detection on every frame, as on one image; the tracker (ByteTrack, or BoT-SORT with camera-motion "
         "compensation) predicts where each object moves and matches the new boxes to it, so it keeps one id."
     )
-    upload = video_upload("det-video")
-    plan = None if upload is None else video_plan(upload[1], "det-video")
-    settings = yolo_settings("det-video")
+    video = chosen_video("det-video")
     tracker = st.radio("Tracker", list(tracking.TRACKERS), horizontal=True, key="det-video-tracker")
-    if upload is None or settings is None:
-        return
-    name, options = settings
-    if not weights_ready(name, "tracking on your video", key="det-video-download"):
-        return
-    model = yolo_model(name, device)
-    if model is None:
-        return
-    classes = class_filter(model, "det-video-classes")
-    data = upload[0]
-    work = tracking.YoloTracking(name, lambda: model, tracker, classes, options)
-    run_job(TRACKING, None if plan is None else video_job(work, data, plan))
+    work = tracking_work(device, "det-video", "tracking on your video", tracker)
+    if video is not None:
+        run_video_job(TRACKING, work, video)
 
 
 @on_device
@@ -258,17 +238,23 @@ def camera_section(device: torch.device) -> None:
         "comes back drawn. Change the thresholds or the classes while it streams. A still photo: the Camera choice "
         "at the top of the page."
     )
-    settings = yolo_settings("det-live")
+    work = tracking_work(device, "det-live", "the live camera", "ByteTrack")
+    if work is not None:
+        live_camera("det-live", work, device)
+
+
+def tracking_work(device: torch.device, key: str, purpose: str, tracker: str) -> tracking.YoloTracking | None:
+    """YOLO with ``tracker`` as chosen in the widgets named ``key``; None after saying what is missing."""
+    settings = yolo_settings(key)
     if settings is None:
-        return
+        return None
     name, options = settings
-    if not weights_ready(name, "the live camera", key="det-live-download"):
-        return
-    model = yolo_model(name, device)
+    if not weights_ready(name, purpose, key=f"{key}-download"):
+        return None
+    model = loaded(name, device)
     if model is None:
-        return
-    classes = class_filter(model, "det-live-classes")
-    live_camera("det-live", tracking.YoloTracking(name, lambda: model, "ByteTrack", classes, options), device)
+        return None
+    return tracking.YoloTracking(name, lambda: model, tracker, class_filter(model, f"{key}-classes"), options)
 
 
 # -- Localization target --------------------------------------------------------------------------

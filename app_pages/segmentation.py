@@ -28,9 +28,9 @@ from ui.image_input import DISPLAY_SIDE, for_display, image_input, png_download
 from ui.jobs import JobView, job_handle, run_job
 from ui.matrix import cells_figure, matrix_editor, show_matrix
 from ui.model_status import weights_ready
-from ui.models import on_device, pretrained
+from ui.models import loaded, on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
-from ui.video import forget_video, show_video, video_job, video_plan, video_upload
+from ui.video import chosen_video, run_video_job, video_job_view
 
 SHIPPED, DEEPLAB = "unet_shapes", "deeplabv3_mobilenet_v3_large"
 LEGEND = " ".join(
@@ -461,8 +461,7 @@ def real_photos_section() -> None:
 
 
 def show_segmented_video(handle: JobHandle[seg_video.Shares]) -> None:
-    """The video with its classes blended in, each class's share of every frame, the CSV."""
-    show_video(handle, "segment-video", "segmented.mp4")
+    """Each class's share of every frame, and the CSV."""
     shares = pd.DataFrame(seg_video.share_rows(handle.records))
     classes = [name for name in shares if name not in ("frame", "time s")]
     if not classes:
@@ -482,12 +481,12 @@ def show_segmented_video(handle: JobHandle[seg_video.Shares]) -> None:
     )
 
 
-SEGMENTING = JobView(
-    key="segment-video",
-    start="Segment the video",
-    kept="the video so far plays and its shares are kept",
-    result=show_segmented_video,
-    before_start=forget_video,
+SEGMENTING = video_job_view(
+    "segment-video",
+    "Segment the video",
+    "the video so far plays and its shares are kept",
+    "segmented.mp4",
+    show_segmented_video,
 )
 
 
@@ -498,12 +497,11 @@ def video_section(device: torch.device) -> None:
         "Every frame segmented as one image. Instance masks per object over a video: the Object detection page's "
         "Video tab with its -seg models."
     )
-    upload = video_upload("segment-video")
-    plan = None if upload is None else video_plan(upload[1], "segment-video")
+    video = chosen_video("segment-video")
     choice = st.radio("Model", ["U-Net", "DeepLabV3 (Pascal VOC)"], horizontal=True, key="segment-video-network")
     work = unet_video(device) if choice == "U-Net" else deeplab_video(device)
-    if upload is not None and work is not None:
-        run_job(SEGMENTING, None if plan is None else video_job(work, upload[0], plan))
+    if video is not None:
+        run_video_job(SEGMENTING, work, video)
 
 
 def unet_video(device: torch.device) -> seg_video.UNetVideo | None:
@@ -518,9 +516,7 @@ def unet_video(device: torch.device) -> seg_video.UNetVideo | None:
 def deeplab_video(device: torch.device) -> seg_video.TorchvisionVideo | None:
     if not weights_ready(DEEPLAB, "DeepLabV3", key="segment-video-download-deeplab"):
         return None
-    model = None
-    with shown_user_errors():
-        model = pretrained(DEEPLAB, str(device))
+    model = loaded(DEEPLAB, device)
     if model is None:
         return None
     return seg_video.TorchvisionVideo(DEEPLAB, lambda: model, weights.get_weights(DEEPLAB).pretrained_tag)

@@ -69,7 +69,7 @@ def _untrained_yolo_cache():
 def _ours(model, data: bytes, folder: PrivateFolder, device: torch.device) -> tuple[float, int]:
     """Seconds and frames of our whole job: decode, detect, track, draw, encode."""
     work = YoloTracking("yolo11n", lambda: model, "ByteTrack", None, SETTINGS)
-    job = VideoJob(work, data, plan_video(probe_video(data)), folder.new_file(".mp4"))
+    job = VideoJob(work, data, plan_video(probe_video(data)), folder)
     started = time.perf_counter()
     frames = sum(1 for _ in job.run(device, CancelToken()))
     elapsed = time.perf_counter() - started

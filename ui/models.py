@@ -33,6 +33,15 @@ def vgg_features(device: str) -> torch.nn.Sequential:
     return vgg19_features(pretrained("vgg19", device))
 
 
+def loaded(name: str, device: torch.device):
+    """``pretrained(name, device)``, or None after showing why it cannot load."""
+    try:
+        return pretrained(name, str(device))
+    except UserError as error:
+        st.error(str(error))
+        return None
+
+
 def compute_device() -> torch.device | None:
     """``pick_device()``, or None after showing why the configured device is unusable."""
     try:

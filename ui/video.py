@@ -8,6 +8,7 @@ file and kept in the user's session only; the job writes to a private file of th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -31,8 +32,25 @@ from core.runtime.jobs import JobHandle
 from ui import state
 from ui.fields import bounded_number
 from ui.image_input import UPLOAD_LIMIT_MB
+from ui.jobs import JobView, Render, run_job
 
 ORIGINAL = "its own size"
+
+
+@dataclass(frozen=True)
+class ChosenVideo:
+    """An upload with what it holds, and the part of it a job reads (None: the settings do
+    not fit, the page said why)."""
+
+    data: bytes
+    info: VideoInfo
+    plan: VideoPlan | None
+
+
+def chosen_video(key: str) -> ChosenVideo | None:
+    """The upload and its settings; None, with the reason, until there is a usable video."""
+    upload = video_upload(key)
+    return None if upload is None else ChosenVideo(*upload, video_plan(upload[1], key))
 
 
 def video_upload(key: str) -> tuple[bytes, VideoInfo] | None:
@@ -44,7 +62,7 @@ def video_upload(key: str) -> tuple[bytes, VideoInfo] | None:
         help=f"MP4, MOV, WebM, AVI or MKV, up to {UPLOAD_LIMIT_MB} MB.",
     )
     if upload is None:
-        st.info("Upload a video to run on it; the annotated video comes back, with its tracks.")
+        st.info("Upload a video: it comes back drawn on, frame by frame.")
         return None
     slot = state.SessionValue[tuple[str, Any]](f"{key}-probed")
     probed = slot.get()
@@ -106,26 +124,41 @@ def _set_widget(key: str, value: object) -> None:
     st.session_state[key] = value
 
 
-def video_job(work: FrameWork[Any], data: bytes, plan: VideoPlan) -> VideoJob[Any]:
-    """The job, writing to a new private file of this session."""
+def video_job_view(
+    key: str, start: str, kept: str, file_name: str, result: Render, live: Render | None = None
+) -> JobView:
+    """How a page shows a video job: while it runs, ``live``; then the video as far as it
+    got, with its download, and ``result``. A new job's Start removes the last one's file."""
+
+    def shown(handle: JobHandle[Any]) -> None:
+        show_video(handle, key, file_name)
+        result(handle)
+
+    return JobView(key=key, start=start, kept=kept, result=shown, live=live, before_start=forget_video)
+
+
+def run_video_job(view: JobView, work: FrameWork[Any] | None, video: ChosenVideo) -> None:
+    """``run_job`` for ``work`` on the chosen video (nothing to start while either is missing)."""
+    ready = work is not None and video.plan is not None
     folder = state.PRIVATE_FOLDER.setdefault(PrivateFolder)
-    return VideoJob(work, data, plan, folder.new_file(".mp4"))
+    run_job(view, VideoJob(work, video.data, video.plan, folder) if ready else None)
 
 
 def forget_video(handle: JobHandle[Any]) -> None:
-    """Remove the last job's video file (a ``JobView.before_start``)."""
-    handle.job.output.delete()
+    """Remove the last job's video file."""
+    if handle.job.output is not None:
+        handle.job.output.delete()
 
 
 def show_video(handle: JobHandle[Any], key: str, file_name: str) -> None:
     """The annotated video as far as the job got, and its download."""
-    job: VideoJob[Any] = handle.job
-    if not handle.steps or not job.output.path.exists():
+    output = handle.job.output
+    if not handle.steps or output is None or not output.path.exists():
         return
-    st.video(job.output.path)
+    st.video(output.path)
     st.download_button(
         "Annotated MP4",
-        job.output.path.read_bytes,
+        output.path.read_bytes,
         file_name,
         "video/mp4",
         on_click="ignore",

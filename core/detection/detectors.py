@@ -9,8 +9,6 @@ torchvision ``draw_bounding_boxes``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +22,7 @@ from core.detection.boxes import Box, midpoint_form
 from core.runtime.device import device_lock
 from core.runtime.errors import UserError
 from core.runtime.latency import synchronize
+from core.runtime.tables import csv_text
 
 YOLO_SIZES = ("n", "s", "m", "l", "x")
 YOLO_IMAGE_SIZES = (320, 480, 640, 800, 960, 1280)  # multiples of the largest stride, 32
@@ -92,12 +91,7 @@ class DetectionResult:
         return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
     def to_csv(self) -> str:
-        buffer = io.StringIO()
-        rows = self.rows()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["class", "confidence"])
-        writer.writeheader()
-        writer.writerows(rows)
-        return buffer.getvalue()
+        return csv_text(self.rows(), ["class", "confidence"])
 
     def to_json(self) -> str:
         return json.dumps({"width": self.width, "height": self.height, "detections": self.rows()}, indent=2)

@@ -12,8 +12,6 @@ so two users' videos never share track ids.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ import torch
 from core.detection.boxes import Box
 from core.detection.detectors import predict_yolo
 from core.media.video import SourceFrame, VideoFrame, VideoPlan
+from core.runtime.tables import csv_text
 
 TRACKERS = {"ByteTrack": "bytetrack.yaml", "BoT-SORT": "botsort.yaml"}
 # peak bytes of one YOLO11 forward pass per pixel of its input square, measured on the CPU
@@ -144,12 +143,7 @@ def counts_per_frame(frames: Sequence[TrackedFrame]) -> list[dict[str, Any]]:
 
 def tracks_csv(frames: Sequence[TrackedFrame]) -> str:
     """The track table as CSV."""
-    rows = track_rows(frames)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["id", "class"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return csv_text(track_rows(frames), ["id", "class"])
 
 
 def tracks_json(frames: Sequence[TrackedFrame]) -> str:

@@ -9,8 +9,6 @@ which one of the faces is recognized as them.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ import torch
 
 from core.faces.recognition import DetectionSettings, align_faces, detect_faces, embed_faces, recognize
 from core.media.video import SourceFrame, VideoFrame, VideoPlan
+from core.runtime.tables import csv_text
 
 MTCNN_BYTES_PER_FRAME_PIXEL = 60  # peak of one detection, measured on the CPU: 47 B a pixel at 720p
 RECOGNIZED, UNKNOWN = (0, 200, 83), (68, 23, 255)  # BGR: the page's green and red
@@ -115,10 +114,14 @@ def appearance_rows(frames: Sequence[FaceFrame]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row["person"] == "not recognized", row["first s"]))
 
 
+def sighting_rows(frames: Sequence[FaceFrame]) -> list[dict[str, Any]]:
+    """One row per face found: the frame's time, and who it was recognized as."""
+    return [
+        {"time s": frame.time_s, "person": sighting.name or "not recognized"}
+        for frame in frames
+        for sighting in frame.found
+    ]
+
+
 def appearances_csv(frames: Sequence[FaceFrame]) -> str:
-    rows = appearance_rows(frames)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["person", "first s"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return csv_text(appearance_rows(frames), ["person", "first s"])

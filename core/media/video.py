@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from core.runtime.budget import MemoryEstimate, TooLarge
 from core.runtime.errors import UserError
-from core.runtime.files import PrivateFile
+from core.runtime.files import PrivateFile, PrivateFolder
 from core.runtime.jobs import CancelToken, Step
 
 if TYPE_CHECKING:
@@ -352,12 +352,14 @@ class VideoFrame(Generic[Found]):
 @dataclass
 class VideoJob(Generic[Found]):
     """A ``FrameWork`` on the planned frames of a video, written as an annotated MP4 to
-    ``output`` (a private temporary file of the user's session). Each step is one frame."""
+    ``output``, a new file of ``folder`` (the user's session's private folder) made when the
+    job starts. Each step is one frame."""
 
     work: FrameWork[Found]
     data: bytes
     plan: VideoPlan
-    output: PrivateFile
+    folder: PrivateFolder
+    output: PrivateFile | None = field(default=None, init=False)
 
     @property
     def title(self) -> str:
@@ -370,6 +372,7 @@ class VideoJob(Generic[Found]):
         return MemoryEstimate({"the size": coding, **self.work.memory_parts(self.plan)})
 
     def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[VideoFrame[Found]]]:
+        self.output = self.folder.new_file(".mp4")
         process = self.work.start(device)
         total, started = self.plan.frames_out, time.perf_counter()
         # on the CPU the encoder takes cores from the model, so it takes as little time as it can

@@ -8,8 +8,6 @@ images; nothing links one frame's labels to the next.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +16,7 @@ import numpy as np
 import torch
 
 from core.media.video import SourceFrame, VideoFrame, VideoPlan
+from core.runtime.tables import csv_text
 from core.segmentation import shapes
 from core.segmentation.pretrained import segment_with_torchvision
 from core.segmentation.unet import predict_labels
@@ -103,9 +102,4 @@ def share_rows(frames: Sequence[VideoFrame[Shares]]) -> list[dict[str, Any]]:
 
 
 def shares_csv(frames: Sequence[VideoFrame[Shares]]) -> str:
-    rows = share_rows(frames)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["frame", "time s"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return csv_text(share_rows(frames), ["frame", "time s"])

@@ -122,3 +122,19 @@ def open_page(tab, app_url: str, script: str) -> None:
     tab.goto(f"{app_url}/{Path(script).stem}")
     tab.get_by_role("heading", name=info.title).wait_for(timeout=90_000)
     settled(tab)
+
+
+def run_on_video(tab, panel, video: Path, start: str, frames: int):
+    """Upload ``video`` into ``panel``'s uploader, press ``start`` and wait until the job has
+    done all ``frames``; returns the tab's panel as it then stands, with the video playing."""
+    from playwright.sync_api import expect
+
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(video))
+    settled(tab)
+    panel.get_by_role("button", name=start).click()
+    expect(panel).to_contain_text(f"Done: frame {frames} of {frames}", timeout=120_000)
+    settled(tab)
+    panel = tab.get_by_role("tabpanel")
+    assert panel.locator('[data-testid="stVideo"]').count() == 1
+    assert panel.get_by_role("button", name="Annotated MP4").count() == 1
+    return panel

@@ -13,7 +13,15 @@ from playwright.sync_api import expect
 from skimage import data
 
 from app_pages.object_detection import SECTIONS
-from tests.e2e.conftest import assert_no_exception, open_page, open_tab, screenshot, settled, visit_every_tab
+from tests.e2e.conftest import (
+    assert_no_exception,
+    open_page,
+    open_tab,
+    run_on_video,
+    screenshot,
+    settled,
+    visit_every_tab,
+)
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, served_app, yolo_weights_dir
 from tests.images import encode
 from tests.models import save_untrained_yolo
@@ -100,16 +108,10 @@ def test_a_video_is_tracked_and_comes_back_annotated_with_its_tracks(page, untra
     open_page(page, untrained_yolo_app_url, PAGE)
     panel = open_tab(page, "Video")
     write_video(tmp_path / "walk.mp4", frames=16, width=320, height=240)
-    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "walk.mp4"))
-    settled(page)
-    expect(panel).to_contain_text("16 frames at 10 frames/s")
-    panel.get_by_role("button", name="Track objects").click()
-    expect(panel).to_contain_text("Done: frame 16 of 16", timeout=120_000)
-    settled(page)
-    panel = page.get_by_role("tabpanel")
-    assert panel.locator('[data-testid="stVideo"]').count() == 1
-    assert panel.get_by_role("button", name="Annotated MP4").count() == 1
-    assert "tracks" in panel.inner_text() and panel.get_by_role("button", name="Tracks CSV").count() == 1
+    panel = run_on_video(page, panel, tmp_path / "walk.mp4", "Track objects", 16)
+    assert "320×240, 16 frames at 10 frames/s" in panel.inner_text()
+    assert re.search(r"\d+ tracks — each object keeps its id", panel.inner_text())
+    assert panel.get_by_role("button", name="Tracks CSV").count() == 1
     assert panel.locator(".js-plotly-plot").count() == 1  # objects per frame
     assert_no_exception(page)
     screenshot(page, "detection_video_tracked")

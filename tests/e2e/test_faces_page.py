@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     choose_example,
     open_page,
     open_tab,
+    run_on_video,
     screenshot,
     settled,
     visit_every_tab,
@@ -36,9 +37,8 @@ PAGE = "app_pages/faces.py"
 TABS = list(SECTIONS)  # the page's own tabs, in order
 
 
-def enroll_and_recognize(page, app_url: str, query: Path) -> str:
-    """Enroll the astronaut example as Eileen Collins, upload ``query`` on the Recognize tab,
-    and return that tab's text."""
+def enroll_astronaut(page, app_url: str) -> None:
+    """Open the page and enroll the astronaut example as Eileen Collins."""
     open_page(page, app_url, PAGE)
     panel = open_tab(page, "Gallery")
     panel.get_by_label("Name").fill("Eileen Collins")
@@ -47,6 +47,12 @@ def enroll_and_recognize(page, app_url: str, query: Path) -> str:
     panel.get_by_role("button", name="Enroll").click()
     page.get_by_text("Enrolled Eileen Collins.").wait_for(timeout=60_000)
     settled(page)
+
+
+def enroll_and_recognize(page, app_url: str, query: Path) -> str:
+    """Enroll the astronaut example as Eileen Collins, upload ``query`` on the Recognize tab,
+    and return that tab's text."""
+    enroll_astronaut(page, app_url)
     panel = open_tab(page, "Recognize (1:K)")
     panel.get_by_role("radio", name="Upload").click()
     settled(page)
@@ -113,23 +119,11 @@ def test_enroll_then_recognize_her_in_an_upload(page, untrained_encoder_url, tmp
 
 
 def test_faces_in_a_video_are_found_on_every_frame_and_tabled(page, untrained_encoder_url, tmp_path):
-    open_page(page, untrained_encoder_url, PAGE)
-    panel = open_tab(page, "Gallery")
-    panel.get_by_label("Name").fill("Eileen Collins")
-    panel.get_by_label("Name").press("Enter")
-    settled(page)
-    panel.get_by_role("button", name="Enroll").click()
-    page.get_by_text("Enrolled Eileen Collins.").wait_for(timeout=60_000)
-    settled(page)
+    enroll_astronaut(page, untrained_encoder_url)
     panel = open_tab(page, "Video")
     write_video(tmp_path / "walk.mp4", frames=6, width=400, height=300, fps=6)
-    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "walk.mp4"))
-    settled(page)
-    panel.get_by_role("button", name="Recognize faces in the video").click()
-    expect(panel).to_contain_text("Done: frame 6 of 6", timeout=120_000)
-    settled(page)
-    panel = page.get_by_role("tabpanel")
-    assert panel.locator('[data-testid="stVideo"]').count() == 1
+    panel = run_on_video(page, panel, tmp_path / "walk.mp4", "Recognize faces in the video", 6)
+    assert "Eileen Collins" in panel.locator(".js-plotly-plot").inner_text()  # a row of the timeline (SVG text)
     table = panel.locator('[data-testid="stDataFrame"]')
     assert table.count() == 1 and panel.get_by_role("button", name="Appearances CSV").count() == 1
     assert panel.locator(".js-plotly-plot").count() == 1  # who appears when

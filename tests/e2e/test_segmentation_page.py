@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from app_pages.segmentation import SECTIONS
 from tests.e2e.conftest import (
@@ -15,6 +14,7 @@ from tests.e2e.conftest import (
     fill_number,
     open_page,
     open_tab,
+    run_on_video,
     screenshot,
     settled,
     visit_every_tab,
@@ -94,14 +94,8 @@ def test_a_video_of_shapes_is_segmented_frame_by_frame_and_plays_back(page, app_
     open_page(page, app_url, PAGE)
     panel = open_tab(page, "Video")
     shapes_video(tmp_path / "shapes.mp4", frames=10, side=128)
-    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "shapes.mp4"))
-    settled(page)
-    expect(panel).to_contain_text("128×128, 10 frames at 5 frames/s")
-    panel.get_by_role("button", name="Segment the video").click()
-    expect(panel).to_contain_text("Done: frame 10 of 10", timeout=120_000)
-    settled(page)
-    panel = page.get_by_role("tabpanel")
-    assert panel.locator('[data-testid="stVideo"]').count() == 1
+    panel = run_on_video(page, panel, tmp_path / "shapes.mp4", "Segment the video", 10)
+    assert "128×128, 10 frames at 5 frames/s" in panel.inner_text()
     assert panel.locator(".js-plotly-plot").count() == 1  # each class's share of every frame
     assert panel.get_by_role("button", name="Class shares CSV").count() == 1
     assert_no_exception(page)

@@ -46,7 +46,7 @@ def test_the_one_face_in_every_frame_is_found_and_named_within_tau(tmp_path, net
     plan = video.plan_video(video.probe_video(data_))
     work = recognizing(networks, threshold=2.0)  # every distance between unit vectors is at most 2
     assert work.title == "MTCNN and untrained against 1 people"
-    job = video.VideoJob(work, data_, plan, PrivateFolder().new_file(".mp4"))
+    job = video.VideoJob(work, data_, plan, PrivateFolder())
     frames = [step.record for step in job.run(CPU, CancelToken())]
     assert [len(frame.found) for frame in frames] == [1] * 6
     assert all(frame.found[0].name == "Eileen" and 0 <= frame.found[0].distance <= 2 for frame in frames)

@@ -44,7 +44,7 @@ def test_the_shipped_unet_finds_the_shapes_of_each_frame_of_a_video(tmp_path):
     plan = video.plan_video(video.probe_video(data))
     work = seg_video.UNetVideo("unet_shapes", lambda: model, side, alpha=0.6)
     assert work.memory_parts(plan) == {"the size": 24 * (2 * side) ** 2, "the network's input size": 400 * side**2}
-    job = video.VideoJob(work, data, plan, PrivateFolder().new_file(".mp4"))
+    job = video.VideoJob(work, data, plan, PrivateFolder())
     frames = [step.record for step in job.run(CPU, CancelToken())]
     assert len(frames) == 6
     for frame, truth in zip(frames, truths):

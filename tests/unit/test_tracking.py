@@ -110,7 +110,7 @@ def test_yolo_tracking_as_a_video_job_draws_ids_on_every_frame_and_shares_no_tra
     assert work.title == "yolo11n with ByteTrack"
     assert work.memory_parts(plan) == {"the model's image size": 60 * 320**2}
     folder = PrivateFolder()
-    first, second = (video.VideoJob(work, data, plan, folder.new_file(".mp4")) for _ in range(2))
+    first, second = (video.VideoJob(work, data, plan, folder) for _ in range(2))
     # two users' jobs, frame by frame in turn, on the one shared model
     steps = list(zip(first.run(CPU, CancelToken()), second.run(CPU, CancelToken())))
     assert len(steps) == 6

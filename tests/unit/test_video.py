@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -142,7 +143,8 @@ def test_a_video_job_writes_each_planned_frame_and_a_stopped_one_keeps_a_playabl
     data = write_video(tmp_path / "clip.mp4", frames=40, width=96, height=64, fps=20)
     plan = video.plan_video(video.probe_video(data), every=2)
     folder = PrivateFolder()
-    whole = video.VideoJob(Inverting(), data, plan, folder.new_file(".mp4"))
+    whole = video.VideoJob(Inverting(), data, plan, folder)
+    assert whole.output is None and not any(folder.path.iterdir())  # a page builds the job on every rerun: no file yet
     steps = list(whole.run(CPU, CancelToken()))
     assert [step.record.index for step in steps] == list(range(0, 40, 2)) and steps[-1].text.startswith(
         "frame 20 of 20"
@@ -153,12 +155,12 @@ def test_a_video_job_writes_each_planned_frame_and_a_stopped_one_keeps_a_playabl
     class Slow(Inverting):
         def start(self, device):
             step = super().start(device)
-            return lambda frame: (__import__("time").sleep(0.05), step(frame))[1]
+            return lambda frame: (time.sleep(0.05), step(frame))[1]
 
-    stopped = video.VideoJob(Slow(), data, plan, folder.new_file(".mp4"))
+    stopped = video.VideoJob(Slow(), data, plan, folder)
     handle = InProcessBackend().submit(stopped)
     while len(handle.steps) < 3:
-        __import__("time").sleep(0.01)
+        time.sleep(0.01)
     handle.cancel()
     assert handle.wait(10) and handle.phase == "stopped"
     kept = video.probe_video(stopped.output.path.read_bytes())  # closed on Stop: a whole, playable file
