@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # ultralytics writes a settings file on import; keep it (and its weights dir) out of $HOME.
 os.environ["YOLO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="cnnlab-ultralytics-")
+atexit.register(shutil.rmtree, os.environ["YOLO_CONFIG_DIR"], ignore_errors=True)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
