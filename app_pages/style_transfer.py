@@ -259,19 +259,20 @@ def fast_section(device: torch.device) -> None:
     stylizer = loaded("fast_style", device)
     if stylizer is None:
         return
+    on = st.radio("Apply it to", FAST_ON, horizontal=True, key="fast-on")
     content_column, style_column = st.columns(2)
     with style_column:
         style_image = image_input(
             "fast-style", label="Style image S", examples=STYLES + PHOTOS, default_example="hubble_deep_field"
         )
+    if on == FAST_ON[0]:
+        with content_column:
+            content = image_input("fast-content", label="Content image C", default_example="astronaut")
     strength = st.slider("Strength", 0.0, 1.0, 1.0, 0.05, key="fast-strength")
-    on = st.radio("Style", FAST_ON, horizontal=True, key="fast-on")
     if style_image is None:
         st.info("Choose a style image.")
         return
     if on == FAST_ON[0]:
-        with content_column:
-            content = image_input("fast-content", label="Content image C", default_example="astronaut")
         if content is not None:
             fast_image(device, stylizer, content, style_image, strength)
         return

@@ -22,6 +22,7 @@ BENCHMARKS = (
     "segmentation",
     "faces",
     "style",
+    "fast_style",
     "load",
 )
 

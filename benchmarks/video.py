@@ -41,7 +41,7 @@ from core.runtime.files import PrivateFolder
 from core.runtime.jobs import CancelToken
 from core.runtime.weights import load_pretrained
 from tests.models import save_untrained_yolo
-from tests.videos import panning_frames, write_video
+from tests.videos import camera_frames, write_video
 
 ROUNDS = 5
 SIZE, FRAMES, FPS = (1280, 720), 60, 30
@@ -129,7 +129,6 @@ def frame_rates(device: torch.device) -> dict[str, float]:
 
 def live_latencies(device: torch.device) -> dict[str, float]:
     """Median milliseconds per 640×480 frame: ``YOLO.predict`` alone, and our live stream."""
-    import av
 
     from core.media.live import LiveStream
 
@@ -137,9 +136,7 @@ def live_latencies(device: torch.device) -> dict[str, float]:
         ours_model, their_model = load_pretrained("yolo11n"), load_pretrained("yolo11n")
         stream = LiveStream(device)
         stream.use(YoloTracking("yolo11n", lambda: ours_model, "ByteTrack", None, SETTINGS))
-        frames = [
-            av.VideoFrame.from_ndarray(pixels, format="rgb24") for pixels in panning_frames(LIVE_FRAMES + 3, 640, 480)
-        ]
+        frames = camera_frames(LIVE_FRAMES + 3, 640, 480)
         bgr = [frame.to_ndarray(format="bgr24") for frame in frames]
         times: dict[str, list[float]] = {"predict": [], "live": []}
         for index, frame in enumerate(frames):

@@ -25,6 +25,17 @@ def panning_frames(frames: int, width: int, height: int) -> list[np.ndarray]:
     ]
 
 
+def camera_frames(frames: int, width: int, height: int, fps: int = 30) -> list[av.VideoFrame]:
+    """``panning_frames`` as a WebRTC camera delivers them: ``av.VideoFrame``s stamped on
+    aiortc's 90 kHz clock."""
+    stamped = []
+    for index, pixels in enumerate(panning_frames(frames, width, height)):
+        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        frame.pts, frame.time_base = index * 90_000 // fps, Fraction(1, 90_000)
+        stamped.append(frame)
+    return stamped
+
+
 def _bounce(position: int, room: int) -> int:
     """``position`` folded back and forth into 0 … ``room``."""
     if room == 0:

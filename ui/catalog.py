@@ -102,8 +102,10 @@ PAGES: tuple[PageInfo, ...] = (
         "Neural style transfer",
         ":material/brush:",
         "Special applications",
-        "Paint your photo in another image's style with VGG19; Gram matrices; what each layer responds to.",
-        "nothing: every tab runs VGG19, whose ImageNet weights must be downloaded first",
+        "Paint your photo in another image's style with VGG19, or in one pass on images, videos and the live "
+        "camera; Gram matrices; what each layer responds to.",
+        "fast style, on images, videos and the live camera; the optimization and the other tabs run VGG19, "
+        "whose ImageNet weights must be downloaded first",
         topic="style",
     ),
     PageInfo(

@@ -62,6 +62,8 @@ class FastStyle:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # idle threads sleep rather than spin: on a shared server the CPU they would burn is torch's
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if self.threads:
             options.intra_op_num_threads = self.threads
         transform = get_weights(WEIGHTS_NAME).cache_path()

@@ -1,6 +1,7 @@
-"""The style transfer page through streamlit.testing: the honest status without VGG19, and
-with an untrained VGG19 in the cache (plumbing only) a short run, a stopped-early result,
-settings that cannot work, the Gram viewer and the layer viewer."""
+"""The style transfer page through streamlit.testing: the honest status without VGG19 (fast
+style, which needs no VGG19, still works), and with an untrained VGG19 in the cache
+(plumbing only) a short run, a stopped-early result, settings that cannot work, fast style's
+costs beside Gatys', a video styled, the Gram viewer and the layer viewer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.app import elements
 from tests.app.elements import captions, finish_job, texts
 from tests.images import encode, gradient_rgb
 from tests.models import save_untrained_torchvision
+from tests.videos import write_video
 
 
 def open_page() -> AppTest:
@@ -26,11 +28,42 @@ def app(caches) -> AppTest:
     return open_page()
 
 
-def test_without_vgg19_every_section_says_how_to_get_it(caches):
+def test_without_vgg19_every_section_says_how_to_get_it_and_fast_style_works(caches):
     app = open_page()
     warnings = texts(app, "warning")
     assert sum("VGG19 (ImageNet)" in w and "make weights" in w for w in warnings) == 3
-    assert not app.image
+    assert set(captions(app)) == {"Content C", "Style S", "Fast style G (512×512)"}  # fast style's alone
+    assert any(c.startswith("Reading the style: ") and "Styling the content: " in c for c in texts(app, "caption"))
+    assert any("need VGG19's weights" in c for c in texts(app, "caption"))
+    assert not app.exception
+
+
+def test_fast_style_costs_sit_beside_gatys_on_the_same_images(app):
+    costs = [frame.value for frame in app.dataframe if "G made by" in frame.value.columns]
+    assert len(costs) == 1 and list(costs[0]["G made by"]) == ["Fast style"]
+    assert any("Run the Style transfer tab on the same two images" in c for c in texts(app, "caption"))
+    app.selectbox(key="style-size").set_value(64)
+    app.number_input(key="style-iterations").set_value(3)
+    app.button(key="style-start").click().run()
+    finish_job(app, "style")
+    table = next(frame.value for frame in app.dataframe if "G made by" in frame.value.columns)
+    assert list(table["G made by"]) == ["Fast style", "Gatys, 3 steps"]
+    assert all(float(value) >= 0 for value in [*table["J_content"], *table["J_style"]])
+    app.slider(key="fast-strength").set_value(0.0).run()  # the fast G changes; Gatys' stays
+    again = next(frame.value for frame in app.dataframe if "G made by" in frame.value.columns)
+    assert again["J_content"][1] == table["J_content"][1] and again["J_content"][0] != table["J_content"][0]
+
+
+def test_fast_style_on_a_video_styles_every_frame(caches, tmp_path):
+    app = open_page()
+    app.radio(key="fast-on").set_value("A video").run()
+    clip = write_video(tmp_path / "clip.mp4", frames=6, width=160, height=120)
+    app.file_uploader(key="fast-video-upload").set_value([("clip.mp4", clip, "video/mp4")]).run()
+    app.button(key="fast-video-start").click().run()
+    finish_job(app, "fast-video")
+    assert any(c.startswith("6 frames styled, ") for c in texts(app, "caption"))
+    assert "fast-video-mp4" in [button.key for button in app.get("download_button")]
+    assert not app.exception
 
 
 def test_a_short_run_shows_content_style_result_and_costs(app):
@@ -45,7 +78,8 @@ def test_a_short_run_shows_content_style_result_and_costs(app):
     costs = next(frame.value for frame in app.dataframe if "cost" in frame.value.columns)
     assert {"total", "content", "style", "style conv1_1", "style conv5_1"} <= set(costs["cost"])
     assert app.select_slider(key="gram-step").options == ["1", "10", "12"]  # previews: the first, every 10, the last
-    assert any("G at step 12" in str(chart.proto.spec) for chart in app.get("plotly_chart"))
+    step = app.select_slider(key="gram-step").value  # 12, or 10 if a rerun showed that step while it ran
+    assert any(f"G at step {step}" in str(chart.proto.spec) for chart in app.get("plotly_chart"))
 
 
 def test_a_run_beyond_the_memory_budget_is_refused_naming_the_setting(app, monkeypatch):

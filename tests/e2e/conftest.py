@@ -6,12 +6,14 @@ Under ``CI=true`` a missing browser fails the run instead of skipping it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app
+from tests.videos import write_y4m
 from ui.catalog import PAGES
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -138,3 +140,45 @@ def run_on_video(tab, panel, video: Path, start: str, frames: int):
     assert panel.locator('[data-testid="stVideo"]').count() == 1
     assert panel.get_by_role("button", name="Annotated MP4").count() == 1
     return panel
+
+
+@pytest.fixture(scope="module")
+def camera_page(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A tab of a Chromium whose camera is a fake one playing a panning video, its use
+    allowed without asking."""
+    clip = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m")
+    flags = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *flags, f"--use-file-for-fake-video-capture={clip}"]
+    )
+    try:
+        tab = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        tab.set_default_timeout(60_000)
+        yield tab
+    finally:
+        chromium.close()
+
+
+def stream_the_camera(tab, panel, name: str) -> None:
+    """In ``panel`` (a ``camera_page`` tab's): open the camera, Start, check that worked-on
+    frames come back in the camera's shape, save screenshot ``name``, Stop."""
+    from playwright.sync_api import expect
+
+    assert panel.locator("iframe").count() == 0  # no WebRTC component until the camera is opened
+    panel.get_by_role("button", name="Open the live camera").click()
+    settled(tab)
+    tab.frame_locator("iframe").get_by_role("button", name="Start").click()
+    expect(panel).to_contain_text("frames answered", timeout=30_000)
+    tab.wait_for_timeout(3_000)
+    answered = int(re.search(r"([\d,]+) frames answered", panel.inner_text()).group(1).replace(",", ""))
+    assert answered >= 5
+    playing = tab.frame_locator("iframe").locator("video")
+    # the answer streams back in the camera's 4:3 shape; WebRTC lowers the resolution when the machine is busy
+    width, height = playing.evaluate("video => [video.videoWidth, video.videoHeight]")
+    assert 0 < width <= 640 and width * 3 == height * 4
+    assert_no_exception(tab)
+    screenshot(tab, name)
+    tab.frame_locator("iframe").get_by_role("button", name="Stop").click()
+    expect(panel).not_to_contain_text("frames answered", timeout=15_000)
+    expect(tab.frame_locator("iframe").get_by_role("button", name="Start")).to_be_visible()
+    assert_no_exception(tab)

@@ -20,12 +20,13 @@ from tests.e2e.conftest import (
     run_on_video,
     screenshot,
     settled,
+    stream_the_camera,
     visit_every_tab,
 )
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, served_app, yolo_weights_dir
+from tests.e2e.harness import served_app, yolo_weights_dir
 from tests.images import encode
 from tests.models import save_untrained_yolo
-from tests.videos import write_video, write_y4m
+from tests.videos import write_video
 
 pytestmark = pytest.mark.e2e
 PAGE = "app_pages/object_detection.py"
@@ -117,42 +118,6 @@ def test_a_video_is_tracked_and_comes_back_annotated_with_its_tracks(page, untra
     screenshot(page, "detection_video_tracked")
 
 
-@pytest.fixture(scope="module")
-def camera_page(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A tab of a Chromium whose camera is a fake one playing a panning video, its use
-    allowed without asking."""
-    clip = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m")
-    flags = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    chromium = browser.browser_type.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *flags, f"--use-file-for-fake-video-capture={clip}"]
-    )
-    try:
-        tab = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        tab.set_default_timeout(60_000)
-        yield tab
-    finally:
-        chromium.close()
-
-
 def test_the_live_camera_streams_frames_through_yolo_and_back_until_stopped(camera_page, untrained_yolo_app_url):
-    page = camera_page
-    open_page(page, untrained_yolo_app_url, PAGE)
-    panel = open_tab(page, "Live camera")
-    assert panel.locator("iframe").count() == 0  # no WebRTC component until the camera is opened
-    panel.get_by_role("button", name="Open the live camera").click()
-    settled(page)
-    page.frame_locator("iframe").get_by_role("button", name="Start").click()
-    expect(panel).to_contain_text("frames answered", timeout=30_000)
-    page.wait_for_timeout(3_000)
-    answered = int(re.search(r"([\d,]+) frames answered", panel.inner_text()).group(1).replace(",", ""))
-    assert answered >= 5
-    playing = page.frame_locator("iframe").locator("video")
-    # the answer streams back in the camera's 4:3 shape; WebRTC lowers the resolution when the machine is busy
-    width, height = playing.evaluate("video => [video.videoWidth, video.videoHeight]")
-    assert 0 < width <= 640 and width * 3 == height * 4
-    assert_no_exception(page)
-    screenshot(page, "detection_live_camera")
-    page.frame_locator("iframe").get_by_role("button", name="Stop").click()
-    expect(panel).not_to_contain_text("frames answered", timeout=15_000)
-    expect(page.frame_locator("iframe").get_by_role("button", name="Start")).to_be_visible()
-    assert_no_exception(page)
+    open_page(camera_page, untrained_yolo_app_url, PAGE)
+    stream_the_camera(camera_page, open_tab(camera_page, "Live camera"), "detection_live_camera")

@@ -1,5 +1,6 @@
-"""The style transfer page in a real browser: the honest status without VGG19, and with an
-untrained VGG19 in the server's cache a short 64×64 run (plumbing: the images are not art)."""
+"""The style transfer page in a real browser: the honest status without VGG19; fast style
+(real networks) on an image, a video and Chromium's fake camera; and with an untrained VGG19
+in the server's cache a short 64×64 run (plumbing: the images are not art)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, fill_number, open_page, open_tab, screenshot, settled
+from tests.e2e.conftest import (
+    assert_no_exception,
+    fill_number,
+    open_page,
+    open_tab,
+    run_on_video,
+    screenshot,
+    settled,
+    stream_the_camera,
+)
 from tests.e2e.harness import served_app
 from tests.models import save_untrained_torchvision
+from tests.videos import write_video
 
 pytestmark = pytest.mark.e2e
 PAGE = "app_pages/style_transfer.py"
@@ -21,6 +32,30 @@ def test_without_vgg19_the_page_says_how_to_get_it(page, app_url):
     assert "VGG19 (ImageNet)" in page.get_by_role("tabpanel").inner_text()
     assert_no_exception(page)
     screenshot(page, "style_without_weights")
+
+
+def test_fast_style_on_an_image_then_a_video(page, app_url, tmp_path):
+    open_page(page, app_url, PAGE)
+    panel = open_tab(page, "Fast style")
+    text = panel.inner_text()
+    assert "Fast style G (512×512)" in text and "Reading the style:" in text and "Download G (PNG)" in text
+    assert_no_exception(page)
+    screenshot(page, "style_fast_image")
+    panel.get_by_text("A video", exact=True).click()
+    settled(page)
+    write_video(tmp_path / "walk.mp4", frames=8, width=160, height=120)
+    panel = run_on_video(page, page.get_by_role("tabpanel"), tmp_path / "walk.mp4", "Style the video", 8)
+    assert re.search(r"8 frames styled, \d+ ms each", panel.inner_text())
+    assert_no_exception(page)
+    screenshot(page, "style_fast_video")
+
+
+def test_fast_style_on_the_live_camera(camera_page, app_url):
+    open_page(camera_page, app_url, PAGE)
+    panel = open_tab(camera_page, "Fast style")
+    panel.get_by_text("The live camera", exact=True).click()
+    settled(camera_page)
+    stream_the_camera(camera_page, camera_page.get_by_role("tabpanel"), "style_fast_live_camera")
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,13 @@ import json
 from dataclasses import dataclass
 from fractions import Fraction
 
-import av
 import numpy as np
 import pytest
 import torch
 
 from core.media import live
 from core.runtime.errors import UserError
-from tests.videos import panning_frames
+from tests.videos import camera_frames
 
 CPU = torch.device("cpu")
 
@@ -37,20 +36,11 @@ class Brightening:
         return lambda frame: (np.clip(frame.bgr.astype(int) + self.amount, 0, 255).astype(np.uint8), None)
 
 
-def camera_frames(count: int, width: int = 64, height: int = 48) -> list[av.VideoFrame]:
-    frames = []
-    for index, pixels in enumerate(panning_frames(count, width, height)):
-        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-        frame.pts, frame.time_base = index * 3000, Fraction(1, 90_000)
-        frames.append(frame)
-    return frames
-
-
 def test_only_the_newest_frame_is_answered_and_the_others_are_counted_as_dropped():
     starts: list[int] = []
     stream = live.LiveStream(CPU)
     stream.use(Brightening(10, starts))
-    frames = camera_frames(4)
+    frames = camera_frames(4, 64, 48)
     answered = stream.process(frames[:1]) + stream.process(frames[1:])  # three were waiting the second time
     assert [frame.pts for frame in answered] == [0, 9000] and answered[1].time_base == Fraction(1, 90_000)
     newest = frames[3].to_ndarray(format="bgr24").astype(int)
@@ -64,11 +54,11 @@ def test_settings_changed_while_streaming_apply_to_the_next_frame_and_same_setti
     starts: list[int] = []
     stream = live.LiveStream(CPU)
     stream.use(Brightening(10, starts))
-    stream.process(camera_frames(1))
+    stream.process(camera_frames(1, 64, 48))
     stream.use(Brightening(10, starts))  # a rerun with the same settings
-    stream.process(camera_frames(1))
+    stream.process(camera_frames(1, 64, 48))
     stream.use(Brightening(50, starts))
-    frame = camera_frames(1)
+    frame = camera_frames(1, 64, 48)
     answer = stream.process(frame)[0].to_ndarray(format="bgr24")
     assert starts == [10, 50]
     assert np.array_equal(answer, np.clip(frame[0].to_ndarray(format="bgr24").astype(int) + 50, 0, 255))
@@ -76,7 +66,7 @@ def test_settings_changed_while_streaming_apply_to_the_next_frame_and_same_setti
 
 def test_a_stream_without_work_sends_the_frame_back_and_large_frames_are_scaled_down():
     stream = live.LiveStream(CPU)
-    frame = camera_frames(1)
+    frame = camera_frames(1, 64, 48)
     assert stream.process(frame) == frame
     stream.use(Brightening(0, []))
     wide = camera_frames(1, width=1536, height=1152)
