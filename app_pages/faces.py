@@ -27,6 +27,7 @@ from core.runtime.errors import UserError
 from core.runtime.jobs import JobHandle
 from ui import state
 from ui.boxes import DrawnBox, boxes_figure
+from ui.camera import live_camera
 from ui.errors import shown_user_errors
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
 from ui.image_input import display_jpeg, image_input
@@ -703,18 +704,35 @@ def video_section(options: Options) -> None:
         "who appears in the video, and when."
     )
     video = chosen_video("faces-video")
-    model = encoder_model(options, "video")
+    work = recognition_work(options, "video", "find them in a video here")
+    if work is not None and video is not None:
+        run_video_job(RECOGNIZING, work, video)
+
+
+def camera_section(options: Options) -> None:
+    st.caption(
+        "Your browser's camera, frame by frame: each face found, boxed, and named after the nearest person of "
+        "your gallery within τ (red “?”: nobody is that close)."
+    )
+    work = recognition_work(options, "live", "recognize them live here")
+    if work is not None:
+        live_camera("faces-live", work, options.device)
+
+
+def recognition_work(options: Options, where: str, then: str) -> face_video.FaceRecognitionVideo | None:
+    """MTCNN and the encoder against the session's gallery; None after saying what is missing."""
+    model = encoder_model(options, where)
+    if model is None:
+        return None
     gallery = current_gallery()
-    if model is None or video is None:
-        return
     if not gallery.names():
-        st.info("The gallery is empty: enroll people in the Gallery tab, then find them in a video here.")
-        return
+        st.info(f"The gallery is empty: enroll people in the Gallery tab, then {then}.")
+        return None
     identities, templates = faces.identity_templates(
         [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options)
     )
     detector = pretrained("mtcnn", str(options.device))
-    work = face_video.FaceRecognitionVideo(
+    return face_video.FaceRecognitionVideo(
         options.encoder,
         lambda: detector,
         lambda: model,
@@ -724,7 +742,6 @@ def video_section(options: Options) -> None:
         options.detection,
         options.margin,
     )
-    run_video_job(RECOGNIZING, work, video)
 
 
 SECTIONS = {
@@ -734,6 +751,7 @@ SECTIONS = {
     "Recognize (1:K)": recognize_section,
     "Labs": labs_section,
     "Video": video_section,
+    "Live camera": camera_section,
 }
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__

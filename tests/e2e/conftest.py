@@ -169,9 +169,7 @@ def stream_the_camera(tab, panel, name: str) -> None:
     settled(tab)
     tab.frame_locator("iframe").get_by_role("button", name="Start").click()
     expect(panel).to_contain_text("frames answered", timeout=30_000)
-    tab.wait_for_timeout(3_000)
-    answered = int(re.search(r"([\d,]+) frames answered", panel.inner_text()).group(1).replace(",", ""))
-    assert answered >= 5
+    expect(panel).to_contain_text(re.compile(r"([5-9]|\d\d+) frames answered"), timeout=30_000)  # at least 5
     playing = tab.frame_locator("iframe").locator("video")
     # the answer streams back in the camera's 4:3 shape; WebRTC lowers the resolution when the machine is busy
     width, height = playing.evaluate("video => [video.videoWidth, video.videoHeight]")

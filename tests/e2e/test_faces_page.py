@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     run_on_video,
     screenshot,
     settled,
+    stream_the_camera,
     visit_every_tab,
 )
 from tests.e2e.harness import served_app
@@ -129,6 +130,11 @@ def test_faces_in_a_video_are_found_on_every_frame_and_tabled(page, untrained_en
     assert panel.locator(".js-plotly-plot").count() == 1  # who appears when
     assert_no_exception(page)
     screenshot(page, "faces_video_plumbing")
+
+
+def test_the_live_camera_recognizes_the_gallery_frame_by_frame(camera_page, untrained_encoder_url):
+    enroll_astronaut(camera_page, untrained_encoder_url)
+    stream_the_camera(camera_page, open_tab(camera_page, "Live camera"), "faces_live_camera_plumbing")
 
 
 @pytest.mark.weights
