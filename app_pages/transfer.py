@@ -1,16 +1,20 @@
 """Transfer learning and data augmentation (course week 2, "Transfer Learning", "Data
 Augmentation"): your own classes from a few photos each, the course's three regimes and
-training from scratch side by side on an ImageNet backbone, an offline transfer experiment
+training from scratch side by side on an ImageNet backbone, a trained model on a new photo
+or the live camera and exported as ONNX with a model card, an offline transfer experiment
 on handwritten digits, and an augmentation gallery with AlexNet's PCA colour shift.
 
-The regimes live in ``core.transfer.regimes``, the augmentations in ``core.transfer.augment``. Training is a
-job (``ui.jobs``); the classes and the training are not fragments, because the Train tab
-must see a change of the classes at once; the other sections are fragments. The photos
-stay in this browser session.
+The regimes live in ``core.transfer.regimes``, the augmentations in ``core.transfer.augment``, the
+use of a trained model in ``core.transfer.deploy``. Training is a job (``ui.jobs``); the
+classes and the training are not fragments, because the Train tab must see a change of the
+classes at once, nor is the classifier, whose camera connection lives with the page; the
+other sections are fragments. The photos stay in this browser session.
 """
 
 from __future__ import annotations
 
+import datetime
+from collections import Counter
 from dataclasses import replace
 from functools import partial
 
@@ -25,9 +29,10 @@ from core.runtime import weights
 from core.runtime.errors import UserError
 from core.runtime.images import ACCEPTED_EXTENSIONS, load_image
 from core.runtime.jobs import JobHandle
-from core.transfer import augment
+from core.transfer import augment, deploy
 from core.transfer import regimes as transfer
 from ui import state
+from ui.camera import live_camera
 from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
@@ -352,36 +357,90 @@ TRAINING = JobView(
 )
 
 
-@st.fragment
+CLASSIFY_ON = ("A photo", "The live camera")
+
+
 @on_device
 def classify_section(device: torch.device) -> None:
-    st.subheader("Classify a new photo")
-    runs = regime_runs(job_handle(TRAINING.key))
+    """Not a fragment: the live camera's connection lives with the page."""
+    st.subheader("Use a trained model")
+    handle = job_handle(TRAINING.key)
+    runs = regime_runs(handle)
     if not runs:
         st.info("Train a regime in the Train tab first.")
         return
     regime = st.radio(
         "Model", list(runs), format_func=transfer.REGIME_TITLES.get, horizontal=True, key="transfer-classify-regime"
     )
+    run = runs[regime]
+    verdict = transfer.held_out_verdict(run.last.validation_accuracy, run.held_out, len(list(run.classes)))
+    if not verdict.better_than_chance:
+        st.warning(
+            f"This model got {verdict.correct} of its {verdict.total} held-out photos right; a model guessing "
+            f"among {len(run.classes)} classes does at least as well {verdict.p_value:.0%} of the time, so its "
+            "answers are no finding. More photos per class, or regime (a) with ImageNet weights, give a model "
+            "that has learned something."
+        )
+    if st.radio("Classify", CLASSIFY_ON, horizontal=True, key="transfer-classify-on") == CLASSIFY_ON[0]:
+        classify_photo(device, run, verdict.better_than_chance)
+    else:
+        st.caption("Each camera frame through the model: its top classes drawn over the frame as bars.")
+        live_camera("transfer-live", deploy.LiveClassifier.of(run), device)
+    export_panel(run, handle.job)
+
+
+def classify_photo(device: torch.device, run: transfer.RegimeRun, finding: bool) -> None:
     image = image_input("transfer-query", label="Photo", default_example="chelsea")
     if image is None:
         return
-    run = runs[regime]
     with st.spinner("Classifying…"):
         answer = transfer.classify_photo(run.network, image, list(run.classes), run.backbone, device)
-    verdict = transfer.held_out_verdict(run.last.validation_accuracy, run.held_out, len(list(run.classes)))
     left, right = st.columns([1, 2])
     left.image(display_jpeg(image), width=240)
-    if verdict.better_than_chance:
+    if finding:
         right.metric("Most likely", answer[0][0], help=f"probability {answer[0][1]:.1%}")
-    else:
-        right.warning(
-            f"This model got {verdict.correct} of its {verdict.total} held-out photos right; a model guessing "
-            f"among {len(run.classes)} classes does at least as well {verdict.p_value:.0%} of the time, so its "
-            "answer below is no finding. More photos per class, or regime (a) with ImageNet weights, give a model "
-            "that has learned something."
-        )
     right.dataframe(pd.DataFrame(answer, columns=["class", "probability"]), hide_index=True)
+
+
+def export_panel(run: transfer.RegimeRun, job: transfer.RegimesJob) -> None:
+    """The model as ONNX (made and checked on request) and its model card."""
+    st.markdown("**Export**: the PyTorch file is under each confusion matrix in the Train tab.")
+    onnx_column, card_column = st.columns(2)
+    exported = state.ONNX_EXPORT.get()
+    if onnx_column.button("Make the ONNX file", icon=":material/deployed_code:", key="transfer-onnx-make"):
+        with st.spinner("Exporting to ONNX and checking it with onnxruntime…"):
+            held_out = [image for image, _ in job.validation]
+            exported = (id(run.network), deploy.export_onnx(run, held_out))
+        state.ONNX_EXPORT.set(exported)
+    if exported is not None and exported[0] == id(run.network):
+        onnx = exported[1]
+        onnx_column.download_button(
+            "Download ONNX",
+            onnx.data,
+            f"cnn-lab-{run.regime}.onnx",
+            "application/octet-stream",
+            on_click="ignore",
+            icon=":material/download:",
+            key="transfer-onnx-download",
+        )
+        onnx_column.caption(
+            f"Checked: onnxruntime's logits on the {onnx.photos_checked} held-out photos equal PyTorch's within "
+            f'{deploy.ONNX_TOLERANCE:g} (largest difference {onnx.largest_difference:.1e}). Input "image": '
+            f"RGB in [0, 1] resized to {run.backbone.side}², normalized by the mean and std in the file's metadata, "
+            "beside the class names."
+        )
+    counts = Counter(job.classes[label] for _, label in [*job.training, *job.validation])
+    pretrained = None if run.regime == "scratch" else weights.get_weights(run.backbone.weights_name).title
+    augmentation = str(job.augmentation) if run.augmented else None
+    card_column.download_button(
+        "Model card (JSON)",
+        partial(deploy.model_card, run, dict(counts), pretrained, augmentation, datetime.date.today()),
+        f"cnn-lab-{run.regime}-card.json",
+        "application/json",
+        on_click="ignore",
+        icon=":material/description:",
+        key="transfer-card-download",
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

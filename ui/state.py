@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from core.faces.recognition import RecordedPair
     from core.runtime.files import PrivateFolder
     from core.transfer.augment import AugmentSettings
+    from core.transfer.deploy import OnnxExport
     from core.transfer.regimes import PhotoSet
 
 T = TypeVar("T")
@@ -82,6 +83,8 @@ NMS_CANDIDATES: SessionValue[tuple[np.ndarray, str, tuple]] = SessionValue("nms-
 PHOTO_SET: SessionValue[PhotoSet] = SessionValue("transfer-photos")
 TRANSFER_NOTICES: SessionValue[list[tuple[str, str]]] = SessionValue("transfer-notices")
 EARLIER_TRAININGS: SessionValue[list[dict]] = SessionValue("transfer-earlier")
+# the last ONNX file made, with the id of the network it was made from
+ONNX_EXPORT: SessionValue[tuple[int, OnnxExport]] = SessionValue("transfer-onnx")
 AUGMENTATION: SessionValue[AugmentSettings] = SessionValue("transfer-augmentation")
 
 # -- model comparisons and MobileNet

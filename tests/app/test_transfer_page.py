@@ -134,8 +134,14 @@ def test_regime_a_and_scratch_train_on_a_stand_in_then_classify(app):
     assert sorted(probabilities["class"]) == ["cat", "coffee"]
     assert probabilities["probability"].sum() == pytest.approx(1.0, abs=1e-4)
     # two held-out photos cannot show that a model beats guessing: no "most likely" is claimed
-    assert any("of its 2 held-out photos right" in w and "is no finding" in w for w in texts(app, "warning"))
+    assert any("of its 2 held-out photos right" in w and "are no finding" in w for w in texts(app, "warning"))
     assert "Most likely" not in elements.metrics(app)
+    app.button(key="transfer-onnx-make").click().run()
+    assert any("Checked: onnxruntime's logits on the 2 held-out photos" in c for c in texts(app, "caption"))
+    downloads = [button.key for button in app.get("download_button")]
+    assert {"transfer-onnx-download", "transfer-card-download"} <= set(downloads)
+    app.radio(key="transfer-classify-on").set_value("The live camera").run()
+    assert "transfer-live-open-button" in [button.key for button in app.button] and not app.exception
 
 
 def test_the_offline_experiment_shows_both_accuracies_and_refuses_zero_examples(app):

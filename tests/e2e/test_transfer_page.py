@@ -1,17 +1,21 @@
 """The transfer-learning page in a real browser: every tab without ImageNet weights, then,
 with an untrained ResNet-18 in the server's cache, two classes built from multi-file uploads
-(one file not an image), the four regimes trained, and a long training stopped (plumbing:
-an untrained backbone's accuracy means nothing)."""
+(one file not an image), the four regimes trained, and a long training stopped; and a model
+trained from scratch on Chromium's fake camera, exported as ONNX and read back here
+(plumbing: an untrained backbone's accuracy means nothing)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from app_pages.transfer import SECTIONS
 from core.runtime.examples import example_image
@@ -23,6 +27,7 @@ from tests.e2e.conftest import (
     open_tab,
     screenshot,
     settled,
+    stream_the_camera,
     visit_every_tab,
 )
 from tests.e2e.harness import served_app
@@ -120,3 +125,31 @@ def test_two_classes_from_uploads_then_the_regimes(page, untrained_resnet_url, t
     assert re.search(r"\(.\) .* stopped after epoch \d+ of 50\.", text)
     assert "Download (head)" in text  # what was trained before Stop is kept
     screenshot(page, "transfer_stopped")
+
+
+def test_a_model_from_scratch_on_the_live_camera_then_as_onnx(camera_page, app_url, tmp_path):
+    page = camera_page
+    open_page(page, app_url, PAGE)
+    panel = page.get_by_role("tabpanel")
+    add_class(page, panel, "cat", photos(tmp_path, "chelsea", 5))
+    add_class(page, panel, "coffee", photos(tmp_path, "coffee", 5))
+    panel = open_tab(page, "Train")
+    fill_number(page, panel, "Epochs", "1")
+    panel.get_by_role("button", name="Train").click()
+    expect(panel).to_contain_text("Done:", timeout=180_000)
+    settled(page)
+    panel = open_tab(page, "Classify")
+    panel.get_by_text("The live camera", exact=True).click()
+    settled(page)
+    stream_the_camera(page, page.get_by_role("tabpanel"), "transfer_live_camera")
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_role("button", name="Make the ONNX file").click()
+    expect(panel).to_contain_text("Checked: onnxruntime's logits", timeout=120_000)
+    with page.expect_download() as download:
+        panel.get_by_role("button", name="Download ONNX").click()
+    session = onnxruntime.InferenceSession(Path(download.value.path()).read_bytes(), providers=["CPUExecutionProvider"])
+    assert json.loads(session.get_modelmeta().custom_metadata_map["classes"]) == ["cat", "coffee"]
+    logits = session.run(None, {"image": np.zeros((3, 3, 224, 224), np.float32)})[0]
+    assert logits.shape == (3, 2)
+    assert_no_exception(page)
+    screenshot(page, "transfer_exported")
