@@ -9,10 +9,17 @@ optimizer; ResNet-18 and MobileNetV3-Large with random weights (the time does no
 the values), 40 photos of 224², batch 16.
 Targets: an epoch of regime (a) ≥ 10× faster than the baseline's on this CPU; the default
 offline experiment (5 examples per digit) within 60 s on a 2-core CPU.
+
+A trained model on the live camera: the server's time per 640×480 camera frame through
+``core.media.live.LiveStream`` with ``core.transfer.deploy.LiveClassifier`` (convert, resize
+to 224², classify, draw the bars, convert back), against the network's forward pass alone on
+a ready 224² tensor, alternating, median of ``LIVE_FRAMES``; its inverse is the most frames
+per second one viewer can get.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import numpy as np
@@ -23,9 +30,12 @@ from torchvision.models import get_model
 from benchmarks.report import print_table
 from core.runtime.device import describe_device, pick_device
 from core.runtime.weights import load_pretrained
+from core.transfer import deploy
 from core.transfer import regimes as transfer
+from tests.videos import camera_frames
 
 PHOTOS, EPOCHS = 40, 3
+LIVE_FRAMES = 40
 
 
 def frozen_backbone_epochs(network: transfer.TransferNet, inputs, labels, settings, device) -> list[float]:
@@ -48,8 +58,50 @@ def frozen_backbone_epochs(network: transfer.TransferNet, inputs, labels, settin
     return seconds
 
 
+def live_ms(backbone: transfer.Backbone, device: torch.device) -> dict[str, float]:
+    """Median milliseconds per camera frame: the network alone, and our live stream."""
+    from core.media.live import LiveStream
+
+    torch.manual_seed(0)
+    network = transfer.transfer_net(backbone, None, 3).to(device).eval()
+    progress = transfer.RegimeProgress("scratch", 1, 1.0, 1.0, 1.0)
+    run = transfer.RegimeRun("scratch", (progress,), network, ("a", "b", "c"), backbone, False, 1, 30)
+    stream = LiveStream(device)
+    stream.use(deploy.LiveClassifier.of(run))
+    ready = torch.zeros(1, 3, backbone.side, backbone.side, device=device)
+    times: dict[str, list[float]] = {"network": [], "live": []}
+    for index, frame in enumerate(camera_frames(LIVE_FRAMES + 3, 640, 480)):
+        started = time.perf_counter()
+        with torch.inference_mode():
+            network(ready).cpu()
+        alone = time.perf_counter()
+        stream.process([frame])
+        if index >= 3:  # after warm-up
+            times["network"].append((alone - started) * 1e3)
+            times["live"].append((time.perf_counter() - alone) * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main() -> None:
     device = pick_device()
+    live = []
+    for backbone in transfer.BACKBONES.values():
+        measured = live_ms(backbone, device)
+        live.append(
+            (
+                backbone.title,
+                f"{measured['network']:.1f}",
+                f"{measured['live']:.1f}",
+                f"{1e3 / measured['live']:.1f}",
+                f"{measured['live'] / measured['network']:.2f}×",
+            )
+        )
+    print_table(
+        f"A trained model on the live camera: one 640×480 frame on the server, {describe_device(device)} "
+        f"(median of {LIVE_FRAMES}, alternating)",
+        ("backbone", "network alone ms", "our stream ms", "frames/s at most", "vs network"),
+        live,
+    )
     generator = np.random.default_rng(0)
     photos = [(generator.integers(0, 256, (256, 256, 3), dtype=np.uint8), index % 2) for index in range(PHOTOS)]
     training, validation = photos[: PHOTOS * 4 // 5], photos[PHOTOS * 4 // 5 :]
