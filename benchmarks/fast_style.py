@@ -16,9 +16,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 from benchmarks.report import print_table
@@ -79,13 +76,8 @@ def live_ms(stylizer: fast.FastStyle) -> float:
     stream = LiveStream(pick_device())
     vector = tuple(stylizer.style_vector(pictures()[1]).ravel().tolist())
     stream.use(fast.FastStyleVideo(lambda: stylizer, vector, 1.0))
-    times = []
-    for index, frame in enumerate(camera_frames(LIVE_FRAMES + 3, 320, 240)):
-        started = time.perf_counter()
-        stream.process([frame])
-        if index >= 3:  # after warm-up
-            times.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(times)
+    frames = iter(camera_frames(3 + LIVE_FRAMES, 320, 240))
+    return measure_latency(lambda: stream.process([next(frames)]), "cpu", warmup=3, repeats=LIVE_FRAMES).median_s * 1e3
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ per second one viewer can get.
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import numpy as np
@@ -29,13 +28,14 @@ from torchvision.models import get_model
 
 from benchmarks.report import print_table
 from core.runtime.device import describe_device, pick_device
+from core.runtime.latency import measure_latencies
 from core.runtime.weights import load_pretrained
 from core.transfer import deploy
 from core.transfer import regimes as transfer
 from tests.videos import camera_frames
 
 PHOTOS, EPOCHS = 40, 3
-LIVE_FRAMES = 40
+LIVE_FRAMES, WARMUP = 40, 3
 
 
 def frozen_backbone_epochs(network: transfer.TransferNet, inputs, labels, settings, device) -> list[float]:
@@ -69,17 +69,16 @@ def live_ms(backbone: transfer.Backbone, device: torch.device) -> dict[str, floa
     stream = LiveStream(device)
     stream.use(deploy.LiveClassifier.of(run))
     ready = torch.zeros(1, 3, backbone.side, backbone.side, device=device)
-    times: dict[str, list[float]] = {"network": [], "live": []}
-    for index, frame in enumerate(camera_frames(LIVE_FRAMES + 3, 640, 480)):
-        started = time.perf_counter()
+    frames = iter(camera_frames(WARMUP + LIVE_FRAMES, 640, 480))
+
+    def alone() -> None:
         with torch.inference_mode():
-            network(ready).cpu()
-        alone = time.perf_counter()
-        stream.process([frame])
-        if index >= 3:  # after warm-up
-            times["network"].append((alone - started) * 1e3)
-            times["live"].append((time.perf_counter() - alone) * 1e3)
-    return {name: statistics.median(values) for name, values in times.items()}
+            network(ready)
+
+    measured = measure_latencies(
+        [alone, lambda: stream.process([next(frames)])], device, warmup=WARMUP, repeats=LIVE_FRAMES
+    )
+    return {name: latency.median_s * 1e3 for name, latency in zip(("network", "live"), measured)}
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ from core.runtime.budget import PeakMemory
 from core.runtime.device import describe_device, pick_device
 from core.runtime.files import PrivateFolder
 from core.runtime.jobs import CancelToken
+from core.runtime.latency import measure_latencies
 from core.runtime.weights import load_pretrained
 from tests.models import save_untrained_yolo
 from tests.videos import camera_frames, write_video
@@ -129,25 +130,25 @@ def frame_rates(device: torch.device) -> dict[str, float]:
 
 def live_latencies(device: torch.device) -> dict[str, float]:
     """Median milliseconds per 640×480 frame: ``YOLO.predict`` alone, and our live stream."""
-
     from core.media.live import LiveStream
 
     with _untrained_yolo_cache():
         ours_model, their_model = load_pretrained("yolo11n"), load_pretrained("yolo11n")
         stream = LiveStream(device)
         stream.use(YoloTracking("yolo11n", lambda: ours_model, "ByteTrack", None, SETTINGS))
-        frames = camera_frames(LIVE_FRAMES + 3, 640, 480)
-        bgr = [frame.to_ndarray(format="bgr24") for frame in frames]
-        times: dict[str, list[float]] = {"predict": [], "live": []}
-        for index, frame in enumerate(frames):
-            started = time.perf_counter()
-            their_model.predict(bgr[index], device=str(device), verbose=False, **SETTINGS)
-            predicted = time.perf_counter()
-            stream.process([frame])
-            if index >= 3:  # after warm-up
-                times["predict"].append((predicted - started) * 1e3)
-                times["live"].append((time.perf_counter() - predicted) * 1e3)
-    return {name: statistics.median(values) for name, values in times.items()}
+        frames = camera_frames(3 + LIVE_FRAMES, 640, 480)
+        bgr = iter([frame.to_ndarray(format="bgr24") for frame in frames])
+        stamped = iter(frames)
+        measured = measure_latencies(
+            [
+                lambda: their_model.predict(next(bgr), device=str(device), verbose=False, **SETTINGS),
+                lambda: stream.process([next(stamped)]),
+            ],
+            device,
+            warmup=3,
+            repeats=LIVE_FRAMES,
+        )
+    return {name: latency.median_s * 1e3 for name, latency in zip(("predict", "live"), measured)}
 
 
 def main() -> None:
