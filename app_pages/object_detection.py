@@ -15,13 +15,13 @@ import plotly.express as px
 import streamlit as st
 import torch
 
+from core.detection import batch, detectors, sliding_windows, tracking
 from core.detection import boxes as detection
-from core.detection import detectors, sliding_windows, tracking
 from core.detection.tracking import TrackedFrame
 from core.runtime import weights
 from core.runtime.errors import UserError
 from core.runtime.examples import PHOTOS
-from core.runtime.images import fit_within
+from core.runtime.images import ACCEPTED_EXTENSIONS, fit_within
 from core.runtime.jobs import JobHandle
 from ui import state
 from ui.boxes import DrawnBox, boxes_figure
@@ -29,6 +29,7 @@ from ui.camera import live_camera
 from ui.errors import shown_user_errors
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
+from ui.jobs import JobView, run_job
 from ui.model_status import weights_ready
 from ui.models import loaded, on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
@@ -245,6 +246,16 @@ def camera_section(device: torch.device) -> None:
 
 def tracking_work(device: torch.device, key: str, purpose: str, tracker: str) -> tracking.YoloTracking | None:
     """YOLO with ``tracker`` as chosen in the widgets named ``key``; None after saying what is missing."""
+    chosen = chosen_yolo(device, key, purpose)
+    if chosen is None:
+        return None
+    name, model, classes, options = chosen
+    return tracking.YoloTracking(name, lambda: model, tracker, classes, options)
+
+
+def chosen_yolo(device: torch.device, key: str, purpose: str) -> tuple[str, object, list[int] | None, dict] | None:
+    """The YOLO weights, model, class filter and options chosen in the widgets named ``key``;
+    None after saying what is missing."""
     settings = yolo_settings(key)
     if settings is None:
         return None
@@ -254,7 +265,74 @@ def tracking_work(device: torch.device, key: str, purpose: str, tracker: str) ->
     model = loaded(name, device)
     if model is None:
         return None
-    return tracking.YoloTracking(name, lambda: model, tracker, class_filter(model, f"{key}-classes"), options)
+    return name, model, class_filter(model, f"{key}-classes"), options
+
+
+# -- Several images ---------------------------------------------------------------------------------
+
+
+def show_batch(handle: JobHandle[batch.ImageDetections]) -> None:
+    """Every box in one table, each image's drawing, and the downloads."""
+    images = handle.records
+    for image in images:
+        if image.skipped:
+            st.warning(f"Skipped {image.name}: {image.skipped}")
+    done = [image for image in images if image.result is not None]
+    if not done:
+        return
+    rows = batch.batch_rows(done)
+    st.markdown(f"**{len(rows):,} boxes in {len(done)} images** — bx, by, bh, bw as fractions of each image.")
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.image(
+        [image.drawing_png for image in done],
+        caption=[f"{image.name}: {len(image.result.detections)} found" for image in done],
+        width=240,
+    )
+    downloads = st.columns(2)
+    downloads[0].download_button(
+        "Boxes CSV", batch.batch_csv(done), "boxes.csv", "text/csv", on_click="ignore", key="det-batch-csv"
+    )
+    downloads[1].download_button(
+        "Drawings (.zip)",
+        lambda: batch.drawings_zip(done),
+        "detections.zip",
+        "application/zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+        key="det-batch-zip",
+    )
+
+
+BATCH = JobView(
+    key="det-batch",
+    start="Detect on every image",
+    start_icon=":material/burst_mode:",
+    kept="the images done so far are kept",
+    result=show_batch,
+)
+
+
+@on_device
+def batch_section(device: torch.device) -> None:
+    st.subheader("YOLO11 on several images")
+    uploads = st.file_uploader(
+        f"Upload up to {batch.MAX_IMAGES} images",
+        type=list(ACCEPTED_EXTENSIONS),
+        accept_multiple_files=True,
+        key="det-batch-upload",
+    )
+    chosen = chosen_yolo(device, "det-batch", "detection on several images")
+    if not uploads:
+        st.info(f"Upload up to {batch.MAX_IMAGES} images: one table of every box, and a zip of the drawings.")
+        return
+    if len(uploads) > batch.MAX_IMAGES:
+        left_out = ", ".join(upload.name for upload in uploads[batch.MAX_IMAGES :])
+        st.warning(f"A batch takes {batch.MAX_IMAGES} images; the first {batch.MAX_IMAGES} are used, not {left_out}.")
+    files = [(upload.name, upload.getvalue()) for upload in uploads[: batch.MAX_IMAGES]]
+    if chosen is not None:
+        name, model, classes, options = chosen
+        run_job(BATCH, batch.DetectionBatch(name, lambda: model, files, classes, options))
 
 
 # -- Localization target --------------------------------------------------------------------------
@@ -702,6 +780,7 @@ SECTIONS = {
     "Grid & anchors": on_the_picture(anchors_section),
     "Sliding windows": lambda picture: sliding_windows_section(),  # needs no picture
     "Region proposals": on_the_picture(region_proposals_section, boxes=False),
+    "Several images": lambda picture: batch_section(),  # its own uploads
     "Video": lambda picture: video_section(),  # its own upload
     "Live camera": lambda picture: camera_section(),
 }

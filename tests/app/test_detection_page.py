@@ -201,3 +201,27 @@ def test_the_live_camera_waits_to_be_opened(caches):
 
 def keys(app: AppTest) -> set[str]:
     return {button.key for button in app.button}
+
+
+def test_several_images_give_one_table_their_drawings_and_a_zip(caches, tmp_path):
+    save_untrained_yolo("yolo11n", class_logit=2.0)
+    app = open_page()
+    app.number_input(key="det-batch-max").set_value(3).run()
+    photos = [(f"photo{index}.png", encode(gradient_rgb(64 + index, 48), "PNG"), "image/png") for index in range(2)]
+    app.file_uploader(key="det-batch-upload").set_value([*photos, ("junk.png", b"junk", "image/png")]).run()
+    app.button(key="det-batch-start").click().run()
+    elements.finish_job(app, "det-batch")
+    assert any(w.startswith("Skipped junk.png: ") for w in texts(app, "warning"))
+    table = frame(app, "image")
+    assert sorted(set(table["image"])) == ["photo0.png", "photo1.png"] and len(table) == 6  # 3 boxes each
+    assert {"photo0.png: 3 found", "photo1.png: 3 found"} <= set(captions(app))
+    downloads = [button.key for button in app.get("download_button")]
+    assert {"det-batch-csv", "det-batch-zip"} <= set(downloads) and not app.exception
+
+
+def test_more_than_twenty_images_use_the_first_twenty_and_name_the_rest(caches):
+    app = open_page()
+    photos = [(f"p{index:02}.png", encode(gradient_rgb(16, 16), "PNG"), "image/png") for index in range(22)]
+    app.file_uploader(key="det-batch-upload").set_value(photos).run()
+    assert any("the first 20 are used, not p20.png, p21.png" in w for w in texts(app, "warning"))
+    assert not app.exception

@@ -13,6 +13,8 @@ from playwright.sync_api import expect
 from skimage import data
 
 from app_pages.object_detection import SECTIONS
+from core.runtime.examples import example_image
+from core.runtime.images import fit_within
 from tests.e2e.conftest import (
     assert_no_exception,
     open_page,
@@ -116,6 +118,26 @@ def test_a_video_is_tracked_and_comes_back_annotated_with_its_tracks(page, untra
     assert panel.locator(".js-plotly-plot").count() == 1  # objects per frame
     assert_no_exception(page)
     screenshot(page, "detection_video_tracked")
+
+
+def test_several_images_come_back_in_one_table_and_a_zip(page, untrained_yolo_app_url, tmp_path):
+    open_page(page, untrained_yolo_app_url, PAGE)
+    panel = open_tab(page, "Several images")
+    files = []
+    for name in ("chelsea", "coffee", "rocket"):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(fit_within(example_image(name), 320)).save(path)
+        files.append(str(path))
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
+    settled(page)
+    panel.get_by_role("button", name="Detect on every image").click()
+    expect(panel).to_contain_text("Done: image 3 of 3", timeout=120_000)
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    assert re.search(r"\d+ boxes in 3 images", panel.inner_text())
+    assert panel.get_by_role("button", name="Drawings (.zip)").count() == 1
+    assert_no_exception(page)
+    screenshot(page, "detection_several_images")
 
 
 def test_the_live_camera_streams_frames_through_yolo_and_back_until_stopped(camera_page, untrained_yolo_app_url):
