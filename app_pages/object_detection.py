@@ -1,6 +1,8 @@
-"""Object detection (course week 3): YOLO11 on your image, the localization target, IoU,
-non-max suppression step by step, grid cells and anchor boxes, sliding windows and their
-convolutional implementation, and region proposals with Faster R-CNN.
+"""Object detection (course week 3): YOLO11 and YOLO26 on your image (boxes, masks or
+keypoints, the course's landmarks), the localization target, IoU, non-max suppression step
+by step, grid cells and anchor boxes, sliding windows and their convolutional
+implementation, region proposals with Faster R-CNN, several images, a video and the live
+camera.
 
 One image, chosen at the top, feeds every lab. Each lab is a fragment, so using one reruns
 only that lab."""
@@ -40,7 +42,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 
 def selected_yolo() -> str:
-    """The YOLO11 detection weights chosen in the first tab (its size; masks only there)."""
+    """The YOLO11 detection weights of the size chosen in the first tab, which the other labs use."""
     return detectors.yolo_weights_name(state.YOLO_SIZE.get("n"))
 
 
@@ -71,7 +73,7 @@ def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, 
 @st.fragment
 @on_device
 def yolo_section(device: torch.device, image: np.ndarray) -> None:
-    st.subheader("YOLO11 on your image")
+    st.subheader("YOLO on your image")
     settings = yolo_settings()
     if settings is None:
         return
@@ -103,21 +105,48 @@ def yolo_section(device: torch.device, image: np.ndarray) -> None:
         )
         return
     show_detections(name, result)
+    if result.keypoints is not None:
+        show_landmarks(result)
+
+
+def show_landmarks(result: detectors.DetectionResult) -> None:
+    """One person's 17 keypoints and the course's landmark vector."""
+    people = [f"{n}: {found.class_name} {found.confidence:.2f}" for n, found in enumerate(result.detections, 1)]
+    person = people.index(st.selectbox("Landmarks of", people, key="det-person"))
+    st.markdown(
+        "**Landmarks** — the course's output for landmark detection: each keypoint's (lᵢx, lᵢy) as fractions of "
+        "the image, in a fixed order, so that l5 is always the right ear."
+    )
+    st.dataframe(pd.DataFrame(result.landmark_rows(person)), hide_index=True)
+    vector = ", ".join(f"{value:.3f}" for value in result.landmark_vector(person))
+    st.code(f"(l1x, l1y, …, l17x, l17y) = ({vector})", language=None, wrap_lines=True)
+
+
+YOLO_TASK_TITLES = {"": "Boxes", "-seg": "Instance masks (-seg)", "-pose": "Keypoints (-pose)"}
 
 
 def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
     """The weights' name and ``detect_yolo``'s options as chosen, or None. ``key`` names the
     widgets; the first tab's size is the one the other labs use."""
-    size_column, masks_column, imgsz_column, max_column = st.columns(4)
+    family_column, size_column, task_column, imgsz_column = st.columns(4)
+    family = family_column.selectbox(
+        "Generation",
+        detectors.YOLO_FAMILIES,
+        format_func=lambda f: f"YOLO{f}",
+        key=f"{key}-family",
+        help="YOLO26's head predicts one box per object, so it needs no non-max suppression.",
+    )
+    task = task_column.selectbox("Output", detectors.YOLO_TASKS, format_func=YOLO_TASK_TITLES.get, key=f"{key}-task")
     size = size_column.selectbox(
         "Model",
         detectors.YOLO_SIZES,
         key=f"{key}-size",
-        format_func=lambda s: f"YOLO11{s} ({weights.get_weights(detectors.yolo_weights_name(s)).size_mb:.0f} MB)",
+        format_func=lambda s: (
+            f"YOLO{family}{s} ({weights.get_weights(detectors.yolo_weights_name(s, task, family)).size_mb:.0f} MB)"
+        ),
     )
     if key == "det":
         state.YOLO_SIZE.set(size)
-    segment = masks_column.toggle("Instance masks (-seg)", key=f"{key}-seg")
     imgsz = imgsz_column.selectbox(
         "Image size (pixels)",
         detectors.YOLO_IMAGE_SIZES,
@@ -125,13 +154,13 @@ def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
         key=f"{key}-imgsz",
         help="The longer side is resized to this (letterbox), then padded to a multiple of 32.",
     )
+    max_column, conf_column, iou_column = st.columns(3)
     max_det = bounded_number("Max detections", 1, 300, 100, key=f"{key}-max", where=max_column)
-    conf_column, iou_column = st.columns(2)
     conf = conf_column.slider("Confidence threshold", 0.01, 1.0, 0.25, 0.01, key=f"{key}-conf")
     iou = iou_column.slider("NMS IoU threshold", 0.05, 1.0, 0.7, 0.05, key=f"{key}-iou")
     if max_det is None:
         return None
-    return detectors.yolo_weights_name(size, segment), dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
+    return detectors.yolo_weights_name(size, task, family), dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
 
 
 def class_filter(model, key: str) -> list[int] | None:
@@ -219,7 +248,7 @@ TRACKING = video_job_view(
 
 @on_device
 def video_section(device: torch.device) -> None:
-    st.subheader("YOLO11 with tracking on your video")
+    st.subheader("YOLO with tracking on your video")
     st.caption(
         "Detection on every frame, as on one image; the tracker (ByteTrack, or BoT-SORT with camera-motion "
         "compensation) predicts where each object moves and matches the new boxes to it, so it keeps one id."
@@ -233,7 +262,7 @@ def video_section(device: torch.device) -> None:
 
 @on_device
 def camera_section(device: torch.device) -> None:
-    st.subheader("YOLO11 on your camera, live")
+    st.subheader("YOLO on your camera, live")
     st.caption(
         "Your browser streams its camera to this server (WebRTC); each frame goes through YOLO and the tracker and "
         "comes back drawn. Change the thresholds or the classes while it streams. A still photo: the Camera choice "
@@ -315,7 +344,7 @@ BATCH = JobView(
 
 @on_device
 def batch_section(device: torch.device) -> None:
-    st.subheader("YOLO11 on several images")
+    st.subheader("YOLO on several images")
     uploads = st.file_uploader(
         f"Upload up to {batch.MAX_IMAGES} images",
         type=list(ACCEPTED_EXTENSIONS),

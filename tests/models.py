@@ -11,7 +11,7 @@ from core.runtime.weights import get_weights
 
 
 def save_untrained_yolo(name: str, class_logit: float | None = None, directory: Path | None = None) -> None:
-    """Write an untrained YOLO11 (``name`` as in core.runtime.weights) where ultralytics loads it
+    """Write an untrained YOLO11 or YOLO26 (``name`` as in core.runtime.weights) where ultralytics loads it
     (or into ``directory``, for a server with its own weights directory).
 
     ``class_logit`` sets every class bias of the head, so that an untrained network
@@ -22,8 +22,9 @@ def save_untrained_yolo(name: str, class_logit: float | None = None, directory: 
     entry = get_weights(name)
     untrained = YOLO(entry.file_name.replace(".pt", ".yaml"))
     if class_logit is not None:
-        with torch.no_grad():
-            for branch in untrained.model.model[-1].cv3:
+        head = untrained.model.model[-1]
+        with torch.no_grad():  # YOLO26's end-to-end head answers through its one-to-one branches
+            for branch in [*head.cv3, *getattr(head, "one2one_cv3", [])]:
                 branch[-1].bias.fill_(class_logit)
     path = directory / entry.file_name if directory else entry.cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,10 @@
-"""Pretrained detectors on the user's image: YOLO11 (ultralytics) and Faster R-CNN (torchvision).
+"""Pretrained detectors on the user's image: YOLO11 and YOLO26 (ultralytics) and Faster R-CNN
+(torchvision).
 
-Course week 3, "YOLO algorithm" and "Region proposals". Papers: Redmon et al. 2016, "You
-Only Look Once"; Ren et al. 2016, "Faster R-CNN". The models come from ``core.runtime.weights``;
+Course week 3, "YOLO algorithm", "Landmark detection" and "Region proposals". Papers: Redmon
+et al. 2016, "You Only Look Once"; Ren et al. 2016, "Faster R-CNN". YOLO's pose models add
+17 keypoints per person (COCO's), the course's landmarks: the output vector l1x, l1y, …,
+l17x, l17y beside each box. The models come from ``core.runtime.weights``;
 calls into a shared model go through ``core.runtime.device.device_lock`` (ultralytics models are
 not thread-safe). Drawing uses each library's own helper: ultralytics ``Results.plot``,
 torchvision ``draw_bounding_boxes``.
@@ -25,14 +28,44 @@ from core.runtime.latency import synchronize
 from core.runtime.tables import csv_text
 
 YOLO_SIZES = ("n", "s", "m", "l", "x")
+YOLO_FAMILIES = ("11", "26")
+YOLO_TASKS = ("", "-seg", "-pose")  # the file suffixes: boxes, instance masks, keypoints
 YOLO_IMAGE_SIZES = (320, 480, 640, 800, 960, 1280)  # multiples of the largest stride, 32
+KEYPOINTS = (  # COCO's 17, in the order of the pose models' outputs
+    "nose",
+    "left eye",
+    "right eye",
+    "left ear",
+    "right ear",
+    "left shoulder",
+    "right shoulder",
+    "left elbow",
+    "right elbow",
+    "left wrist",
+    "right wrist",
+    "left hip",
+    "right hip",
+    "left knee",
+    "right knee",
+    "left ankle",
+    "right ankle",
+)
 
 
-def yolo_weights_name(size: str, segment: bool = False) -> str:
-    """The ``core.runtime.weights`` name of YOLO11 ``size`` ("n" … "x"), detection or instance segmentation."""
-    if size not in YOLO_SIZES:
-        raise UserError(f"YOLO11 comes in sizes {', '.join(YOLO_SIZES)}, not {size!r}.")
-    return f"yolo11{size}{'-seg' if segment else ''}"
+def yolo_weights_name(size: str, task: str = "", family: str = "11") -> str:
+    """The ``core.runtime.weights`` name of YOLO``family`` ``size`` ("n" … "x") for ``task``
+    ("": detection, "-seg": instance segmentation, "-pose": keypoints)."""
+    if size not in YOLO_SIZES or task not in YOLO_TASKS or family not in YOLO_FAMILIES:
+        raise UserError(
+            f"YOLO comes as YOLO{' or YOLO'.join(YOLO_FAMILIES)}, in sizes {', '.join(YOLO_SIZES)}, for boxes, "
+            f"-seg or -pose; not yolo{family}{size}{task}."
+        )
+    return f"yolo{family}{size}{task}"
+
+
+def yolo_size_letter(name: str) -> str:
+    """The size of a YOLO weights name: "yolo26s-pose" -> "s"."""
+    return name[len("yolo11")]
 
 
 @dataclass(frozen=True)
@@ -55,6 +88,7 @@ class DetectionResult:
     speed_ms: dict[str, float]  # stage -> milliseconds
     draw: Callable[[], np.ndarray] = field(repr=False, compare=False)
     has_masks: bool = False
+    keypoints: np.ndarray | None = field(default=None, repr=False, compare=False)  # (N, 17, 3): x, y, confidence
 
     def annotated(self) -> np.ndarray:
         """The image with boxes (and masks) drawn by the detector's library: (H, W, 3) uint8 RGB.
@@ -82,6 +116,28 @@ class DetectionResult:
                 }
             )
         return rows
+
+    def landmark_rows(self, person: int) -> list[dict[str, Any]]:
+        """One row per keypoint of detection ``person`` (a pose model's): its name, pixels,
+        confidence, and the course's lᵢx, lᵢy as fractions of the image's width and height."""
+        if self.keypoints is None:
+            return []
+        return [
+            {
+                "i": index,
+                "landmark": name,
+                "x": round(float(x), 1),
+                "y": round(float(y), 1),
+                "confidence": round(float(confidence), 4),
+                "lᵢx": round(float(x) / self.width, 4),
+                "lᵢy": round(float(y) / self.height, 4),
+            }
+            for index, (name, (x, y, confidence)) in enumerate(zip(KEYPOINTS, self.keypoints[person]), start=1)
+        ]
+
+    def landmark_vector(self, person: int) -> list[float]:
+        """The course's output vector for one person: l1x, l1y, …, l17x, l17y (fractions)."""
+        return [value for row in self.landmark_rows(person) for value in (row["lᵢx"], row["lᵢy"])]
 
     def counts(self) -> dict[str, int]:
         """How many objects of each class, most frequent first."""
@@ -128,6 +184,7 @@ def detect_yolo(
         dict(result.speed),
         lambda: np.asarray(result.plot(pil=True)),
         has_masks=result.masks is not None,
+        keypoints=None if result.keypoints is None else result.keypoints.data.cpu().numpy(),
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from core.detection.boxes import Box
-from core.detection.detectors import predict_yolo
+from core.detection.detectors import predict_yolo, yolo_size_letter
 from core.media.video import SourceFrame, VideoFrame, VideoPlan
 from core.runtime.tables import csv_text
 
@@ -83,7 +83,7 @@ class YoloTracking:
 
     def memory_parts(self, plan: VideoPlan) -> dict[str, int]:
         imgsz = int(self.options.get("imgsz", 640))
-        per_pixel = YOLO_BYTES_PER_PIXEL[self.weights_name.removeprefix("yolo11")[0]]
+        per_pixel = YOLO_BYTES_PER_PIXEL[yolo_size_letter(self.weights_name)]
         return {"the model's image size": per_pixel * imgsz**2}
 
     def start(self, device: torch.device) -> Callable[[SourceFrame], tuple[np.ndarray, tuple[TrackedObject, ...]]]:

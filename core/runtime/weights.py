@@ -136,10 +136,6 @@ def _package_dir(package: str) -> Path:
     return Path(spec.submodule_search_locations[0])
 
 
-# Approximate sizes (MB) of the released YOLO11 files: float16 weights, about 2 bytes per parameter.
-YOLO_DETECT_MB = {"n": 5.4, "s": 18.4, "m": 38.8, "l": 49.0, "x": 109.3}
-YOLO_SEGMENT_MB = {"n": 5.9, "s": 19.7, "m": 43.3, "l": 53.5, "x": 119.3}
-
 # the course topics that use each weight; ui.catalog names the page of each topic
 _DETECTION = "detection"
 _SEGMENTATION = "segmentation"
@@ -152,6 +148,23 @@ _TRAINING_SCRIPTS = {
     "LeNet5": "train_lenet",
     "DigitBackbone": "train_digit_backbone",
 }  # the scripts that make CNN Lab's own weights
+# Approximate sizes (MB) of the released files: float16 weights, about 2 bytes per parameter
+# (YOLO11 detection and segmentation: the files' sizes; the others: the parameters counted
+# from ultralytics' model yaml)
+YOLO_MB = {
+    ("11", ""): {"n": 5.4, "s": 18.4, "m": 38.8, "l": 49.0, "x": 109.3},
+    ("11", "-seg"): {"n": 5.9, "s": 19.7, "m": 43.3, "l": 53.5, "x": 119.3},
+    ("11", "-pose"): {"n": 5.8, "s": 19.9, "m": 41.9, "l": 52.5, "x": 117.8},
+    ("26", ""): {"n": 5.1, "s": 20.0, "m": 43.8, "l": 52.6, "x": 118.0},
+    ("26", "-seg"): {"n": 6.3, "s": 23.0, "m": 54.2, "l": 63.0, "x": 141.4},
+    ("26", "-pose"): {"n": 7.5, "s": 23.7, "m": 48.7, "l": 57.5, "x": 125.8},
+}
+YOLO_TASKS = {  # file suffix -> what it does, what it was trained on, the topics that use it
+    "": ("detection", "COCO 2017 (80 classes)", (_DETECTION,)),
+    "-seg": ("instance segmentation", "COCO 2017 (80 classes, masks)", (_DETECTION, _SEGMENTATION)),
+    "-pose": ("pose (17 keypoints)", "COCO 2017 keypoints (people, 17 keypoints)", (_DETECTION,)),
+}
+
 # The ImageNet classifiers of the model comparisons page: torchvision's default weights of each
 # architecture in core.architectures.registry (VGG19's entry is the style page's, shared).
 CLASSIFIERS = (
@@ -198,27 +211,18 @@ REGISTRY: dict[str, PretrainedWeights] = {
     for entry in (
         *(
             PretrainedWeights(
-                f"yolo11{size}{suffix}",
-                f"YOLO11{size} {task}",
+                f"yolo{family}{size}{suffix}",
+                f"YOLO{family}{size} {YOLO_TASKS[suffix][0]}",
                 "ultralytics",
                 "YOLO",
                 "",
-                f"{ULTRALYTICS_ASSETS}yolo11{size}{suffix}.pt",
+                f"{ULTRALYTICS_ASSETS}yolo{family}{size}{suffix}.pt",
                 size_mb,
                 "AGPL-3.0",
-                trained_on,
-                pages,
+                YOLO_TASKS[suffix][1],
+                YOLO_TASKS[suffix][2],
             )
-            for suffix, task, trained_on, pages, sizes in (
-                ("", "detection", "COCO 2017 (80 classes)", (_DETECTION,), YOLO_DETECT_MB),
-                (
-                    "-seg",
-                    "instance segmentation",
-                    "COCO 2017 (80 classes, masks)",
-                    (_DETECTION, _SEGMENTATION),
-                    YOLO_SEGMENT_MB,
-                ),
-            )
+            for (family, suffix), sizes in YOLO_MB.items()
             for size, size_mb in sizes.items()
         ),
         PretrainedWeights(

@@ -34,8 +34,23 @@ def test_without_weights_the_page_says_how_to_get_them_and_the_labs_work(app):
 
 def test_choosing_another_model_size_names_its_weights(app):
     app.selectbox(key="det-size").set_value("x")
-    app.toggle(key="det-seg").set_value(True).run()
+    app.selectbox(key="det-task").set_value("-seg").run()
     assert any("YOLO11x instance segmentation" in w and "yolo11x-seg" in w for w in texts(app, "warning"))
+    app.selectbox(key="det-family").set_value("26")
+    app.selectbox(key="det-task").set_value("-pose").run()
+    assert any("YOLO26x pose (17 keypoints)" in w and "yolo26x-pose" in w for w in texts(app, "warning"))
+
+
+def test_a_pose_model_lists_one_persons_landmarks_and_the_course_vector(caches):
+    save_untrained_yolo("yolo11n-pose", class_logit=2.0)
+    app = open_page()
+    app.number_input(key="det-max").set_value(2)
+    app.selectbox(key="det-task").set_value("-pose").run()
+    landmarks = frame(app, "landmark")
+    assert len(landmarks) == 17 and landmarks["landmark"].iloc[4] == "right ear"
+    assert any(code.startswith("(l1x, l1y, …, l17x, l17y) = (") for code in texts(app, "code"))
+    app.selectbox(key="det-person").set_value(app.selectbox(key="det-person").options[1]).run()
+    assert len(frame(app, "landmark")) == 17 and not app.exception
 
 
 def test_iou_lab_numbers_verdict_and_a_bad_box(app):

@@ -85,10 +85,12 @@ def test_an_uploaded_photo_feeds_the_iou_lab(page, app_url, tmp_path):
 
 @pytest.fixture(scope="module")
 def untrained_yolo_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second server whose ultralytics cache holds an untrained yolo11n with raised class
-    biases, so the detection path renders boxes: a test of the plumbing, not of detection."""
+    """A second server whose ultralytics cache holds an untrained yolo11n and yolo11n-pose with
+    raised class biases, so the detection path renders boxes: a test of the plumbing, not of
+    detection."""
     workdir = tmp_path_factory.mktemp("streamlit-yolo")
-    save_untrained_yolo("yolo11n", class_logit=2.0, directory=yolo_weights_dir(workdir))
+    for name in ("yolo11n", "yolo11n-pose"):
+        save_untrained_yolo(name, class_logit=2.0, directory=yolo_weights_dir(workdir))
     with served_app(workdir) as url:
         yield url
 
@@ -118,6 +120,18 @@ def test_a_video_is_tracked_and_comes_back_annotated_with_its_tracks(page, untra
     assert panel.locator(".js-plotly-plot").count() == 1  # objects per frame
     assert_no_exception(page)
     screenshot(page, "detection_video_tracked")
+
+
+def test_a_pose_model_lists_the_landmarks_of_one_person(page, untrained_yolo_app_url):
+    open_page(page, untrained_yolo_app_url, PAGE)
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_role("combobox", name="Output").click()
+    page.get_by_role("option", name="Keypoints (-pose)").click()
+    settled(page)
+    expect(panel).to_contain_text("(l1x, l1y, …, l17x, l17y) = (", timeout=60_000)
+    assert "the course's output for landmark detection" in panel.inner_text()
+    assert_no_exception(page)
+    screenshot(page, "detection_pose_plumbing")
 
 
 def test_several_images_come_back_in_one_table_and_a_zip(page, untrained_yolo_app_url, tmp_path):

@@ -30,7 +30,13 @@ def confident_yolo(caches):
 
 def test_weights_names():
     assert detectors.yolo_weights_name("n") == "yolo11n"
-    assert detectors.yolo_weights_name("x", segment=True) == "yolo11x-seg"
+    assert detectors.yolo_weights_name("x", "-seg") == "yolo11x-seg"
+    assert detectors.yolo_weights_name("s", "-pose", "26") == "yolo26s-pose"
+    assert detectors.yolo_size_letter("yolo26s-pose") == "s"
+    for name in (
+        detectors.yolo_weights_name(s, t, f) for s in "nsmlx" for t in ("", "-seg", "-pose") for f in "11 26".split()
+    ):
+        assert get_weights(name).library == "ultralytics"
     with pytest.raises(ValueError, match="n, s, m, l, x"):
         detectors.yolo_weights_name("q")
 
@@ -89,6 +95,28 @@ def test_segmentation_model_draws_masks(caches):
     save_untrained_yolo("yolo11n-seg", class_logit=2.0)
     result = detectors.detect_yolo(load_pretrained("yolo11n-seg"), example_image("coffee"), CPU, max_det=3)
     assert result.has_masks and len(result.detections) == 3
+
+
+@pytest.mark.parametrize("name", ["yolo11n-pose", "yolo26n-pose"])
+def test_a_pose_model_gives_each_person_17_landmarks_and_the_course_vector(caches, name):
+    torch.manual_seed(0)
+    save_untrained_yolo(name, class_logit=2.0)
+    image = example_image("astronaut")
+    result = detectors.detect_yolo(load_pretrained(name), image, CPU, max_det=2)
+    assert result.keypoints is not None and result.keypoints.shape == (len(result.detections), 17, 3)
+    rows = result.landmark_rows(0)
+    assert [row["landmark"] for row in rows] == list(detectors.KEYPOINTS)
+    x, y = result.keypoints[0, 4, :2]  # the right ear, l5
+    assert (
+        rows[4]["i"] == 5 and rows[4]["lᵢx"] == round(float(x) / 512, 4) and rows[4]["lᵢy"] == round(float(y) / 512, 4)
+    )
+    vector = result.landmark_vector(0)
+    assert len(vector) == 34 and vector[8:10] == [rows[4]["lᵢx"], rows[4]["lᵢy"]]
+
+
+def test_a_model_without_keypoints_has_no_landmarks(confident_yolo):
+    result = detectors.detect_yolo(confident_yolo, example_image("coffee"), CPU, max_det=1)
+    assert result.keypoints is None and result.landmark_rows(0) == [] and result.landmark_vector(0) == []
 
 
 @pytest.mark.slow

@@ -34,7 +34,7 @@ FACENET = [name for name, entry in REGISTRY.items() if entry.library == "facenet
 
 def test_the_planned_weights_are_registered():
     assert set(REGISTRY) == {
-        *(f"yolo11{size}{task}" for size in "nsmlx" for task in ("", "-seg")),
+        *(f"yolo{family}{size}{task}" for family in ("11", "26") for size in "nsmlx" for task in ("", "-seg", "-pose")),
         "vgg19",
         "fasterrcnn_resnet50_fpn",
         "deeplabv3_mobilenet_v3_large",
