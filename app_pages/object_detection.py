@@ -78,6 +78,11 @@ def yolo_section(device: torch.device, image: np.ndarray) -> None:
     if settings is None:
         return
     name, options = settings
+    st.caption(
+        f"Your own model: a .pt file is a pickle, and loading one runs whatever code it holds, so this server loads "
+        f"no model a visitor uploads. Its operator can put .pt and .onnx detection models in {weights.MODELS_DIR_ENV}; "
+        f"they appear under Generation as “{OPERATORS}”."
+    )
     if not weights_ready(name, "detection on your image", key="det-download"):
         st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
         st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
@@ -123,30 +128,39 @@ def show_landmarks(result: detectors.DetectionResult) -> None:
 
 
 YOLO_TASK_TITLES = {"": "Boxes", "-seg": "Instance masks (-seg)", "-pose": "Keypoints (-pose)"}
+OPERATORS = "This server's own"
 
 
 def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
     """The weights' name and ``detect_yolo``'s options as chosen, or None. ``key`` names the
     widgets; the first tab's size is the one the other labs use."""
     family_column, size_column, task_column, imgsz_column = st.columns(4)
+    custom = {entry.name: entry for entry in weights.custom_models()}
     family = family_column.selectbox(
         "Generation",
-        detectors.YOLO_FAMILIES,
-        format_func=lambda f: f"YOLO{f}",
+        [*detectors.YOLO_FAMILIES, *([OPERATORS] if custom else [])],
+        format_func=lambda f: f if f == OPERATORS else f"YOLO{f}",
         key=f"{key}-family",
         help="YOLO26's head predicts one box per object, so it needs no non-max suppression.",
     )
-    task = task_column.selectbox("Output", detectors.YOLO_TASKS, format_func=YOLO_TASK_TITLES.get, key=f"{key}-task")
-    size = size_column.selectbox(
-        "Model",
-        detectors.YOLO_SIZES,
-        key=f"{key}-size",
-        format_func=lambda s: (
-            f"YOLO{family}{s} ({weights.get_weights(detectors.yolo_weights_name(s, task, family)).size_mb:.0f} MB)"
-        ),
-    )
-    if key == "det":
-        state.YOLO_SIZE.set(size)
+    if family == OPERATORS:
+        name = size_column.selectbox("Model", list(custom), format_func=lambda n: custom[n].file_name, key=f"{key}-own")
+        task_column.caption("Output: the model's own boxes.")
+    else:
+        task = task_column.selectbox(
+            "Output", detectors.YOLO_TASKS, format_func=YOLO_TASK_TITLES.get, key=f"{key}-task"
+        )
+        size = size_column.selectbox(
+            "Model",
+            detectors.YOLO_SIZES,
+            key=f"{key}-size",
+            format_func=lambda s: (
+                f"YOLO{family}{s} ({weights.get_weights(detectors.yolo_weights_name(s, task, family)).size_mb:.0f} MB)"
+            ),
+        )
+        if key == "det":
+            state.YOLO_SIZE.set(size)
+        name = detectors.yolo_weights_name(size, task, family)
     imgsz = imgsz_column.selectbox(
         "Image size (pixels)",
         detectors.YOLO_IMAGE_SIZES,
@@ -160,7 +174,7 @@ def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
     iou = iou_column.slider("NMS IoU threshold", 0.05, 1.0, 0.7, 0.05, key=f"{key}-iou")
     if max_det is None:
         return None
-    return detectors.yolo_weights_name(size, task, family), dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
+    return name, dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
 
 
 def class_filter(model, key: str) -> list[int] | None:
@@ -490,6 +504,43 @@ def nms_section(device: torch.device, image: np.ndarray) -> None:
         }
     )
     text_column.dataframe(table, hide_index=True, height=min(300, 38 + 35 * len(table)))
+    nms_free_comparison(device, image, iou_threshold)
+
+
+def nms_free_comparison(device: torch.device, image: np.ndarray, iou_threshold: float) -> None:
+    """YOLO26 on the same image: its end-to-end head's boxes, and how many of them the steps
+    above would still remove."""
+    st.markdown(
+        "**What this step becomes in YOLO26.** Its head is trained to give each object one prediction (a "
+        "one-to-one assignment of predictions to objects), so its output needs only the pc threshold, no "
+        "non-max suppression. Below: YOLO26 of the same size on your image, and the course's NMS run on its "
+        "boxes at the IoU above."
+    )
+    name = detectors.yolo_weights_name(state.YOLO_SIZE.get("n"), "", "26")
+    if not weights_ready(name, "the comparison with YOLO26's NMS-free head", key="nms-download-26"):
+        return
+    model = loaded(name, device)
+    if model is None:
+        return
+    with st.spinner(f"Running {name}…"):
+        result = detectors.detect_yolo(model, image, device)
+    found = result.detections
+    boxes = np.array([d.box for d in found], dtype=float).reshape(-1, 4)
+    scores = np.array([d.confidence for d in found], dtype=float)
+    classes = np.array([d.class_id for d in found])
+    check = detection.nms_steps(boxes, scores, classes, 0.0, iou_threshold)
+    removed = len(found) - len(check.kept)
+    figure_column, text_column = st.columns([3, 2])
+    drawn = [
+        DrawnBox(d.box, PALETTE[2] if i in check.kept else PALETTE[1], f"{d.class_name} {d.confidence:.2f}", width=3)
+        for i, d in enumerate(found)
+    ]
+    figure_column.plotly_chart(boxes_figure(image, drawn, height=420), key="nms-free-figure")
+    text_column.metric(f"{name}'s boxes (pc ≥ 0.25)", f"{len(found)}")
+    text_column.metric(f"Of them NMS at IoU {iou_threshold:.2f} would remove", f"{removed}")
+    text_column.caption(
+        "Green: what NMS keeps. Orange: what it would remove (none, for a head that learned one box per object)."
+    )
 
 
 def nms_candidates(

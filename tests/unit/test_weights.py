@@ -17,8 +17,9 @@ import pytest
 import torch
 
 from core.runtime import weights
+from core.runtime.examples import example_image
 from core.runtime.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
-from tests.models import save_untrained_facenet, save_untrained_torchvision
+from tests.models import save_untrained_facenet, save_untrained_torchvision, save_untrained_yolo
 
 TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
 # The classifiers all load through one call (get_model with their enum); the load test writes
@@ -306,3 +307,27 @@ def test_cli_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit) as raised:
         weights.main(["download", "nope"])
     assert raised.value.code == 2
+
+
+# -- the operator's own models ------------------------------------------------------------------
+
+
+def test_the_operators_models_are_read_from_their_folder_and_load(caches, monkeypatch, tmp_path):
+    folder = tmp_path / "models"
+    assert weights.custom_models() == []  # unset: none
+    monkeypatch.setenv(weights.MODELS_DIR_ENV, str(folder))
+    assert weights.custom_models() == []  # not a folder yet: none
+    save_untrained_yolo("yolo11n", class_logit=2.0, directory=folder)
+    (folder / "yolo11n.pt").rename(folder / "mine.pt")
+    (folder / "notes.txt").write_text("not a model")
+    entry = get_weights("custom:mine.pt")
+    assert [e.name for e in weights.custom_models()] == ["custom:mine.pt"]
+    assert entry.library == "operator" and entry.is_cached() and entry.cache_path() == folder / "mine.pt"
+    row = {row["Name"]: row for row in weights.status_rows()}["custom:mine.pt"]
+    assert row["Status"] == "the operator's" and row["File"] == "mine.pt"
+    model = load_pretrained("custom:mine.pt")
+    found = model.predict(example_image("coffee"), verbose=False, max_det=2)[0]
+    assert len(found.boxes) == 2  # the untrained head with raised biases: plumbing
+    (folder / "mine.pt").unlink()
+    with pytest.raises(KeyError, match="custom:mine.pt"):
+        get_weights("custom:mine.pt")
