@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from core.media.live import FrameRecorder
 from core.runtime import weights
 from core.runtime.errors import UserError
 from core.runtime.images import ACCEPTED_EXTENSIONS, load_image
@@ -91,6 +92,8 @@ def classes_section() -> None:
     if photos.classes and st.toggle("Add photos with the camera", key="transfer-camera-on"):
         label = st.selectbox("Add each shot to", photos.classes, key="transfer-camera-class")
         st.camera_input("Take a photo", key="transfer-camera", on_change=add_uploads, args=(label, "transfer-camera"))
+    if photos.classes and st.toggle("Record from the live camera", key="transfer-record-on"):
+        record_section()
     export_column, import_column = st.columns(2)
     export_column.download_button(
         "Export the set (.zip)",
@@ -103,6 +106,37 @@ def classes_section() -> None:
     upload = import_column.file_uploader("Import a set (.zip)", type=["zip"], key="transfer-import")
     replaces = f" (replaces the {photos.total} photos here)" if photos.total else ""
     import_column.button(f"Import{replaces}", key="transfer-import-go", disabled=upload is None, on_click=import_set)
+
+
+@on_device
+def record_section(device: torch.device) -> None:
+    """The live camera's frames into a class, at a chosen rate, while Recording is on."""
+    photos = photo_set()
+    recorder = state.FRAME_RECORDER.setdefault(lambda: FrameRecorder(transfer.STORED_SIDE))
+    class_column, rate_column, record_column = st.columns(3, vertical_alignment="bottom")
+    label = class_column.selectbox("Record into", photos.classes, key="transfer-record-class")
+    rate = rate_column.slider("Frames a second", 1, 10, 5, key="transfer-record-rate")
+    recording = record_column.toggle("Recording", key="transfer-recording", help="Off: recording stops at once.")
+    recorder.set(recording, rate)
+    live_camera("transfer-record", recorder, device)
+    recorded_frames(recorder, label)
+
+
+@st.fragment(run_every=1.0)
+def recorded_frames(recorder: FrameRecorder, label: str) -> None:
+    """Every second: the frames recorded since, added to ``label`` within the caps."""
+    photos = photo_set()
+    frames = recorder.take()
+    if label not in photos.photos:
+        return
+    if frames:
+        try:
+            photos.add_photos(label, frames)
+        except UserError as error:
+            st.session_state["transfer-recording"] = False
+            say("warning", f"Recording stopped: {error}")
+            st.rerun()
+    st.caption(f"{label}: {len(photos.photos[label])} photos")
 
 
 def say(kind: str, message: str) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from core.detection.detectors import Detection
     from core.faces.gallery import Gallery
     from core.faces.recognition import RecordedPair
+    from core.media.live import FrameRecorder
     from core.runtime.files import PrivateFolder
     from core.transfer.augment import AugmentSettings
     from core.transfer.deploy import OnnxExport
@@ -83,6 +84,7 @@ NMS_CANDIDATES: SessionValue[tuple[np.ndarray, str, tuple]] = SessionValue("nms-
 PHOTO_SET: SessionValue[PhotoSet] = SessionValue("transfer-photos")
 TRANSFER_NOTICES: SessionValue[list[tuple[str, str]]] = SessionValue("transfer-notices")
 EARLIER_TRAININGS: SessionValue[list[dict]] = SessionValue("transfer-earlier")
+FRAME_RECORDER: SessionValue[FrameRecorder] = SessionValue("transfer-recorder")  # the live camera's recorder
 # the last ONNX file made, with the id of the network it was made from
 ONNX_EXPORT: SessionValue[tuple[int, OnnxExport]] = SessionValue("transfer-onnx")
 AUGMENTATION: SessionValue[AugmentSettings] = SessionValue("transfer-augmentation")

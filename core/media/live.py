@@ -7,6 +7,9 @@ The camera does not wait: while a frame is being worked on, the next ones queue 
 so a busy server answers late frames less often rather than later and later. Models are the
 process's shared ones; their calls go through the device lock like every other call.
 
+A ``FrameRecorder`` is work that keeps frames instead of drawing on them: the transfer
+page records classes from the stream with it.
+
 ICE servers come from the operator: ``CNNLAB_ICE_SERVERS`` holds the JSON list of
 ``RTCIceServer`` objects the browser and the server use to find a path to each other (STUN
 across NAT, TURN when no direct path exists). Unset, none is used: enough on one machine or
@@ -28,6 +31,7 @@ import numpy as np
 
 from core.media.video import FrameWork, SourceFrame
 from core.runtime.errors import UserError
+from core.runtime.images import fit_within
 
 if TYPE_CHECKING:
     import av
@@ -122,3 +126,61 @@ class LiveStream:
         fps = (len(answered) - 1) / (answered[-1] - answered[0]) if len(answered) > 1 else 0.0
         latency = latencies[len(latencies) // 2] if latencies else 0.0
         return LiveStats(frames, fps, latency, dropped)
+
+
+class FrameRecorder:
+    """A ``FrameWork`` that keeps the camera's frames while recording: at most ``rate`` a
+    second, each shrunk to ``side`` pixels on its longer side, at most ``MAX_WAITING`` waiting
+    until the page takes them (``take``). The frame goes back with a red dot while recording.
+    The same recorder stays in use while its settings change (``set``), so the stream never
+    restarts for them."""
+
+    MAX_WAITING = 100
+
+    def __init__(self, side: int) -> None:
+        self.side = side
+        self._lock = threading.Lock()
+        self._waiting: deque[np.ndarray] = deque(maxlen=self.MAX_WAITING)
+        self._recording, self._rate, self._last = False, 5.0, 0.0
+
+    @property
+    def title(self) -> str:
+        return "Recording the camera"
+
+    def memory_parts(self, plan: Any) -> dict[str, int]:
+        return {"the size": 3 * self.side**2 * self.MAX_WAITING}
+
+    def set(self, recording: bool, rate: float) -> None:
+        with self._lock:
+            if recording and not self._recording:
+                self._last = float("-inf")  # the first frame after Record is kept
+            self._recording, self._rate = recording, rate
+
+    def take(self) -> list[np.ndarray]:
+        """The frames recorded since the last call, oldest first, as (H, W, 3) uint8 RGB."""
+        with self._lock:
+            frames = list(self._waiting)
+            self._waiting.clear()
+        return frames
+
+    def start(self, device: torch.device) -> Callable[[SourceFrame], tuple[np.ndarray, None]]:
+        import cv2  # OpenCV comes with ultralytics
+
+        def step(frame: SourceFrame) -> tuple[np.ndarray, None]:
+            now = time.monotonic()
+            with self._lock:
+                keep = self._recording and now - self._last >= 1.0 / self._rate
+                if keep:
+                    self._last = now
+            if keep:
+                shrunk = fit_within(frame.rgb(), self.side)
+                with self._lock:
+                    self._waiting.append(shrunk)
+            if not self._recording:
+                return frame.bgr, None
+            drawn = frame.bgr.copy()
+            radius = max(6, drawn.shape[1] // 60)
+            cv2.circle(drawn, (2 * radius, 2 * radius), radius, (0, 0, 255), -1)
+            return drawn, None
+
+        return step

@@ -153,3 +153,34 @@ def test_a_model_from_scratch_on_the_live_camera_then_as_onnx(camera_page, app_u
     assert logits.shape == (3, 2)
     assert_no_exception(page)
     screenshot(page, "transfer_exported")
+
+
+def test_two_classes_recorded_from_the_live_camera(camera_page, app_url):
+    page = camera_page
+    open_page(page, app_url, PAGE)
+    panel = page.get_by_role("tabpanel")
+    for name in ("left", "right"):
+        panel.get_by_label("New class").fill(name)
+        panel.get_by_role("button", name="Add class").click()
+        settled(page)
+    panel.get_by_text("Record from the live camera", exact=True).click()
+    settled(page)
+    panel.get_by_role("button", name="Open the live camera").click()
+    settled(page)
+    page.frame_locator("iframe").get_by_role("button", name="Start").click()
+    expect(panel).to_contain_text("frames answered", timeout=30_000)
+    for name in ("left", "right"):
+        if name == "right":
+            panel.get_by_role("combobox", name="Record into").click()
+            page.get_by_role("option", name="right", exact=True).click()
+            settled(page)
+        panel.get_by_text("Recording", exact=True).click()  # on
+        expect(panel).to_contain_text(re.compile(rf"{name}: ([5-9]|\d\d+) photos"), timeout=30_000)
+        panel.get_by_text("Recording", exact=True).click()  # off: it stops at once
+        settled(page)
+    text = panel.inner_text()
+    counts = {name: int(re.search(rf"{name} · (\d+) photos", text).group(1)) for name in ("left", "right")}
+    assert all(count >= 5 for count in counts.values()), counts
+    assert_no_exception(page)
+    screenshot(page, "transfer_recorded_classes")
+    page.frame_locator("iframe").get_by_role("button", name="Stop").click()

@@ -14,7 +14,7 @@ import torch
 
 from core.media import live
 from core.runtime.errors import UserError
-from tests.videos import camera_frames
+from tests.videos import camera_frames, panning_frames
 
 CPU = torch.device("cpu")
 
@@ -87,3 +87,22 @@ def test_ice_servers_come_from_the_operator_or_are_refused_with_an_example(monke
         monkeypatch.setenv(live.ICE_SERVERS_ENV, bad)
         with pytest.raises(UserError, match="must be a JSON list of ICE servers"):
             live.ice_servers()
+
+
+def test_the_recorder_keeps_frames_at_its_rate_only_while_recording(monkeypatch):
+    clock = iter([0.0, 0.1, 0.25, 0.45, 0.5, 0.9, 1.0])
+    monkeypatch.setattr(live.time, "monotonic", lambda: next(clock))
+    recorder = live.FrameRecorder(side=32)
+    step = recorder.start(CPU)
+    frames = [
+        live.SourceFrame(index, 0.0, pixels[..., ::-1].copy()) for index, pixels in enumerate(panning_frames(7, 64, 48))
+    ]
+    drawn, _ = step(frames[0])
+    assert drawn is frames[0].bgr and recorder.take() == []  # not recording: nothing kept, nothing drawn
+    recorder.set(True, rate=4.0)  # one frame each 0.25 s at most
+    for frame in frames[1:]:
+        drawn, _ = step(frame)
+    assert drawn[8, 8].tolist() == [0, 0, 255]  # the red dot while recording
+    kept = recorder.take()
+    assert len(kept) == 3 and all(max(image.shape[:2]) == 32 for image in kept)  # at t = 0.1, 0.45 and 0.9
+    assert recorder.take() == []  # taken once
