@@ -89,6 +89,7 @@ def classes_section() -> None:
             )
             if images:
                 st.image([display_jpeg(image) for image in images[:12]], width=72)
+                review_photos(index, label, images)
     if photos.classes and st.toggle("Add photos with the camera", key="transfer-camera-on"):
         label = st.selectbox("Add each shot to", photos.classes, key="transfer-camera-class")
         st.camera_input("Take a photo", key="transfer-camera", on_change=add_uploads, args=(label, "transfer-camera"))
@@ -106,6 +107,33 @@ def classes_section() -> None:
     upload = import_column.file_uploader("Import a set (.zip)", type=["zip"], key="transfer-import")
     replaces = f" (replaces the {photos.total} photos here)" if photos.total else ""
     import_column.button(f"Import{replaces}", key="transfer-import-go", disabled=upload is None, on_click=import_set)
+
+
+def review_photos(index: int, label: str, images: list[np.ndarray]) -> None:
+    """Every photo of the class, numbered, and deleting some or all of them."""
+    with st.expander(f"Review and delete ({len(images)})"):
+        numbers = list(range(1, len(images) + 1))
+        st.image([display_jpeg(image) for image in images], width=72, caption=[str(n) for n in numbers])
+        chosen = st.multiselect("Photos to delete", numbers, key=f"transfer-remove-{index}-{len(images)}")
+        delete_column, all_column = st.columns(2)
+        delete_column.button(
+            f"Delete {len(chosen)} photo{'s' if len(chosen) != 1 else ''}",
+            key=f"transfer-remove-go-{index}",
+            disabled=not chosen,
+            on_click=delete_photos,
+            args=(label, [n - 1 for n in chosen]),
+        )
+        all_column.button(
+            f"Delete all {len(images)}",
+            key=f"transfer-remove-all-{index}",
+            on_click=delete_photos,
+            args=(label, list(range(len(images)))),
+        )
+
+
+def delete_photos(label: str, indices: list[int]) -> None:
+    removed = photo_set().remove_photos(label, indices)
+    say("success", f"Deleted {removed} photo{'s' if removed != 1 else ''} of {label}.")
 
 
 @on_device

@@ -169,6 +169,12 @@ class PhotoSet:
         self.photos[name].extend(fit_within(image, STORED_SIDE) for image in images[:room])
         return min(room, len(images))
 
+    def remove_photos(self, name: str, indices: Sequence[int]) -> int:
+        """Remove the photos at ``indices`` (0-based) from class ``name``; returns how many went."""
+        doomed = {index for index in indices if 0 <= index < len(self.photos[name])}
+        self.photos[name] = [image for index, image in enumerate(self.photos[name]) if index not in doomed]
+        return len(doomed)
+
     def check_trainable(self) -> None:
         """Refuse a set that cannot be split and trained, saying which class is short."""
         if len(self.photos) < 2:

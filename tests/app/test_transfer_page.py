@@ -53,6 +53,17 @@ def two_classes(app: AppTest, each: int = 6) -> None:
     upload(app, 1, pngs("coffee", each))
 
 
+def test_photos_are_reviewed_numbered_and_deleted_some_or_all(app):
+    two_classes(app, each=6)
+    app.multiselect(key="transfer-remove-0-6").set_value([2, 5]).run()
+    app.button(key="transfer-remove-go-0").click().run()
+    assert "Deleted 2 photos of cat." in texts(app, "success")
+    assert any("**cat** · 4 photos" in m for m in texts(app, "markdown"))
+    app.button(key="transfer-remove-all-1").click().run()
+    assert any("**coffee** · 0 photos" in m for m in texts(app, "markdown")) and not app.exception
+    assert any("Class 'cat' has 4 photos" in i for i in texts(app, "info"))  # the Train tab says why it cannot train
+
+
 def test_classes_refuse_bad_names_and_skip_files_that_are_not_images(app):
     add_class(app, "Tigger")
     assert app.text_input(key="transfer-new-class").value == ""  # ready for the next class

@@ -1,8 +1,9 @@
 """The transfer-learning page in a real browser: every tab without ImageNet weights, then,
 with an untrained ResNet-18 in the server's cache, two classes built from multi-file uploads
-(one file not an image), the four regimes trained, and a long training stopped; and a model
-trained from scratch on Chromium's fake camera, exported as ONNX and read back here
-(plumbing: an untrained backbone's accuracy means nothing)."""
+(one file not an image), the four regimes trained, and a long training stopped; and with
+Chromium's fake camera, two classes recorded from the stream, a model trained from scratch,
+classifying the stream, exported as ONNX and read back here (plumbing: an untrained
+backbone's accuracy means nothing)."""
 
 from __future__ import annotations
 
@@ -127,35 +128,9 @@ def test_two_classes_from_uploads_then_the_regimes(page, untrained_resnet_url, t
     screenshot(page, "transfer_stopped")
 
 
-def test_a_model_from_scratch_on_the_live_camera_then_as_onnx(camera_page, app_url, tmp_path):
-    page = camera_page
-    open_page(page, app_url, PAGE)
-    panel = page.get_by_role("tabpanel")
-    add_class(page, panel, "cat", photos(tmp_path, "chelsea", 5))
-    add_class(page, panel, "coffee", photos(tmp_path, "coffee", 5))
-    panel = open_tab(page, "Train")
-    fill_number(page, panel, "Epochs", "1")
-    panel.get_by_role("button", name="Train").click()
-    expect(panel).to_contain_text("Done:", timeout=180_000)
-    settled(page)
-    panel = open_tab(page, "Classify")
-    panel.get_by_text("The live camera", exact=True).click()
-    settled(page)
-    stream_the_camera(page, page.get_by_role("tabpanel"), "transfer_live_camera")
-    panel = page.get_by_role("tabpanel")
-    panel.get_by_role("button", name="Make the ONNX file").click()
-    expect(panel).to_contain_text("Checked: onnxruntime's logits", timeout=120_000)
-    with page.expect_download() as download:
-        panel.get_by_role("button", name="Download ONNX").click()
-    session = onnxruntime.InferenceSession(Path(download.value.path()).read_bytes(), providers=["CPUExecutionProvider"])
-    assert json.loads(session.get_modelmeta().custom_metadata_map["classes"]) == ["cat", "coffee"]
-    logits = session.run(None, {"image": np.zeros((3, 3, 224, 224), np.float32)})[0]
-    assert logits.shape == (3, 2)
-    assert_no_exception(page)
-    screenshot(page, "transfer_exported")
-
-
-def test_two_classes_recorded_from_the_live_camera(camera_page, app_url):
+def test_classes_recorded_from_the_camera_trained_from_scratch_classified_live_and_exported(camera_page, app_url):
+    """Teachable Machine's loop: record two classes from the live camera, train (d) from
+    scratch (no ImageNet weights here), classify the stream, export ONNX and read it back."""
     page = camera_page
     open_page(page, app_url, PAGE)
     panel = page.get_by_role("tabpanel")
@@ -184,3 +159,23 @@ def test_two_classes_recorded_from_the_live_camera(camera_page, app_url):
     assert_no_exception(page)
     screenshot(page, "transfer_recorded_classes")
     page.frame_locator("iframe").get_by_role("button", name="Stop").click()
+    panel = open_tab(page, "Train")
+    fill_number(page, panel, "Epochs", "1")
+    panel.get_by_role("button", name="Train").click()
+    expect(panel).to_contain_text("Done:", timeout=180_000)
+    settled(page)
+    panel = open_tab(page, "Classify")
+    panel.get_by_text("The live camera", exact=True).click()
+    settled(page)
+    stream_the_camera(page, page.get_by_role("tabpanel"), "transfer_live_camera")
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_role("button", name="Make the ONNX file").click()
+    expect(panel).to_contain_text("Checked: onnxruntime's logits", timeout=120_000)
+    with page.expect_download() as download:
+        panel.get_by_role("button", name="Download ONNX").click()
+    session = onnxruntime.InferenceSession(Path(download.value.path()).read_bytes(), providers=["CPUExecutionProvider"])
+    assert json.loads(session.get_modelmeta().custom_metadata_map["classes"]) == ["left", "right"]
+    logits = session.run(None, {"image": np.zeros((3, 3, 224, 224), np.float32)})[0]
+    assert logits.shape == (3, 2)
+    assert_no_exception(page)
+    screenshot(page, "transfer_exported")

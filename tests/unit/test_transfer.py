@@ -253,3 +253,12 @@ def test_the_held_out_verdict_is_the_one_sided_binomial_test():
     clear = transfer.held_out_verdict(0.9, 20, 2)  # 18 of 20: P(X ≥ 18) = 211 / 2^20
     assert clear.p_value == pytest.approx(211 / 2**20) and clear.better_than_chance
     assert not transfer.held_out_verdict(0.0, 0, 3).better_than_chance
+
+
+def test_photos_are_removed_by_their_place_and_the_rest_keep_their_order():
+    photos = photo_set(each=6)
+    name = photos.classes[0]
+    kept = [photos.photos[name][i] for i in (0, 2, 3, 5)]
+    assert photos.remove_photos(name, [1, 4, 4, 99]) == 2  # a repeated or missing place counts once or not at all
+    assert all(a is b for a, b in zip(photos.photos[name], kept)) and len(photos.photos[name]) == 4
+    assert photos.remove_photos(name, range(4)) == 4 and photos.photos[name] == [] and name in photos.classes
