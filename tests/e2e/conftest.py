@@ -167,16 +167,16 @@ def stream_the_camera(tab, panel, name: str) -> None:
     assert panel.locator("iframe").count() == 0  # no WebRTC component until the camera is opened
     panel.get_by_role("button", name="Open the live camera").click()
     settled(tab)
-    tab.frame_locator("iframe").get_by_role("button", name="Start").click()
+    panel.frame_locator("iframe").get_by_role("button", name="Start").click()
     expect(panel).to_contain_text("frames answered", timeout=30_000)
     expect(panel).to_contain_text(re.compile(r"([5-9]|\d\d+) frames answered"), timeout=30_000)  # at least 5
-    playing = tab.frame_locator("iframe").locator("video")
+    playing = panel.frame_locator("iframe").locator("video")
     # the answer streams back in the camera's 4:3 shape; WebRTC lowers the resolution when the machine is busy
     width, height = playing.evaluate("video => [video.videoWidth, video.videoHeight]")
     assert 0 < width <= 640 and width * 3 == height * 4
     assert_no_exception(tab)
     screenshot(tab, name)
-    tab.frame_locator("iframe").get_by_role("button", name="Stop").click()
+    panel.frame_locator("iframe").get_by_role("button", name="Stop").click()
     expect(panel).not_to_contain_text("frames answered", timeout=15_000)
-    expect(tab.frame_locator("iframe").get_by_role("button", name="Start")).to_be_visible()
+    expect(panel.frame_locator("iframe").get_by_role("button", name="Start")).to_be_visible()
     assert_no_exception(tab)

@@ -159,6 +159,8 @@ def test_classes_recorded_from_the_camera_trained_from_scratch_classified_live_a
     assert_no_exception(page)
     screenshot(page, "transfer_recorded_classes")
     page.frame_locator("iframe").get_by_role("button", name="Stop").click()
+    panel.get_by_text("Record from the live camera", exact=True).click()  # off: the recorder's camera goes
+    settled(page)
     panel = open_tab(page, "Train")
     fill_number(page, panel, "Epochs", "1")
     panel.get_by_role("button", name="Train").click()
