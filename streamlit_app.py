@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from core.runtime.device import keep_freed_pages, keep_releasing_memory
+from core.runtime.device import server_memory_release
 from ui.catalog import HOME, SECTIONS, pages_in
 from ui.sidebar import render_sidebar
 
@@ -22,17 +20,9 @@ def build_navigation() -> StreamlitPage:
     return st.navigation(menu)
 
 
-@st.cache_resource(show_spinner=False)
-def memory_release() -> threading.Event:
-    """Freed pages kept while work runs, and one thread per server that gives them back to
-    the system (``core.runtime.device``)."""
-    keep_freed_pages()
-    return keep_releasing_memory()
-
-
 def main() -> None:
     st.set_page_config(page_title="CNN Lab", page_icon=":material/grid_on:", layout="wide")
-    memory_release()
+    server_memory_release()  # freed pages kept while work runs, given back every 30 s
     page = build_navigation()
     render_sidebar()
     page.run()

@@ -150,6 +150,22 @@ def keep_releasing_memory(interval_s: float = 30.0, release: Callable[[], None] 
     return stop
 
 
+_server_release: threading.Event | None = None
+_server_release_guard = threading.Lock()
+
+
+def server_memory_release() -> threading.Event:
+    """``keep_freed_pages`` and one ``keep_releasing_memory`` thread for this process, however
+    often it is called: Streamlit may clear its resource cache, and a test process runs many
+    apps (every further thread would collect and trim the whole heap every 30 s as well)."""
+    global _server_release
+    with _server_release_guard:
+        if _server_release is None:
+            keep_freed_pages()
+            _server_release = keep_releasing_memory()
+        return _server_release
+
+
 class JobQueue:
     """Heavy jobs (training, style transfer) on one device run one at a time, in arrival order."""
 

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.runtime import weights
 from core.runtime.device import device_badge
+from tests.app import elements
 from tests.app.elements import metrics, texts
 from tests.conftest import ROOT
 from ui.catalog import PAGES, titles_of
@@ -114,3 +115,12 @@ def test_failed_download_shows_how_to_get_the_file(app, monkeypatch):
 def test_every_weight_names_topics_that_have_a_page():
     for entry in weights.REGISTRY.values():
         assert len(titles_of(entry.topics)) == len(entry.topics) > 0, entry.name
+
+
+def test_one_memory_release_thread_however_often_the_app_starts_afresh():
+    import threading
+
+    for _ in range(3):
+        elements.open_page("app_pages/home.py")  # clears Streamlit's resource cache each time
+    releasers = [thread for thread in threading.enumerate() if thread.name == "cnnlab-release-memory"]
+    assert len(releasers) == 1
