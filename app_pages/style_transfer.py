@@ -22,6 +22,7 @@ from core.runtime.examples import PHOTOS, STYLES, example_image
 from core.runtime.jobs import JobHandle
 from core.style import fast
 from core.style import neural_style as style
+from ui import state
 from ui.camera import live_camera
 from ui.charts import Curve, curves_figure
 from ui.errors import shown_user_errors
@@ -292,7 +293,7 @@ def fast_image(
 ) -> None:
     """G beside C and S, its times, its download, and its costs beside Gatys' result."""
     with shown_user_errors(), st.spinner("Styling…"):
-        result = fast.fast_style(stylizer, content, style_image, strength)
+        result = fast_result(stylizer, content, style_image, strength)
         columns = st.columns(3)
         columns[0].image(content, caption="Content C")
         columns[1].image(style_image, caption="Style S")
@@ -305,13 +306,29 @@ def fast_image(
         compare_with_gatys(device, content, style_image, result)
 
 
+def fast_result(
+    stylizer: fast.FastStyle, content: np.ndarray, style_image: np.ndarray, strength: float
+) -> fast.FastResult:
+    """Styled once per (content, style, strength) in this session, not on every rerun."""
+
+    def make() -> tuple[np.ndarray, fast.FastResult]:
+        return style_image, fast.fast_style(stylizer, content, style_image, strength)
+
+    used, result = state.FAST_RESULTS.get(content, (id(style_image), strength), make)
+    if used is not style_image:  # another image has taken the id of one that is gone
+        state.FAST_RESULTS.clear()
+        used, result = state.FAST_RESULTS.get(content, (id(style_image), strength), make)
+    return result
+
+
 def compare_with_gatys(
     device: torch.device, content: np.ndarray, style_image: np.ndarray, result: fast.FastResult
 ) -> None:
-    """Fast style's G and the last optimization's G on the same C and S: time, and the costs
-    measured by the same VGG19 (when its weights are here)."""
+    """Fast style's G and the last finished optimization's G on the same C and S: time, and
+    the costs measured by the same VGG19 (when its weights are here)."""
     handle = job_handle(TRANSFER.key)
-    job: style.StyleJob | None = None if handle is None or handle.last is None else handle.job
+    finished = handle is not None and handle.last is not None and not handle.active
+    job: style.StyleJob | None = handle.job if finished else None
     same = (
         job is not None
         and len(job.styles) == 1
@@ -324,9 +341,15 @@ def compare_with_gatys(
     rows = [("Fast style", (result.style_ms + result.stylize_ms) / 1e3, result.image)]
     if same:
         rows.append((f"Gatys, {len(handle.steps)} steps", handle.elapsed_s, job.result(handle.last.record)))
-    features = vgg_features(str(device))
-    with st.spinner("Measuring J_content and J_style with VGG19…"):
-        measured = [(name, seconds, style.image_costs(features, content, style_image, g)) for name, seconds, g in rows]
+    key = (id(result), id(handle) if same else None, len(handle.steps) if same else 0)
+    kept = state.FAST_COSTS.get()
+    if kept is not None and kept[0] == key and kept[1] is result:
+        measured = kept[2]
+    else:
+        features = vgg_features(str(device))
+        with st.spinner("Measuring J_content and J_style with VGG19…"):
+            measured = [(name, s, style.image_costs(features, content, style_image, g)) for name, s, g in rows]
+        state.FAST_COSTS.set((key, result, measured))
     table = [
         {"G made by": name, "time s": f"{s:.3g}", "J_content": f"{j['content']:.4g}", "J_style": f"{j['style']:.4g}"}
         for name, s, j in measured

@@ -144,27 +144,45 @@ def record_section(device: torch.device) -> None:
     class_column, rate_column, record_column = st.columns(3, vertical_alignment="bottom")
     label = class_column.selectbox("Record into", photos.classes, key="transfer-record-class")
     rate = rate_column.slider("Frames a second", 1, 10, 5, key="transfer-record-rate")
-    recording = record_column.toggle("Recording", key="transfer-recording", help="Off: recording stops at once.")
+    recording = record_column.toggle(
+        "Recording", key="transfer-recording", on_change=recording_switched, help="Off: recording stops at once."
+    )
     recorder.set(recording, rate)
     live_camera("transfer-record", recorder, device)
     recorded_frames(recorder, label)
 
 
+def recording_switched() -> None:
+    """Before the page draws: a stop keeps, in the class, what was recorded up to it."""
+    recorder = state.FRAME_RECORDER.get()
+    if recorder is not None and not st.session_state["transfer-recording"]:
+        recorder.set(False, st.session_state["transfer-record-rate"])
+        keep_recorded(recorder, st.session_state["transfer-record-class"])
+
+
+def keep_recorded(recorder: FrameRecorder, label: str) -> bool:
+    """The frames recorded since the last call, added to ``label`` within the caps; False
+    (with a message, the recording switched off) once the class or the set is full."""
+    photos, frames = photo_set(), recorder.take()
+    if not frames or label not in photos.photos:
+        return True
+    try:
+        photos.add_photos(label, frames)
+    except UserError as error:
+        st.session_state["transfer-recording"] = False
+        say("warning", f"Recording stopped: {error}")
+        return False
+    return True
+
+
 @st.fragment(run_every=1.0)
 def recorded_frames(recorder: FrameRecorder, label: str) -> None:
     """Every second: the frames recorded since, added to ``label`` within the caps."""
-    photos = photo_set()
-    frames = recorder.take()
-    if label not in photos.photos:
-        return
-    if frames:
-        try:
-            photos.add_photos(label, frames)
-        except UserError as error:
-            st.session_state["transfer-recording"] = False
-            say("warning", f"Recording stopped: {error}")
-            st.rerun()
-    st.caption(f"{label}: {len(photos.photos[label])} photos")
+    if not keep_recorded(recorder, label):
+        st.rerun()
+    photos = photo_set().photos
+    if label in photos:
+        st.caption(f"{label}: {len(photos[label])} photos")
 
 
 def say(kind: str, message: str) -> None:

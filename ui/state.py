@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from core.faces.recognition import RecordedPair
     from core.media.live import FrameRecorder
     from core.runtime.files import PrivateFolder
+    from core.style.fast import FastResult
     from core.transfer.augment import AugmentSettings
     from core.transfer.deploy import OnnxExport
     from core.transfer.regimes import PhotoSet
@@ -107,3 +108,8 @@ ANALYSED_FACES = ImageMemo("faces-analysed", slots=6)
 # -- every page
 PRIVATE_FOLDER: SessionValue[PrivateFolder] = SessionValue("private-folder")  # videos being made
 DISPLAY_JPEGS = ImageMemo("display-jpeg", slots=4)
+
+# -- neural style transfer
+FAST_RESULTS = ImageMemo("fast-style-results", slots=4)  # content -> (style image, its FastResult)
+# fast style's costs beside Gatys': (what they were measured for, the fast result, the rows)
+FAST_COSTS: SessionValue[tuple[tuple, FastResult, list]] = SessionValue("fast-style-costs")
