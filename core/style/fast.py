@@ -48,25 +48,20 @@ PREDICTOR_FILE = "arbitrary_predict.onnx"  # beside the registry's file, the tra
 WEIGHTS_NAME = "fast_style"
 
 
-@dataclass
 class FastStyle:
     """The two networks in onnxruntime sessions, loaded once and shared: a session's ``run``
     may be called from several threads at once."""
 
-    threads: int | None = None
-    _predictor: onnxruntime.InferenceSession = field(init=False, repr=False)
-    _transform: onnxruntime.InferenceSession = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         # idle threads sleep rather than spin: on a shared server the CPU they would burn is torch's
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if self.threads:
-            options.intra_op_num_threads = self.threads
         transform = get_weights(WEIGHTS_NAME).cache_path()
+        self._predictor: onnxruntime.InferenceSession
+        self._transform: onnxruntime.InferenceSession
         self._predictor, self._transform = (
             onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             for path in (transform.with_name(PREDICTOR_FILE), transform)
