@@ -3,6 +3,8 @@ drawing plumbing. Their outputs mean nothing and no test treats them as predicti
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -29,6 +31,21 @@ def save_untrained_yolo(name: str, class_logit: float | None = None, directory: 
     path = directory / entry.file_name if directory else entry.cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     untrained.save(path)
+
+
+def save_untrained_yolo_onnx(directory: Path, file_name: str, imgsz: int = 320) -> Path:
+    """An untrained YOLO11n with raised class biases (``save_untrained_yolo``), exported by
+    ultralytics to ONNX at a fixed ``imgsz`` as ``directory / file_name``: an operator's
+    ``.onnx`` model."""
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory() as scratch:
+        save_untrained_yolo("yolo11n", class_logit=2.0, directory=Path(scratch))
+        exported = YOLO(str(Path(scratch) / "yolo11n.pt")).export(format="onnx", imgsz=imgsz, simplify=False, verbose=False)
+        target = directory / file_name
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.move(exported, target)
+    return target
 
 
 def save_untrained_torchvision(name: str) -> dict[str, torch.Tensor]:

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app import elements
 from tests.app.elements import captions, frame, metrics, texts
 from tests.images import encode, gradient_rgb
-from tests.models import save_untrained_torchvision, save_untrained_yolo
+from tests.models import save_untrained_torchvision, save_untrained_yolo, save_untrained_yolo_onnx
 from tests.videos import write_video
 
 
@@ -253,6 +253,11 @@ def test_the_operators_own_model_appears_and_a_visitor_is_told_why_uploads_are_n
     app.selectbox(key="det-family").set_value("This server's own").run()
     assert app.selectbox(key="det-own").options == ["shelf-counter.pt"]
     assert len(frame(app, "bx")) == 4 and not app.exception  # its boxes, through the same path
+    save_untrained_yolo_onnx(tmp_path, "tally.onnx")
+    app.number_input(key="det-max").set_value(3).run()
+    assert app.selectbox(key="det-own").options == ["shelf-counter.pt", "tally.onnx"]
+    app.selectbox(key="det-own").set_value("tally.onnx").run()
+    assert len(frame(app, "bx")) == 3 and not app.exception  # an ONNX file runs through ONNX Runtime
 
 
 def test_the_nms_lab_sets_yolo26s_nms_free_head_beside_the_steps(caches):

@@ -19,7 +19,7 @@ import torch
 from core.runtime import weights
 from core.runtime.examples import example_image
 from core.runtime.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
-from tests.models import save_untrained_facenet, save_untrained_torchvision, save_untrained_yolo
+from tests.models import save_untrained_facenet, save_untrained_torchvision, save_untrained_yolo, save_untrained_yolo_onnx
 
 TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
 # The classifiers all load through one call (get_model with their enum); the load test writes
@@ -331,3 +331,13 @@ def test_the_operators_models_are_read_from_their_folder_and_load(caches, monkey
     (folder / "mine.pt").unlink()
     with pytest.raises(KeyError, match="custom:mine.pt"):
         get_weights("custom:mine.pt")
+
+
+def test_an_operators_onnx_model_loads_through_onnx_runtime_at_its_own_input_size(caches, monkeypatch, tmp_path):
+    save_untrained_yolo_onnx(tmp_path, "counter.onnx", imgsz=320)
+    monkeypatch.setenv(weights.MODELS_DIR_ENV, str(tmp_path))
+    assert [e.name for e in weights.custom_models()] == ["custom:counter.onnx"]
+    model = load_pretrained("custom:counter.onnx")
+    found = model.predict(example_image("coffee"), imgsz=640, verbose=False, max_det=3)[0]  # a fixed-size export
+    assert len(found.boxes) == 3 and found.orig_shape == example_image("coffee").shape[:2]
+    assert found.boxes.xyxy.max() <= max(found.orig_shape)  # boxes mapped back to the photo's own pixels
