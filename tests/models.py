@@ -41,7 +41,9 @@ def save_untrained_yolo_onnx(directory: Path, file_name: str, imgsz: int = 320) 
 
     with tempfile.TemporaryDirectory() as scratch:
         save_untrained_yolo("yolo11n", class_logit=2.0, directory=Path(scratch))
-        exported = YOLO(str(Path(scratch) / "yolo11n.pt")).export(format="onnx", imgsz=imgsz, simplify=False, verbose=False)
+        exported = YOLO(str(Path(scratch) / "yolo11n.pt")).export(
+            format="onnx", imgsz=imgsz, simplify=False, verbose=False
+        )
         target = directory / file_name
         directory.mkdir(parents=True, exist_ok=True)
         shutil.move(exported, target)

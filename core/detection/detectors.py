@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from core.detection.boxes import Box, midpoint_form
-from core.runtime.device import device_lock
+from core.runtime.device import device_lock, torch_threads_kept
 from core.runtime.errors import UserError
 from core.runtime.latency import synchronize
 from core.runtime.tables import csv_text
@@ -191,7 +191,7 @@ def detect_yolo(
 def predict_yolo(model: Any, bgr: np.ndarray, device: torch.device, *, classes: Sequence[int] | None, **options: Any):
     """The library's ``Results`` for an (H, W, 3) uint8 BGR image (OpenCV's order, which
     ultralytics reads), ``options`` as ``detect_yolo``'s."""
-    with device_lock(device):
+    with device_lock(device), torch_threads_kept():
         return model.predict(
             bgr,
             classes=list(classes) if classes is not None else None,

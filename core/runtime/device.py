@@ -90,6 +90,21 @@ def device_lock(device: torch.device) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
+@contextmanager
+def torch_threads_kept() -> Iterator[None]:
+    """Puts torch's CPU thread count back after a library call that changes it for the whole
+    process. ultralytics sets it to min(8, cores − 1) whenever it builds a predictor: on a
+    2-core server one thread, for every user's style transfer and training from then on."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
 def release_memory() -> None:
     """Give memory a finished job freed back to the system, so the server's resident set
     falls back: Python's reference cycles collected, the CUDA allocator's cached blocks

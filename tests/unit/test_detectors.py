@@ -72,6 +72,19 @@ def test_a_large_odd_sized_image_keeps_its_own_coordinates(confident_yolo):
     assert all(found.box[2] <= 2999 and found.box[3] <= 1001 for found in result.detections)
 
 
+def test_a_yolo_call_leaves_the_process_torch_thread_count_as_it_was(caches):
+    from ultralytics.utils import NUM_THREADS
+
+    save_untrained_yolo("yolo11n")
+    model, threads = load_pretrained("yolo11n"), torch.get_num_threads()
+    torch.set_num_threads(NUM_THREADS + 1)  # a count that ultralytics' own is not
+    try:
+        detectors.detect_yolo(model, example_image("coffee"), torch.device("cpu"))  # builds its predictor
+        assert torch.get_num_threads() == NUM_THREADS + 1
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_no_detections_give_an_empty_table(caches):
     save_untrained_yolo("yolo11n")  # freshly initialized: scores about 1e-4
     result = detectors.detect_yolo(load_pretrained("yolo11n"), example_image("rocket"), CPU, conf=0.25)

@@ -19,7 +19,12 @@ import torch
 from core.runtime import weights
 from core.runtime.examples import example_image
 from core.runtime.weights import REGISTRY, ModelUnavailable, download, get_weights, load_pretrained
-from tests.models import save_untrained_facenet, save_untrained_torchvision, save_untrained_yolo, save_untrained_yolo_onnx
+from tests.models import (
+    save_untrained_facenet,
+    save_untrained_torchvision,
+    save_untrained_yolo,
+    save_untrained_yolo_onnx,
+)
 
 TORCHVISION = [name for name, entry in REGISTRY.items() if entry.library == "torchvision"]
 # The classifiers all load through one call (get_model with their enum); the load test writes
