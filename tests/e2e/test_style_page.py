@@ -1,5 +1,5 @@
 """The style transfer page in a real browser: the honest status without VGG19; fast style
-(real networks) on an image, a video and Chromium's fake camera; and with an untrained VGG19
+(real networks) on an image, in a trained style, on a video and Chromium's fake camera; and with an untrained VGG19
 in the server's cache a short 64×64 run (plumbing: the images are not art)."""
 
 from __future__ import annotations
@@ -41,6 +41,14 @@ def test_fast_style_on_an_image_then_a_video(page, app_url, tmp_path):
     assert "Fast style G (512×512)" in text and "Reading the style:" in text and "Download G (PNG)" in text
     assert_no_exception(page)
     screenshot(page, "style_fast_image")
+    panel.get_by_text("One of 26 trained styles", exact=True).click()
+    settled(page)
+    panel = page.get_by_role("tabpanel")
+    text = panel.inner_text()
+    assert "The 26 trained styles on this image" in text and "Trained style: style 1" in text
+    assert "Fast style G (512×512)" in text
+    assert_no_exception(page)
+    screenshot(page, "style_fast_presets")
     panel.get_by_text("A video", exact=True).click()
     settled(page)
     write_video(tmp_path / "walk.mp4", frames=8, width=160, height=120)

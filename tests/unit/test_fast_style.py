@@ -101,6 +101,46 @@ def test_a_video_is_styled_frame_by_frame_as_each_frame_alone(stylizer, pictures
     assert found is None and np.array_equal(drawn[..., ::-1], alone)
 
 
+@pytest.mark.parametrize("spec", [3, {7: 0.5, 19: 0.5}])
+def test_presets_equal_the_packages_own_stylize(stylizer, pictures, spec):
+    content = np.ascontiguousarray(example_image("astronaut")[:256, :384])  # 384 px wide: no resizing in either
+    weights = fast.preset_weights(spec) if isinstance(spec, int) else fast.preset_weights(7, 19, 0.5)
+    ours = stylizer.stylize_presets(content, weights)
+    theirs = np.asarray(StyleTransfer(device="cpu").stylize(content, style=spec, max_size=384))
+    assert ours.shape == theirs.shape == content.shape
+    assert mean_difference(ours, theirs) < 0.5
+
+
+def test_preset_weights_mix_two_styles_and_name_a_wrong_number():
+    assert np.allclose(fast.preset_weights(2), np.eye(fast.PRESET_COUNT)[2])
+    mixed = fast.preset_weights(0, 25, 0.25)
+    assert mixed[0] == 0.75 and mixed[25] == 0.25 and mixed.sum() == 1.0
+    assert np.allclose(fast.preset_weights(4, 4, 0.3), np.eye(fast.PRESET_COUNT)[4])
+    with pytest.raises(UserError, match="numbered 1 to 26; 27"):
+        fast.preset_weights(26)
+    with pytest.raises(UserError, match="between 0 and 1"):
+        fast.preset_weights(0, 1, 2.0)
+
+
+def test_a_preset_at_strength_0_is_the_content_and_the_sheet_has_every_style(stylizer, pictures):
+    content = pictures[0]
+    assert np.array_equal(stylizer.stylize_presets_at(content, fast.preset_weights(5), 0.0), content)
+    half = stylizer.stylize_presets_at(content, fast.preset_weights(5), 0.5)
+    full = stylizer.stylize_presets(content, fast.preset_weights(5))
+    assert 0 < mean_difference(half, content) < mean_difference(full, content)
+    sheet = stylizer.preset_sheet(content, side=96)
+    assert len(sheet) == fast.PRESET_COUNT and all(tile.shape == (96, 96, 3) for tile in sheet)
+    assert min(mean_difference(a, b) for a, b in zip(sheet, sheet[1:])) > 1.0  # 26 styles, not one
+
+
+def test_a_video_in_a_preset_is_each_frame_in_that_preset(stylizer):
+    weights = tuple(fast.preset_weights(11).tolist())
+    work = fast.FastStyleVideo(lambda: stylizer, weights, 1.0, presets=True)
+    frame = panning_frames(1, 160, 120)[0]
+    drawn, _ = work.start(pick_device())(SourceFrame(0, 0.0, np.ascontiguousarray(frame[..., ::-1])))
+    assert np.array_equal(drawn[..., ::-1], stylizer.stylize_presets(frame, fast.preset_weights(11)))
+
+
 def test_image_costs_are_the_optimizations_costs_of_that_image(pictures):
     features = tiny_vgg()
     content, style_image = pictures
