@@ -43,7 +43,7 @@ if [ "$PART" = all ] || [ "$PART" = tests ]; then
 fi
 if [ "$PART" = all ] || [ "$PART" = benchmarks ]; then
   # seconds each benchmark may take; together with the tests, under 8 minutes
-  for entry in style:130 faces:60 detection:45 video:40 segmentation:45 conv_page:45 sliding_windows:25; do
+  for entry in style:130 faces:60 detection:45 video:50 segmentation:45 conv_page:35 sliding_windows:25; do
     run_part "bench-${entry%%:*}" "${entry##*:}" python3 -m benchmarks --device "$DEVICE" "${entry%%:*}"
   done
 fi
