@@ -734,8 +734,8 @@ def recognition_work(options: Options, where: str, then: str) -> face_video.Face
     detector = pretrained("mtcnn", str(options.device))
     return face_video.FaceRecognitionVideo(
         options.encoder,
-        lambda: detector,
-        lambda: model,
+        weights.SharedModel("mtcnn", detector),
+        weights.SharedModel(options.encoder, model),
         tuple(identities),
         templates,
         options.threshold,

@@ -293,7 +293,7 @@ def tracking_work(device: torch.device, key: str, purpose: str, tracker: str) ->
     if chosen is None:
         return None
     name, model, classes, options = chosen
-    return tracking.YoloTracking(name, lambda: model, tracker, classes, options)
+    return tracking.YoloTracking(name, weights.SharedModel(name, model), tracker, classes, options)
 
 
 def chosen_yolo(device: torch.device, key: str, purpose: str) -> tuple[str, object, list[int] | None, dict] | None:
@@ -375,7 +375,7 @@ def batch_section(device: torch.device) -> None:
     files = [(upload.name, upload.getvalue()) for upload in uploads[: batch.MAX_IMAGES]]
     if chosen is not None:
         name, model, classes, options = chosen
-        run_job(BATCH, batch.DetectionBatch(name, lambda: model, files, classes, options))
+        run_job(BATCH, batch.DetectionBatch(name, weights.SharedModel(name, model), files, classes, options))
 
 
 # -- Localization target --------------------------------------------------------------------------

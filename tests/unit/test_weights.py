@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import inspect
+import pickle
 import socket
 import threading
 import time
@@ -346,3 +347,18 @@ def test_an_operators_onnx_model_loads_through_onnx_runtime_at_its_own_input_siz
     found = model.predict(example_image("coffee"), imgsz=640, verbose=False, max_det=3)[0]  # a fixed-size export
     assert len(found.boxes) == 3 and found.orig_shape == example_image("coffee").shape[:2]
     assert found.boxes.xyxy.max() <= max(found.orig_shape)  # boxes mapped back to the photo's own pixels
+
+
+def test_a_shared_model_travels_by_name_and_a_session_model_whole():
+    model = load_pretrained("unet_shapes")
+    shared = weights.SharedModel("unet_shapes", model)
+    assert shared() is model  # where it was made: the process's own instance
+    sent = pickle.dumps(shared)
+    assert len(sent) < 300  # the name alone, not 1.9 million parameters
+    arrived = pickle.loads(sent)
+    assert arrived.name == "unet_shapes" and arrived() is not model and type(arrived()) is type(model)
+    assert pickle.loads(sent)() is arrived()  # loaded once per process
+    trained_here = weights.SharedModel(None, model)
+    copied = pickle.loads(pickle.dumps(trained_here))()
+    assert copied is not model
+    assert all(torch.equal(a, b) for a, b in zip(copied.state_dict().values(), model.state_dict().values()))

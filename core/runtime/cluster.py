@@ -1,0 +1,247 @@
+"""Jobs on a Ray cluster: the second backend behind ``core.runtime.jobs``.
+
+With ``CNNLAB_RAY_ADDRESS`` set (``local`` starts a cluster inside this process for a
+one-machine try; ``auto`` or ``ray://host:10001`` joins a running one), every long job
+runs as a Ray task instead of in this server's threads. Ray schedules it by what the job
+asks for: one GPU where the cluster has GPUs (one heavy job per GPU at a time, as the
+in-process queue does per device), else one CPU, and the job's ``MemoryEstimate`` as its
+``memory``. The task is a streaming generator: each ``Step`` comes back as it is done, as
+plain data (the jobs' records are NumPy arrays, numbers and dataclasses). Stop cancels the
+task on its worker. A job's models travel by name (``core.runtime.weights.SharedModel``)
+and the worker loads them; only the project's own code runs there, never an upload's.
+
+The queue place a user sees is read from the cluster: a detached actor, the ledger, keeps
+the jobs that wait for each resource in the order they were submitted, for every app
+replica connected to the cluster. A job that cannot be sent to a worker (a video job: its
+output file is in the session's private folder on this machine) runs in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from core.runtime.budget import check_fits
+from core.runtime.device import pick_device, release_memory
+from core.runtime.errors import UserError
+from core.runtime.jobs import CancelToken, InProcessBackend, Job, JobHandle, Record, Step
+
+LOG = logging.getLogger("cnnlab.cluster")
+RAY_ADDRESS_ENV = "CNNLAB_RAY_ADDRESS"
+NAMESPACE = "cnnlab"
+LEDGER_NAME = "cnnlab-job-ledger"
+TASK_NAME = "cnnlab-job"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LEDGER_POLL_S = 0.5
+
+
+class WorkerLost(UserError):
+    """The worker running a job died (killed, out of memory, its node gone)."""
+
+
+def ray_address() -> str | None:
+    """``CNNLAB_RAY_ADDRESS``, or None: the jobs run in this process."""
+    return os.environ.get(RAY_ADDRESS_ENV, "").strip() or None
+
+
+_connect_guard = threading.Lock()
+
+
+def connect(address: str) -> None:
+    """Join the cluster at ``address`` (``local``: start one here), once per process. The
+    workers import this project from where this process has it."""
+    import ray
+
+    with _connect_guard:
+        if ray.is_initialized():
+            return
+        config = ray.job_config.JobConfig(code_search_path=[str(PROJECT_ROOT)])
+        options: dict[str, Any] = {"namespace": NAMESPACE, "job_config": config, "log_to_driver": False}
+        if address == "local":
+            ray.init(include_dashboard=False, **options)
+        else:
+            ray.init(address=address, **options)
+
+
+class RayBackend:
+    """Jobs as Ray tasks on the cluster at ``address``."""
+
+    def __init__(self, address: str) -> None:
+        connect(address)
+        self.ledger, self.here = _ledger(), InProcessBackend()
+
+    def submit(self, job: Job[Record]) -> JobHandle[Record]:
+        import ray
+
+        if not _travels(job):
+            return self.here.submit(job)
+        estimate = job.estimate()
+        check_fits(estimate.total, job.title, estimate.largest, pick_device())
+        resource = "GPU" if ray.cluster_resources().get("GPU", 0) >= 1 else "CPU"
+        handle = ClusterJobHandle(job, f"the cluster's {resource}s", self.ledger, resource, estimate.total)
+        threading.Thread(target=handle._run_on_cluster, name="cnnlab-cluster-job", daemon=True).start()
+        return handle
+
+
+def _travels(job: Job[Any]) -> bool:
+    """Whether ``job`` can be sent to a worker. A video job cannot: its output file is in the
+    session's private folder on this machine, so it runs here."""
+    import ray
+
+    try:
+        ray.cloudpickle.dumps(job)
+    except Exception:
+        LOG.info("Job %r runs in this process: it cannot be sent to the cluster", job.title)
+        return False
+    return True
+
+
+class ClusterJobHandle(JobHandle[Record]):
+    """A job on the cluster: its steps stream back to this thread; Stop cancels the task."""
+
+    def __init__(self, job: Job[Record], device_name: str, ledger: Any, resource: str, memory: int) -> None:
+        super().__init__(job, device_name)
+        self.ledger, self.resource, self.memory = ledger, resource, memory
+        self.ticket = uuid.uuid4().hex
+        self._task: Any = None
+
+    def cancel(self) -> None:
+        import ray
+
+        super().cancel()
+        if self._task is not None:
+            ray.cancel(self._task)
+
+    def _run_on_cluster(self) -> None:
+        import ray
+
+        demand = {"num_gpus": 1} if self.resource == "GPU" else {"num_cpus": 1}
+        begun = threading.Event()
+        with self._ending():
+            ray.get(self.ledger.add.remote(self.resource, self.ticket))
+            threading.Thread(target=self._watch_queue, args=(begun,), daemon=True).start()
+            try:
+                remote = ray.remote(num_returns="streaming")(run_job_on_worker)
+                # a lost worker is reported, not retried: the user starts the job again, knowing
+                self._task = remote.options(
+                    name=TASK_NAME, memory=max(1, int(self.memory)), max_retries=0, **demand
+                ).remote(self.job)
+                if self._cancel.cancelled:  # Stop came while the task was being submitted
+                    ray.cancel(self._task)
+                for item in _streamed(self._task):
+                    if item is None:  # the worker has begun
+                        begun.set()
+                        self.ledger.began.remote(self.resource, self.ticket)
+                        self._began()
+                    else:
+                        self._stepped(item)
+            except _Stopped:
+                self._cancel.cancel()
+            finally:
+                begun.set()
+                self.ledger.ended.remote(self.resource, self.ticket)
+
+    def _watch_queue(self, begun: threading.Event) -> None:
+        """The number of jobs ahead of this one, from the ledger, until it begins."""
+        import ray
+
+        while not begun.is_set():
+            try:
+                self._waiting(ray.get(self.ledger.ahead.remote(self.resource, self.ticket), timeout=5))
+            except Exception:  # the ledger is unreachable for now: the place shown stays as it was
+                LOG.warning("The job ledger did not answer", exc_info=True)
+            begun.wait(LEDGER_POLL_S)
+
+
+def _streamed(task: Any) -> Iterator[Any]:
+    """What the streaming task yields, as it comes, with the cluster's errors as the job's: a
+    cancelled task as ``_Stopped``, a ``UserError`` raised on the worker as itself, a lost
+    worker as ``WorkerLost``."""
+    import ray
+    from ray import exceptions
+
+    references = iter(task)
+    while True:
+        try:
+            reference = next(references, None)
+            if reference is None:
+                return
+            item = ray.get(reference)
+        except exceptions.TaskCancelledError:
+            raise _Stopped from None
+        except exceptions.RayTaskError as error:
+            cause = error.cause
+            if isinstance(cause, (exceptions.TaskCancelledError, KeyboardInterrupt)):
+                raise _Stopped from None
+            if isinstance(cause, UserError):
+                raise type(cause)(*cause.args) from None
+            raise
+        except (exceptions.WorkerCrashedError, exceptions.OutOfMemoryError, exceptions.NodeDiedError) as error:
+            LOG.warning("A cluster worker was lost: %s", error)
+            raise WorkerLost(
+                "The cluster worker running this job stopped before the job ended (it ran out of memory, was "
+                "killed, or its machine left the cluster). What it had done is kept; start the job again."
+            ) from None
+        yield item
+
+
+class _Stopped(Exception):
+    """The task was cancelled: the job ends as stopped."""
+
+
+def run_job_on_worker(job: Job[Any]) -> Iterator[Step[Any] | None]:
+    """The task: None once it has begun, then the job's steps, on the worker's own device.
+    Cancellation arrives as an exception at a step; the job's generator is closed then, so
+    its own clean-up runs; memory is given back in any case."""
+    try:
+        yield None
+        steps = job.run(pick_device(), CancelToken())
+        try:
+            yield from steps
+        finally:
+            steps.close()
+    finally:
+        release_memory()
+
+
+class JobLedger:
+    """The actor that keeps, for each resource, the jobs running on it and those waiting for
+    it in the order they were submitted."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[str]] = {}
+        self.running: dict[str, set[str]] = {}
+
+    def add(self, resource: str, ticket: str) -> None:
+        self.waiting.setdefault(resource, []).append(ticket)
+
+    def began(self, resource: str, ticket: str) -> None:
+        self._leave_queue(resource, ticket)
+        self.running.setdefault(resource, set()).add(ticket)
+
+    def ended(self, resource: str, ticket: str) -> None:
+        self._leave_queue(resource, ticket)
+        self.running.get(resource, set()).discard(ticket)
+
+    def ahead(self, resource: str, ticket: str) -> int:
+        """The jobs running on ``resource`` and those waiting before ``ticket``."""
+        queue = self.waiting.get(resource, [])
+        return len(self.running.get(resource, ())) + (queue.index(ticket) if ticket in queue else 0)
+
+    def _leave_queue(self, resource: str, ticket: str) -> None:
+        queue = self.waiting.get(resource, [])
+        if ticket in queue:
+            queue.remove(ticket)
+
+
+def _ledger() -> Any:
+    """The cluster's one ledger, made by the first replica that asks."""
+    import ray
+
+    actor = ray.remote(num_cpus=0)(JobLedger)
+    return actor.options(name=LEDGER_NAME, get_if_exists=True, lifetime="detached").remote()

@@ -1,0 +1,155 @@
+"""core.runtime.cluster: jobs as Ray tasks on a local cluster of 2 CPUs and a declared GPU
+(no GPU is needed: Ray schedules the resource, and the worker computes on what it has).
+The same jobs run on both backends with the same results; Stop, a job's own error, a
+killed worker, and the queue place read from the cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from core.architectures.mobilenet import SeparableTimingJob
+from core.runtime import cluster, jobs
+from core.runtime.budget import MemoryEstimate
+from core.runtime.jobs import CancelToken, InProcessBackend, Step
+from tests.unit.test_jobs import Counting, ended
+
+pytestmark = pytest.mark.cluster
+
+
+@dataclass
+class ReportingPid:
+    """Yields its worker's process id, then waits ``pause_s`` per step for ``steps`` steps."""
+
+    steps: int = 200
+    pause_s: float = 0.05
+    title: str = "Reporting its process"
+
+    def estimate(self) -> MemoryEstimate:
+        return MemoryEstimate({"the number of steps": 1_000})
+
+    def run(self, device: torch.device, cancel: CancelToken) -> Iterator[Step[int]]:
+        for done in range(1, self.steps + 1):
+            yield Step(done, self.steps, f"step {done}", os.getpid())
+            time.sleep(self.pause_s)
+
+
+@pytest.fixture(scope="module")
+def ray_backend(monkeypatch_module) -> Iterator[cluster.RayBackend]:
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        num_gpus=1,  # declared: the scheduling of GPU jobs is exercised without a GPU
+        include_dashboard=False,
+        namespace=cluster.NAMESPACE,
+        job_config=ray.job_config.JobConfig(code_search_path=[str(cluster.PROJECT_ROOT)]),
+        log_to_driver=False,
+    )
+    try:
+        yield cluster.RayBackend("local")
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(params=["in-process", "ray"])
+def either_backend(request) -> jobs.Backend:
+    return InProcessBackend() if request.param == "in-process" else request.getfixturevalue("ray_backend")
+
+
+def test_a_job_gives_the_same_steps_on_either_backend(either_backend):
+    handle = ended(either_backend.submit(Counting()))
+    assert handle.phase == "done" and handle.records == [10, 20, 30, 40, 50]
+    assert handle.last.text == "count 5 of 5"
+
+
+def test_a_real_job_returns_its_records_as_plain_data_on_either_backend(either_backend):
+    sizes = (("small", (16, 4, 3, 8)), ("wider", (16, 8, 3, 16)))
+    handle = ended(either_backend.submit(SeparableTimingJob(sizes)))
+    assert handle.phase == "done" and [label for label, _ in handle.records] == ["small", "wider"]
+    assert all(timing.normal_s > 0 and timing.separable_s > 0 for _, timing in handle.records)
+
+
+def test_on_the_cluster_the_job_runs_in_a_worker_that_asked_for_the_gpu(ray_backend):
+    handle = ended(ray_backend.submit(ReportingPid(steps=2, pause_s=0.0)))
+    assert handle.phase == "done" and handle.device_name == "the cluster's GPUs"
+    assert handle.records[0] != os.getpid()  # another process: a Ray worker
+
+
+def test_a_users_error_on_the_worker_ends_the_job_with_its_sentence(either_backend):
+    handle = ended(either_backend.submit(Counting(fail_at=3)))
+    assert handle.phase == "failed" and handle.message == "Step 3 cannot be done."
+    assert handle.records == [10, 20] and handle.error_id is None
+
+
+def test_stop_cancels_the_task_on_its_worker_within_2_s_and_keeps_what_was_done(ray_backend):
+    handle = ray_backend.submit(Counting(steps=1_000, pause_s=0.05))
+    deadline = time.monotonic() + 30
+    while len(handle.steps) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    clicked = time.monotonic()
+    handle.cancel()
+    assert handle.wait(10)
+    assert time.monotonic() - clicked < 2.0
+    assert handle.phase == "stopped" and 3 <= len(handle.steps) < 1_000
+
+
+def test_a_killed_worker_says_so_and_keeps_what_was_done(ray_backend):
+    handle = ray_backend.submit(ReportingPid())
+    deadline = time.monotonic() + 30
+    while not handle.steps and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(handle.records[0], signal.SIGKILL)
+    assert handle.wait(30)
+    assert handle.phase == "failed" and "worker running this job stopped" in handle.message
+    assert handle.steps and handle.error_id is None
+    again = ended(ray_backend.submit(ReportingPid(steps=2, pause_s=0.0)))  # and it can be started again
+    assert again.phase == "done"
+
+
+def test_jobs_for_the_one_gpu_wait_in_order_and_see_their_place_from_the_cluster(ray_backend):
+    first = ray_backend.submit(ReportingPid(steps=400, pause_s=0.02))
+    deadline = time.monotonic() + 30
+    while first.phase != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second, third = ray_backend.submit(Counting()), ray_backend.submit(Counting())
+    deadline = time.monotonic() + 10
+    while (second.ahead, third.ahead) != (1, 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (second.phase, second.ahead, third.phase, third.ahead) == ("waiting", 1, "waiting", 2)
+    third.cancel()  # Stop while waiting: it never runs
+    assert third.wait(10) and third.phase == "stopped" and third.steps == []
+    first.cancel()
+    assert ended(second).phase == "done" and ended(first).phase == "stopped"
+
+
+def test_a_job_that_cannot_travel_runs_in_this_process(ray_backend):
+    job = Counting()
+    job.release = __import__("threading").Event()  # an Event cannot be pickled
+    job.release.set()
+    handle = ended(ray_backend.submit(job))
+    assert handle.phase == "done" and not isinstance(handle, cluster.ClusterJobHandle)
+
+
+def test_without_an_address_the_server_neither_imports_nor_starts_ray():
+    code = (
+        "import sys; from core.runtime import jobs; "
+        "assert isinstance(jobs.backend(), jobs.InProcessBackend); print('ray' in sys.modules)"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != cluster.RAY_ADDRESS_ENV}
+    output = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "False"
