@@ -114,8 +114,11 @@ class ClusterJobHandle(JobHandle[Record]):
         import ray
 
         super().cancel()
-        if self._task is not None:
-            ray.cancel(self._task)
+        if self._task is not None and self.active and ray.is_initialized():
+            try:
+                ray.cancel(self._task)
+            except Exception:  # the task has just ended, or the cluster is gone: nothing left to stop
+                LOG.info("The job's task could not be cancelled", exc_info=True)
 
     def _run_on_cluster(self) -> None:
         import ray

@@ -49,6 +49,7 @@ def ray_backend(monkeypatch_module) -> Iterator[cluster.RayBackend]:
     ray.init(
         num_cpus=2,
         num_gpus=1,  # declared: the scheduling of GPU jobs is exercised without a GPU
+        object_store_memory=200_000_000,
         include_dashboard=False,
         namespace=cluster.NAMESPACE,
         job_config=ray.job_config.JobConfig(code_search_path=[str(cluster.PROJECT_ROOT)]),
@@ -57,6 +58,7 @@ def ray_backend(monkeypatch_module) -> Iterator[cluster.RayBackend]:
     try:
         yield cluster.RayBackend("local")
     finally:
+        jobs._backends.clear()  # they belong to the cluster that ends here
         ray.shutdown()
 
 
@@ -143,6 +145,20 @@ def test_a_job_that_cannot_travel_runs_in_this_process(ray_backend):
     job.release.set()
     handle = ended(ray_backend.submit(job))
     assert handle.phase == "done" and not isinstance(handle, cluster.ClusterJobHandle)
+
+
+def test_a_page_runs_its_job_on_the_cluster_when_the_address_is_set(ray_backend, monkeypatch):
+    from tests.app.elements import finish_job, job_of, open_page
+    from tests.app.test_mobilenet_page import frame_with
+
+    monkeypatch.setenv(cluster.RAY_ADDRESS_ENV, "local")  # the cluster the fixture started
+    app = open_page("app_pages/mobilenet.py")
+    app.button(key="time-start").click().run()
+    assert isinstance(job_of(app, "time"), cluster.ClusterJobHandle)
+    finish_job(app, "time", timeout_s=120)
+    timed = frame_with(app, "time ratio")
+    assert timed["layer"].tolist() == ["yours: 6×6×3 → 5, 3×3", "MobileNet block: 112×112×64 → 128, 3×3"]
+    assert (timed["normal ms"] > 0).all() and not app.exception
 
 
 def test_without_an_address_the_server_neither_imports_nor_starts_ray():
