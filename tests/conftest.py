@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     totals = terminalreporter.config.stash.get(FUZZ_TOTALS, None)
     if totals:
         terminalreporter.write_line(f"fuzzer: {totals}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole test session (``tests.postgres``); the URL of its database."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url

@@ -1,6 +1,6 @@
-"""Where a session's face gallery lives: in the session only, or in the operator's SQLite
-file (``CNNLAB_FACE_DB``) under the owner's key, with a fall-back to memory when the file
-cannot be used."""
+"""Where a session's face gallery lives: in the session only, or in the operator's database
+(``CNNLAB_FACE_DB``: a SQLite file, or a ``postgresql://`` URL for replicas on several
+machines) under the owner's key, with a fall-back to memory when it cannot be used."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ import secrets
 
 import streamlit as st
 
-from core.faces.gallery import Gallery, GalleryStore
+from core.faces.gallery import Gallery, GalleryStore, describe_location, open_store
 from core.runtime.errors import UserError
 from ui import state
 
-FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file: galleries outlive the session, one per user
+FACE_DB_ENV = "CNNLAB_FACE_DB"  # a SQLite file or a PostgreSQL URL: galleries outlive the session, one per user
 SHARED_GALLERY_ENV = "CNNLAB_FACE_DB_SHARED"  # "1": everyone shares one team gallery in that file
 KEY_BYTES = 12  # a private gallery key: 96 random bits, URL-safe base64
 
 
 @st.cache_resource(show_spinner=False)
-def face_store(path: str) -> GalleryStore:
-    return GalleryStore(path)
+def face_store(location: str) -> GalleryStore:
+    return open_store(location)
 
 
 def stored() -> bool:
-    """Whether this instance keeps galleries in a file."""
+    """Whether this instance keeps galleries in a database."""
     return bool(os.environ.get(FACE_DB_ENV))
 
 
@@ -65,5 +65,5 @@ def where_faces_live() -> str:
     if not path:
         return "Your gallery lives in this browser session only: nothing about faces is written to disk."
     if os.environ.get(SHARED_GALLERY_ENV) == "1":
-        return f"This instance keeps one gallery shared by the whole team, in {path}."
-    return f"This instance keeps galleries in {path}; you see only yours."
+        return f"This instance keeps one gallery shared by the whole team, in {describe_location(path)}."
+    return f"This instance keeps galleries in {describe_location(path)}; you see only yours."

@@ -2,7 +2,7 @@
 photo or a few, kept as the aligned 160×160 crops their encodings are computed from.
 
 A ``Gallery`` lives in memory (a user's session). With a ``GalleryStore`` (a SQLite file
-the operator names) every change is also written there, under an owner key, and a
+or a PostgreSQL database the operator names) every change is also written there, under an owner key, and a
 gallery is read back only for that owner. Exported galleries are ``.npz`` files of names
 and crops; encodings are recomputed, so they always match the network in use.
 """
@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import sqlite3
 import time
+import urllib.parse
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,8 @@ from core.runtime.errors import UserError
 MAX_NAME_LENGTH = 60
 MAX_ENTRIES = 500  # photos per gallery: 500 crops of 160×160×3 are 38 MB
 EXPORT_FORMAT = "cnn-lab-face-gallery-1"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+CONNECT_TIMEOUT_S = 5
 
 
 class GalleryError(UserError):
@@ -59,52 +63,112 @@ def _checked_crop(crop: np.ndarray) -> np.ndarray:
 
 
 class GalleryStore:
-    """Galleries in one SQLite file, one per owner key. Each call opens its own connection,
-    so sessions on different threads can share the store."""
+    """Galleries in a database, one per owner key: a SQLite file (``SqliteGalleryStore``) on
+    one machine, PostgreSQL (``PostgresGalleryStore``) for app replicas on several; ``open_store``
+    picks by the location. Each call opens its own connection in a transaction, so sessions
+    on different threads and replicas share the store; any database failure is a ``GalleryError``."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        with self._connect() as connection:
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS faces (entry_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
-                "name TEXT NOT NULL, crop BLOB NOT NULL, added REAL NOT NULL)"
-            )
+    placeholder = "?"
+    table = (
+        "CREATE TABLE IF NOT EXISTS faces (entry_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+        "name TEXT NOT NULL, crop BLOB NOT NULL, added REAL NOT NULL)"
+    )
+    enrollment_order = "added, rowid"
+
+    def __init__(self, location: str | Path) -> None:
+        self.location = str(location)
+        self._execute(self.table)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in a transaction; any SQLite failure becomes a ``GalleryError``."""
-        try:
-            with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
-                yield connection
-        except sqlite3.Error as error:
-            raise GalleryError(f"The face database {self.path} cannot be used ({error}).") from None
+    def _connect(self) -> Iterator[Any]:
+        """A DB-API connection in a transaction."""
+        raise NotImplementedError
+
+    def _execute(self, statement: str, *rows: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """``statement`` once per row of parameters (once without any); the rows it selects."""
+        statement = statement.replace("?", self.placeholder)
+        with self._connect() as connection:
+            cursor = connection.cursor()
+            if len(rows) > 1:
+                cursor.executemany(statement, rows)
+                return []
+            cursor.execute(statement, rows[0] if rows else ())
+            return cursor.fetchall() if cursor.description else []
 
     def entries(self, owner: str) -> list[Enrolled]:
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT entry_id, name, crop FROM faces WHERE owner = ? ORDER BY added, rowid", (owner,)
-            ).fetchall()
+        rows = self._execute(
+            f"SELECT entry_id, name, crop FROM faces WHERE owner = ? ORDER BY {self.enrollment_order}", (owner,)
+        )
         return [
-            Enrolled(entry_id, name, np.frombuffer(crop, np.uint8).reshape(CROP_SIZE, CROP_SIZE, 3))
+            Enrolled(entry_id, name, np.frombuffer(bytes(crop), np.uint8).reshape(CROP_SIZE, CROP_SIZE, 3))
             for entry_id, name, crop in rows
         ]
 
     def add(self, owner: str, entry: Enrolled) -> None:
-        with self._connect() as connection:
-            connection.execute(
-                "INSERT INTO faces VALUES (?, ?, ?, ?, ?)",
-                (entry.entry_id, owner, entry.name, entry.crop.tobytes(), time.time()),
-            )
+        self._execute(
+            "INSERT INTO faces (entry_id, owner, name, crop, added) VALUES (?, ?, ?, ?, ?)",
+            (entry.entry_id, owner, entry.name, entry.crop.tobytes(), time.time()),
+        )
 
     def rename(self, owner: str, old: str, new: str) -> None:
-        with self._connect() as connection:
-            connection.execute("UPDATE faces SET name = ? WHERE owner = ? AND name = ?", (new, owner, old))
+        self._execute("UPDATE faces SET name = ? WHERE owner = ? AND name = ?", (new, owner, old))
 
     def remove(self, owner: str, entry_ids: Iterable[str]) -> None:
-        with self._connect() as connection:
-            connection.executemany(
-                "DELETE FROM faces WHERE owner = ? AND entry_id = ?", [(owner, entry_id) for entry_id in entry_ids]
-            )
+        rows = [(owner, entry_id) for entry_id in entry_ids]
+        if rows:
+            self._execute("DELETE FROM faces WHERE owner = ? AND entry_id = ?", *rows)
+
+
+class SqliteGalleryStore(GalleryStore):
+    """Galleries in one SQLite file."""
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with closing(sqlite3.connect(self.location, timeout=10)) as connection, connection:
+                yield connection
+        except sqlite3.Error as error:
+            raise GalleryError(f"The face database {self.location} cannot be used ({error}).") from None
+
+
+class PostgresGalleryStore(GalleryStore):
+    """Galleries in a PostgreSQL database (psycopg 3), shared by every app replica."""
+
+    placeholder = "%s"
+    table = (
+        "CREATE TABLE IF NOT EXISTS faces (entry_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+        "name TEXT NOT NULL, crop BYTEA NOT NULL, added DOUBLE PRECISION NOT NULL, seq BIGSERIAL)"
+    )
+    enrollment_order = "added, seq"
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.location, connect_timeout=CONNECT_TIMEOUT_S) as connection:
+                yield connection  # committed when the block ends, rolled back on an error
+        except psycopg.Error as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise GalleryError(
+                f"The face database {describe_location(self.location)} cannot be used ({reason})."
+            ) from None
+
+
+def open_store(location: str) -> GalleryStore:
+    """The store at ``location``: a ``postgresql://`` URL, or a SQLite file's path."""
+    if location.startswith(POSTGRES_SCHEMES):
+        return PostgresGalleryStore(location)
+    return SqliteGalleryStore(location)
+
+
+def describe_location(location: str) -> str:
+    """``location`` as a page may show it: a database URL without its user and password."""
+    if not location.startswith(POSTGRES_SCHEMES):
+        return location
+    parts = urllib.parse.urlsplit(location)
+    host = parts.hostname or urllib.parse.parse_qs(parts.query).get("host", ["this machine"])[0]
+    return f"PostgreSQL database {parts.path.lstrip('/') or 'postgres'} on {host}"
 
 
 @dataclass(frozen=True)
@@ -159,7 +223,7 @@ class Gallery:
         self.store = None
         self.unsaved_reason = (
             f"{error} This session keeps its gallery in memory from now on: nothing in it is "
-            "lost, but changes are no longer written to the file."
+            "lost, but changes are no longer written to the database."
         )
 
     def names(self) -> list[str]:

@@ -5,17 +5,20 @@ an identical crop has distance 0 whatever the weights)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.faces.gallery import Gallery
+from core.faces.gallery import Gallery, open_store
 from core.runtime.examples import example_image
 from tests.app import elements
 from tests.app.elements import captions, metrics, texts
 from tests.images import encode
 from tests.models import save_untrained_facenet
+from tests.postgres import fresh_database
 from ui import state
 from ui.face_gallery import KEY_BYTES
 
@@ -202,8 +205,18 @@ def test_two_sessions_never_see_each_others_gallery(app):
     assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
 
 
-def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypatch, tmp_path):
-    monkeypatch.setenv("CNNLAB_FACE_DB", str(tmp_path / "faces.sqlite"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def face_db(request, tmp_path) -> Iterator[str]:
+    """Where the galleries live: a SQLite file, or a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "faces.sqlite")
+    else:
+        with fresh_database(request.getfixturevalue("postgres_url")) as url:
+            yield url
+
+
+def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypatch, face_db):
+    monkeypatch.setenv("CNNLAB_FACE_DB", face_db)
     monkeypatch.delenv("CNNLAB_FACE_DB_SHARED", raising=False)
     first = open_page()
     enroll(first, "First User's Friend")
@@ -215,11 +228,11 @@ def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypat
     assert len(key) == len(other_key) == 16 and key != other_key and KEY_BYTES * 8 == 96
     second.text_input(key="faces-open-key").input(key).run()  # the first user's key opens their gallery
     assert gallery_heading(second) == "Gallery: 1 person, 1 photo"
-    assert (tmp_path / "faces.sqlite").stat().st_size > 0
+    assert [entry.name for entry in open_store(face_db).entries(f"key:{key}")] == ["First User's Friend"]
 
 
-def test_a_shared_team_gallery_is_seen_by_everyone(caches, monkeypatch, tmp_path):
-    monkeypatch.setenv("CNNLAB_FACE_DB", str(tmp_path / "team.sqlite"))
+def test_a_shared_team_gallery_is_seen_by_everyone(caches, monkeypatch, face_db):
+    monkeypatch.setenv("CNNLAB_FACE_DB", face_db)
     monkeypatch.setenv("CNNLAB_FACE_DB_SHARED", "1")
     enroll(open_page(), "Team Member")
     assert gallery_heading(open_page()) == "Gallery: 1 person, 1 photo"
@@ -237,6 +250,32 @@ def test_a_database_damaged_during_a_session_loses_nothing_already_in_it(caches,
     assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
     enroll(app, "After The Damage")
     assert gallery_heading(app) == "Gallery: 2 people, 2 photos"
+
+
+def test_a_postgresql_database_gone_during_a_session_loses_nothing_already_in_it(caches, monkeypatch, postgres_url):
+    with fresh_database(postgres_url) as url:
+        monkeypatch.setenv("CNNLAB_FACE_DB", url)
+        monkeypatch.delenv("CNNLAB_FACE_DB_SHARED", raising=False)
+        app = open_page()
+        assert any("PostgreSQL database cnnlab_" in text for text in texts(app, "caption") + texts(app, "markdown"))
+        enroll(app, "Before It Went")
+    app.run()  # the database has been dropped
+    assert any("cannot be used" in w and "nothing in it is lost" in w for w in texts(app, "warning"))
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
+    enroll(app, "After It Went")
+    assert gallery_heading(app) == "Gallery: 2 people, 2 photos"
+
+
+def test_an_unreachable_postgresql_server_falls_back_and_never_shows_the_password(caches, monkeypatch):
+    monkeypatch.setenv("CNNLAB_FACE_DB", "postgresql://cnnlab:s3cret@127.0.0.1:9/faces")
+    app = open_page()
+    errors = texts(app, "error")
+    assert any("PostgreSQL database faces on 127.0.0.1 cannot be used" in e and "in memory" in e for e in errors)
+    assert not any(
+        "s3cret" in text for kind in ("error", "caption", "markdown", "warning") for text in texts(app, kind)
+    )
+    enroll(app, "Still Works")
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
 
 
 def test_a_damaged_database_file_falls_back_to_the_session(caches, monkeypatch, tmp_path):
