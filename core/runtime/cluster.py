@@ -6,9 +6,11 @@ runs as a Ray task instead of in this server's threads. Ray schedules it by what
 asks for: one GPU where the cluster has GPUs (one heavy job per GPU at a time, as the
 in-process queue does per device), else one CPU, and the job's ``MemoryEstimate`` as its
 ``memory``. The task is a streaming generator: each ``Step`` comes back as it is done, as
-plain data (the jobs' records are NumPy arrays, numbers and dataclasses). Stop cancels the
-task on its worker. A job's models travel by name (``core.runtime.weights.SharedModel``)
-and the worker loads them; only the project's own code runs there, never an upload's.
+plain data (the jobs' records are NumPy arrays, numbers and dataclasses). Stop cancels a
+waiting task; a running job is asked, through the ledger, to end after its step, as in this
+process, and then sends back what it made (``Outcome``: a trained model). A job's models
+travel by name (``core.runtime.weights.SharedModel``) and the worker loads them; only the
+project's own code runs there, never an upload's.
 
 The queue place a user sees is read from the cluster: a detached actor, the ledger, keeps
 the jobs that wait for each resource in the order they were submitted, for every app
@@ -21,8 +23,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +107,7 @@ def _travels(job: Job[Any]) -> bool:
 
 
 class ClusterJobHandle(JobHandle[Record]):
-    """A job on the cluster: its steps stream back to this thread; Stop cancels the task."""
+    """A job on the cluster: its steps stream back to this thread."""
 
     def __init__(self, job: Job[Record], device_name: str, ledger: Any, resource: str, memory: int) -> None:
         super().__init__(job, device_name)
@@ -111,14 +116,20 @@ class ClusterJobHandle(JobHandle[Record]):
         self._task: Any = None
 
     def cancel(self) -> None:
+        """Stop: a waiting task is cancelled; a running job is asked, through the ledger, to
+        end after its current step, as in this process, so that it keeps what it made."""
         import ray
 
         super().cancel()
-        if self._task is not None and self.active and ray.is_initialized():
-            try:
+        if self._task is None or not self.active or not ray.is_initialized():
+            return
+        try:
+            if self.phase == "waiting":
                 ray.cancel(self._task)
-            except Exception:  # the task has just ended, or the cluster is gone: nothing left to stop
-                LOG.info("The job's task could not be cancelled", exc_info=True)
+            else:
+                self.ledger.stop.remote(self.ticket)
+        except Exception:  # the task has just ended, or the cluster is gone: nothing left to stop
+            LOG.info("The job's task could not be cancelled", exc_info=True)
 
     def _run_on_cluster(self) -> None:
         import ray
@@ -133,7 +144,7 @@ class ClusterJobHandle(JobHandle[Record]):
                 # a lost worker is reported, not retried: the user starts the job again, knowing
                 self._task = remote.options(
                     name=TASK_NAME, memory=max(1, int(self.memory)), max_retries=0, **demand
-                ).remote(self.job)
+                ).remote(self.job, self.ledger, self.ticket)
                 if self._cancel.cancelled:  # Stop came while the task was being submitted
                     ray.cancel(self._task)
                 for item in _streamed(self._task):
@@ -141,6 +152,10 @@ class ClusterJobHandle(JobHandle[Record]):
                         begun.set()
                         self.ledger.began.remote(self.resource, self.ticket)
                         self._began()
+                        if self._cancel.cancelled:  # Stop came while it was starting
+                            self.ledger.stop.remote(self.ticket)
+                    elif isinstance(item, Outcome):
+                        self.job.take_outcome(item.value)
                     else:
                         self._stepped(item)
             except _Stopped:
@@ -197,17 +212,48 @@ class _Stopped(Exception):
     """The task was cancelled: the job ends as stopped."""
 
 
-def run_job_on_worker(job: Job[Any]) -> Iterator[Step[Any] | None]:
-    """The task: None once it has begun, then the job's steps, on the worker's own device.
-    Cancellation arrives as an exception at a step; the job's generator is closed then, so
-    its own clean-up runs; memory is given back in any case."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a job made beyond its steps (a trained model), sent back once it has ended: from
+    its ``outcome()``, taken by the submitter's copy of the job with ``take_outcome``."""
+
+    value: Any
+
+
+class LedgerCancelToken(CancelToken):
+    """A worker's cancel token: set once the ledger has been asked to stop ``ticket``, which it
+    reads at most every ``LEDGER_POLL_S`` / 2."""
+
+    def __init__(self, ledger: Any, ticket: str) -> None:
+        super().__init__()
+        self.ledger, self.ticket = ledger, ticket
+        self._read_at = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        import ray
+
+        if not self._event.is_set() and time.monotonic() - self._read_at > LEDGER_POLL_S / 2:
+            self._read_at = time.monotonic()
+            if ray.get(self.ledger.stopped.remote(self.ticket)):
+                self._event.set()
+        return self._event.is_set()
+
+
+def run_job_on_worker(job: Job[Any], ledger: Any, ticket: str) -> Iterator[Step[Any] | Outcome | None]:
+    """The task: None once it has begun, then the job's steps on the worker's own device until
+    it ends or is asked to stop, then its ``Outcome`` if it makes one. Memory is given back in
+    any case."""
+    cancel = LedgerCancelToken(ledger, ticket)
     try:
         yield None
-        steps = job.run(pick_device(), CancelToken())
-        try:
-            yield from steps
-        finally:
-            steps.close()
+        with closing(job.run(pick_device(), cancel)) as steps:
+            for step in steps:
+                yield step
+                if cancel.cancelled:
+                    break
+        if hasattr(job, "outcome"):
+            yield Outcome(job.outcome())
     finally:
         release_memory()
 
@@ -219,6 +265,7 @@ class JobLedger:
     def __init__(self) -> None:
         self.waiting: dict[str, list[str]] = {}
         self.running: dict[str, set[str]] = {}
+        self.stopping: set[str] = set()
 
     def add(self, resource: str, ticket: str) -> None:
         self.waiting.setdefault(resource, []).append(ticket)
@@ -230,6 +277,13 @@ class JobLedger:
     def ended(self, resource: str, ticket: str) -> None:
         self._leave_queue(resource, ticket)
         self.running.get(resource, set()).discard(ticket)
+        self.stopping.discard(ticket)
+
+    def stop(self, ticket: str) -> None:
+        self.stopping.add(ticket)
+
+    def stopped(self, ticket: str) -> bool:
+        return ticket in self.stopping
 
     def ahead(self, resource: str, ticket: str) -> int:
         """The jobs running on ``resource`` and those waiting before ``ticket``."""

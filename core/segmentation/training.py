@@ -211,3 +211,15 @@ class TrainingJob:
             yield Step(progress.step, progress.total_steps, text, progress)
             if cancel.cancelled:
                 return
+
+    def outcome(self) -> dict[str, torch.Tensor]:
+        """The trained weights, on the CPU: what a cluster worker sends back."""
+        return {name: tensor.detach().cpu() for name, tensor in self.model.state_dict().items()}
+
+    def take_outcome(self, state: dict[str, torch.Tensor]) -> None:
+        """The model trained on a worker, from its ``outcome``, on this process's device."""
+        from core.runtime.device import pick_device
+
+        model = UNet(3, len(shapes.CLASSES), self.config.base_channels, self.config.depth)
+        model.load_state_dict(state)
+        self.model = model.to(pick_device()).eval()

@@ -169,3 +169,22 @@ def test_without_an_address_the_server_neither_imports_nor_starts_ray():
     environment = {key: value for key, value in os.environ.items() if key != cluster.RAY_ADDRESS_ENV}
     output = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     assert output.stdout.strip() == "False"
+
+
+def test_a_stopped_training_run_on_the_cluster_sends_back_the_model_it_trained(ray_backend):
+    from core.segmentation.training import TrainingConfig, TrainingJob, new_model
+
+    config = TrainingConfig(epochs=50, train_images=32, validation_images=8, image_size=32, batch_size=8, depth=2)
+    handle = ray_backend.submit(TrainingJob(config))
+    deadline = time.monotonic() + 60
+    while len(handle.steps) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    clicked = time.monotonic()
+    handle.cancel()  # asked to end after its step: it keeps what it learned
+    assert handle.wait(30) and time.monotonic() - clicked < 2.0
+    assert handle.phase == "stopped" and 3 <= len(handle.steps) < 50 * 4
+    trained, untrained = handle.job.model, new_model(config)
+    assert trained is not None and not trained.training
+    changed = [not torch.equal(a, b) for a, b in zip(trained.state_dict().values(), untrained.state_dict().values())]
+    assert any(changed)  # trained on the worker, not a fresh model
+    assert trained(torch.rand(1, 3, 32, 32)).shape == (1, 4, 32, 32)
