@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run-$(shell cat $(RUN_REQUIREMENTS) | sha256sum 
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat $(RUN_REQUIREMENTS) requirements-dev.txt | sha256sum | cut -c1-16)
 PORT ?= 8501
 
-.PHONY: run test weights bench
+.PHONY: run test weights bench cluster cluster-stop
 
 run: $(RUN_STAMP)
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)
@@ -18,6 +18,12 @@ test: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PYTHON) -m pytest
+
+cluster: $(RUN_STAMP)
+	$(PYTHON) -m scripts.cluster start --port $(PORT)
+
+cluster-stop:
+	$(PYTHON) -m scripts.cluster stop
 
 weights: $(RUN_STAMP)
 	$(PYTHON) -m core.runtime.weights download --all

@@ -21,7 +21,6 @@ output file is in the session's private folder on this machine) runs in this pro
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -32,26 +31,25 @@ from pathlib import Path
 from typing import Any
 
 from core.runtime.budget import check_fits
-from core.runtime.device import pick_device, release_memory
+from core.runtime.device import RAY_ADDRESS_ENV, pick_device, release_memory
 from core.runtime.errors import UserError
 from core.runtime.jobs import CancelToken, InProcessBackend, Job, JobHandle, Record, Step
 
 LOG = logging.getLogger("cnnlab.cluster")
-RAY_ADDRESS_ENV = "CNNLAB_RAY_ADDRESS"
 NAMESPACE = "cnnlab"
 LEDGER_NAME = "cnnlab-job-ledger"
 TASK_NAME = "cnnlab-job"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LEDGER_POLL_S = 0.5
+PROBE_TIMEOUT_S = 3.0
+
+
+class ClusterUnavailable(UserError):
+    """The Ray cluster cannot be joined."""
 
 
 class WorkerLost(UserError):
     """The worker running a job died (killed, out of memory, its node gone)."""
-
-
-def ray_address() -> str | None:
-    """``CNNLAB_RAY_ADDRESS``, or None: the jobs run in this process."""
-    return os.environ.get(RAY_ADDRESS_ENV, "").strip() or None
 
 
 _connect_guard = threading.Lock()
@@ -67,10 +65,38 @@ def connect(address: str) -> None:
             return
         config = ray.job_config.JobConfig(code_search_path=[str(PROJECT_ROOT)])
         options: dict[str, Any] = {"namespace": NAMESPACE, "job_config": config, "log_to_driver": False}
-        if address == "local":
-            ray.init(include_dashboard=False, **options)
-        else:
-            ray.init(address=address, **options)
+        if not _answers(address):
+            raise _unavailable(address, "nothing answers there")
+        try:
+            if address == "local":
+                ray.init(address="local", include_dashboard=False, **options)  # a new one, whatever runs here
+            else:
+                ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError, ValueError, SystemExit) as error:  # Ray exits when it gives up
+            raise _unavailable(address, repr(error)) from None
+
+
+def _unavailable(address: str, reason: str) -> ClusterUnavailable:
+    LOG.error("The Ray cluster at %s cannot be joined: %s", address, reason)
+    return ClusterUnavailable(
+        f"The job cluster at {address} ({RAY_ADDRESS_ENV}) cannot be reached, so no job can start now. "
+        "Try again in a minute; if it stays so, the operator should check that the cluster is up."
+    )
+
+
+def _answers(address: str) -> bool:
+    """Whether something listens at a ``host:port`` or ``ray://host:port`` address, within
+    ``PROBE_TIMEOUT_S`` (Ray itself retries for minutes); ``local`` and ``auto`` are Ray's to find."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return True
+    try:
+        with socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
 
 
 class RayBackend:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import torch
 
 DEVICE_ENV_VAR = "CNNLAB_DEVICE"
+RAY_ADDRESS_ENV = "CNNLAB_RAY_ADDRESS"  # set: long jobs run on that Ray cluster (core.runtime.cluster)
 _DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
@@ -236,6 +237,11 @@ def describe_device(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple MPS"
     return f"CPU ({os.cpu_count()} cores)"
+
+
+def ray_address() -> str | None:
+    """``CNNLAB_RAY_ADDRESS``, or None: long jobs run in this process."""
+    return os.environ.get(RAY_ADDRESS_ENV, "").strip() or None
 
 
 def device_badge() -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from core.runtime.budget import MemoryEstimate, check_fits
-from core.runtime.device import job_queue, pick_device
+from core.runtime.device import job_queue, pick_device, ray_address
 from core.runtime.errors import UserError
 
 if TYPE_CHECKING:
@@ -198,11 +198,11 @@ _backends_guard = threading.Lock()
 def backend() -> Backend:
     """The backend jobs run on: the Ray cluster at ``CNNLAB_RAY_ADDRESS`` when it is set
     (``core.runtime.cluster``), else this process."""
-    from core.runtime import cluster  # imports Ray only when the address is set
-
-    address = cluster.ray_address()
+    address = ray_address()
     if address is None:
         return _backends.setdefault("inprocess", InProcessBackend())
+    from core.runtime import cluster  # imports Ray, only when the address is set
+
     with _backends_guard:
         if address not in _backends:
             _backends[address] = cluster.RayBackend(address)

@@ -36,7 +36,14 @@ def test_home_shows_a_card_per_page_and_the_device(app):
     links = {link.label for link in app.get("page_link")}
     assert links == {page.title for page in PAGES}
     sidebar = " ".join(str(badge.proto) for badge in app.sidebar.get("markdown"))
-    assert f"Computing on {device_badge()}" in sidebar
+    assert f"Computing on {device_badge()}" in sidebar and "Ray cluster" not in sidebar
+
+
+def test_the_sidebar_names_the_cluster_that_runs_the_long_jobs(app, monkeypatch):
+    monkeypatch.setenv("CNNLAB_RAY_ADDRESS", "ray://head.example.org:10001")
+    app.run()
+    sidebar = " ".join(str(badge.proto) for badge in app.sidebar.get("markdown"))
+    assert "Long jobs on the Ray cluster at ray://head.example.org:10001" in sidebar and not app.exception
 
 
 def test_home_page_imports_neither_torch_nor_ultralytics():

@@ -8,12 +8,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from scripts.cluster import replica_command
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -61,22 +62,18 @@ def yolo_weights_dir(workdir: Path) -> Path:
     return workdir / "yolo-weights"
 
 
-def start_streamlit(
-    port: int, workdir: Path, script: Path | None = None, torch_home: Path | None = None
-) -> subprocess.Popen:
-    """``streamlit run`` of the app on loopback; the caller terminates it.
-
-    Weight caches point into ``workdir`` (empty unless the caller put a file there, so every
-    network shows "not cached"; ``torch_home`` overrides the torch cache), and outgoing HTTP
-    goes to a closed loopback port, so downloads fail the same way everywhere.
-    """
+def app_env(workdir: Path, torch_home: Path | None = None) -> dict[str, str]:
+    """The environment of a server the tests start: weight caches in ``workdir`` (empty
+    unless the caller put a file there, so every network shows "not cached"; ``torch_home``
+    overrides the torch cache), and outgoing HTTP to a closed loopback port, so downloads
+    fail the same way everywhere."""
     closed = f"http://127.0.0.1:{free_port()}"
     # ultralytics' weights directory defaults to the git checkout's weights/: point it into workdir
     settings = workdir / "ultralytics" / "Ultralytics" / "settings.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
     if not settings.exists():
         settings.write_text(json.dumps({"weights_dir": str(yolo_weights_dir(workdir))}))
-    env = {
+    return {
         **os.environ,
         "TORCH_HOME": str(torch_home or workdir / "torch"),
         "YOLO_CONFIG_DIR": str(workdir / "ultralytics"),
@@ -87,25 +84,17 @@ def start_streamlit(
         "no_proxy": "127.0.0.1,localhost",
         "NO_PROXY": "127.0.0.1,localhost",
     }
+
+
+def start_streamlit(
+    port: int, workdir: Path, script: Path | None = None, torch_home: Path | None = None
+) -> subprocess.Popen:
+    """``streamlit run`` of the app on loopback, in ``app_env``; the caller terminates it."""
     log = (workdir / "server.log").open("w")
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script or ROOT / "streamlit_app.py"),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        replica_command(port, script),
         cwd=ROOT,
-        env=env,
+        env=app_env(workdir, torch_home),
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=die_with_parent,

@@ -42,11 +42,22 @@ class ReportingPid:
             time.sleep(self.pause_s)
 
 
+def test_an_unreachable_cluster_is_a_message_and_no_job_starts(monkeypatch):
+    import ray
+
+    assert not ray.is_initialized()  # the first test of the module: no cluster joined yet
+    monkeypatch.setattr(cluster, "_connect_guard", __import__("threading").Lock())
+    with pytest.raises(cluster.ClusterUnavailable, match=r"127\.0\.0\.1:9 \(CNNLAB_RAY_ADDRESS\) cannot be reached"):
+        cluster.connect("127.0.0.1:9")
+    assert not ray.is_initialized()
+
+
 @pytest.fixture(scope="module")
 def ray_backend(monkeypatch_module) -> Iterator[cluster.RayBackend]:
     import ray
 
     ray.init(
+        address="local",  # a cluster of its own, not one a `ray start` on this machine left behind
         num_cpus=2,
         num_gpus=1,  # declared: the scheduling of GPU jobs is exercised without a GPU
         object_store_memory=200_000_000,

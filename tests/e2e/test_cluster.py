@@ -1,0 +1,91 @@
+"""Two app replicas behind HAProxy, their jobs on one Ray cluster (``scripts.cluster``, as
+``make cluster`` runs it, with one declared GPU): two Chromium sessions land on different
+replicas; each starts a GPU job (U-Net training); one runs, the other shows its place in
+the cluster's queue; Stop in one leaves the other alone, which then runs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.cluster import AFFINITY_COOKIE, Ports, cluster_processes
+from tests.e2e.conftest import assert_no_exception, fill_number, open_page, open_tab, screenshot, settled
+from tests.e2e.harness import app_env, die_with_parent, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
+PAGE = "app_pages/segmentation.py"
+
+
+def tied_to_this_process(run_dir: Path):
+    """Starts each part in its own process group, ended with this process however it ends."""
+
+    def start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = (run_dir / f"{name}.log").open("w")
+        return subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+        )
+
+    return start
+
+
+@pytest.fixture(scope="module")
+def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
+        pytest.fail("HAProxy is not installed (.ci/run installs Debian's haproxy)")
+    workdir = tmp_path_factory.mktemp("cluster")
+    ports = Ports(free_port(), free_port(), (free_port(), free_port()))
+    with cluster_processes(ports, tied_to_this_process(workdir), workdir, declared_gpus=1, env=app_env(workdir)):
+        yield f"http://127.0.0.1:{ports.proxy}"
+
+
+def replica_of(context) -> str | None:
+    """The replica HAProxy pinned this browser context to, from its affinity cookie."""
+    return next((cookie["value"] for cookie in context.cookies() if cookie["name"] == AFFINITY_COOKIE), None)
+
+
+def training_tab(browser, url: str, not_on: str | None = None):
+    """A new browser session on the Train tab with 100 epochs set, on a replica other than
+    ``not_on`` (a new session goes to the next replica in turn, but the turn also moves with
+    any other first request, so it may take two)."""
+    for _ in range(4):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        tab = context.new_page()
+        tab.set_default_timeout(60_000)
+        open_page(tab, url, PAGE)
+        if replica_of(context) not in (None, not_on):
+            panel = open_tab(tab, "Train")
+            fill_number(tab, panel, "Epochs", "100")
+            return context, tab, panel
+        context.close()
+    raise AssertionError(f"no new session reached a replica other than {not_on}")
+
+
+def test_two_replicas_share_one_gpu_queue_and_stop_apart(browser, cluster_url):
+    first_context, first, first_panel = training_tab(browser, cluster_url)
+    second_context, second, second_panel = training_tab(browser, cluster_url, not_on=replica_of(first_context))
+    try:
+        assert {replica_of(first_context), replica_of(second_context)} == {"replica1", "replica2"}
+        first_panel.get_by_role("button", name="Train", exact=True).click()
+        first.get_by_text(re.compile(r"epoch 1 of 100, step \d+")).first.wait_for(timeout=120_000)
+        second_panel.get_by_role("button", name="Train", exact=True).click()
+        waiting = second.get_by_text("Waiting: 1 job ahead on the cluster's GPUs.")
+        waiting.wait_for(timeout=30_000)
+        screenshot(second, "cluster_second_replica_waiting")
+        first.get_by_role("tabpanel").get_by_role("button", name="Stop").click()
+        first.get_by_text("Stopped at epoch").wait_for(timeout=30_000)
+        second.get_by_text(re.compile(r"epoch 1 of 100, step \d+")).first.wait_for(timeout=120_000)
+        assert second.get_by_text("Stopped at epoch").count() == 0  # the other session's Stop left it running
+        settled(first)
+        assert_no_exception(first)
+        screenshot(first, "cluster_first_replica_stopped")
+        second.get_by_role("tabpanel").get_by_role("button", name="Stop").click()
+        second.get_by_text("Stopped at epoch").wait_for(timeout=30_000)
+        assert_no_exception(second)
+    finally:
+        first_context.close()
+        second_context.close()
