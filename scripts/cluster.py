@@ -164,6 +164,14 @@ def stop_processes(processes: Sequence[subprocess.Popen]) -> None:
             process.wait(timeout=10)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _signal_group(pid: int, sign: signal.Signals) -> None:
     try:
         os.killpg(pid, sign)
@@ -198,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         pids = json.loads(record.read_text())
         for pid in sorted(pids.values(), key=lambda pid: pid == pids.get("ray")):
             _signal_group(pid, signal.SIGTERM)
+        try:  # Ray's head drains its workers for up to 30 s
+            wait_until(lambda: not any(_alive(pid) for pid in pids.values()), "the end of every part", 40)
+        except TimeoutError:
+            for pid in pids.values():
+                _signal_group(pid, signal.SIGKILL)
         record.unlink()
         print(f"Stopped {', '.join(pids)}.")
         return 0
