@@ -60,3 +60,15 @@ def postgres_url() -> Iterator[str]:
 
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def face_db(request, tmp_path) -> Iterator[str]:
+    """Where face galleries live: a SQLite file, or a fresh database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "faces.sqlite")
+    else:
+        from tests.postgres import fresh_database
+
+        with fresh_database(request.getfixturevalue("postgres_url")) as url:
+            yield url

@@ -5,8 +5,6 @@ an identical crop has distance 0 whatever the weights)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -203,16 +201,6 @@ def test_two_sessions_never_see_each_others_gallery(app):
     other = open_page()
     assert gallery_heading(other) == "Gallery: 0 people, 0 photos"
     assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def face_db(request, tmp_path) -> Iterator[str]:
-    """Where the galleries live: a SQLite file, or a fresh database on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "faces.sqlite")
-    else:
-        with fresh_database(request.getfixturevalue("postgres_url")) as url:
-            yield url
 
 
 def test_with_a_database_each_user_sees_only_their_own_gallery(caches, monkeypatch, face_db):

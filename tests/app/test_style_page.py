@@ -54,14 +54,19 @@ def test_fast_style_costs_sit_beside_gatys_on_the_same_images(app):
     assert again["J_content"][1] == table["J_content"][1] and again["J_content"][0] != table["J_content"][0]
 
 
-def test_fast_style_on_a_video_styles_every_frame(caches, tmp_path):
-    app = open_page()
+def style_a_video(app: AppTest, folder, frames: int) -> None:
+    """On the Fast style tab: switch to a video, upload a ``frames``-frame clip, style it."""
     app.radio(key="fast-on").set_value("A video").run()
-    clip = write_video(tmp_path / "clip.mp4", frames=6, width=160, height=120)
+    clip = write_video(folder / "clip.mp4", frames=frames, width=160, height=120)
     app.file_uploader(key="fast-video-upload").set_value([("clip.mp4", clip, "video/mp4")]).run()
     app.button(key="fast-video-start").click().run()
     finish_job(app, "fast-video")
-    assert any(c.startswith("6 frames styled, ") for c in texts(app, "caption"))
+    assert any(c.startswith(f"{frames} frames styled, ") for c in texts(app, "caption"))
+
+
+def test_fast_style_on_a_video_styles_every_frame(caches, tmp_path):
+    app = open_page()
+    style_a_video(app, tmp_path, 6)
     assert "fast-video-mp4" in [button.key for button in app.get("download_button")]
     assert not app.exception
 
@@ -78,12 +83,7 @@ def test_a_trained_style_or_a_mix_of_two_styles_an_image_and_a_video(caches, tmp
     app.slider(key="fast-preset-mix").set_value(0.3).run()
     assert any("70% style 7, 30% style 19" in text for text in texts(app, "markdown"))
     assert "fast-download-png" in [button.key for button in app.get("download_button")]
-    app.radio(key="fast-on").set_value("A video").run()
-    clip = write_video(tmp_path / "clip.mp4", frames=4, width=160, height=120)
-    app.file_uploader(key="fast-video-upload").set_value([("clip.mp4", clip, "video/mp4")]).run()
-    app.button(key="fast-video-start").click().run()
-    finish_job(app, "fast-video")
-    assert any(c.startswith("4 frames styled, ") for c in texts(app, "caption"))
+    style_a_video(app, tmp_path, 4)
     assert not app.exception
 
 

@@ -4,8 +4,6 @@ its SQLite store and export file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -24,7 +22,6 @@ from core.faces.gallery import (
     read_export,
 )
 from core.runtime.examples import example_image
-from tests.postgres import fresh_database
 
 
 @pytest.fixture(scope="module")
@@ -396,28 +393,19 @@ def test_a_gallery_is_capped_and_a_file_that_would_unpack_beyond_it_is_refused(m
         read_export(buffer.getvalue())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_location(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "faces.sqlite")
-    else:
-        with fresh_database(request.getfixturevalue("postgres_url")) as url:
-            yield url
-
-
-def test_the_store_keeps_each_owners_gallery_apart_in_enrollment_order(store_location):
-    store = open_store(store_location)
-    assert isinstance(store, SqliteGalleryStore if store_location.endswith(".sqlite") else PostgresGalleryStore)
+def test_the_store_keeps_each_owners_gallery_apart_in_enrollment_order(face_db):
+    store = open_store(face_db)
+    assert isinstance(store, SqliteGalleryStore if face_db.endswith(".sqlite") else PostgresGalleryStore)
     mine, theirs = Gallery(store, "me"), Gallery(store, "them")
     mine.add("Ann", crop(7))
     theirs.add("Zed", crop(8))
     for shade in range(3):
         mine.add("Bo", crop(20 + shade))
     mine.rename("Ann", "Anne")
-    reopened = Gallery(open_store(store_location), "me")
+    reopened = Gallery(open_store(face_db), "me")
     assert [int(entry.crop[0, 0, 0]) for entry in reopened.entries] == [7, 20, 21, 22]
     mine.remove("Bo")
-    reopened = Gallery(open_store(store_location), "me")
+    reopened = Gallery(open_store(face_db), "me")
     assert reopened.names() == ["Anne"] and np.array_equal(reopened.entries[0].crop, crop(7))
     assert Gallery(store, "them").names() == ["Zed"]
     reopened.clear()
