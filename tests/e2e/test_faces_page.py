@@ -152,6 +152,27 @@ def test_with_real_weights_she_is_recognized_in_a_changed_photo(page, tmp_path):
     assert "Face 1: Eileen Collins" in text
 
 
+def enroll_the_example(tab, url: str, name: str) -> None:
+    """Open the faces page in ``tab`` and enroll the example photo's face as ``name``."""
+    open_page(tab, url, PAGE)
+    panel = open_tab(tab, "Gallery")
+    panel.get_by_label("Name").fill(name)
+    panel.get_by_label("Name").press("Enter")
+    settled(tab)
+    panel.get_by_role("button", name="Enroll").click()
+    tab.get_by_text(f"Enrolled {name}.").wait_for(timeout=60_000)
+    settled(tab)
+
+
+def assert_never_seen(tab, url: str, name: str) -> None:
+    """In ``tab``'s session, ``name`` is on none of the faces page's tabs and the gallery is empty."""
+    open_page(tab, url, PAGE)
+    for section in ("Gallery", "Recognize (1:K)", "Labs"):
+        assert name not in open_tab(tab, section).inner_text()
+    assert "Gallery: 0 people, 0 photos" in open_tab(tab, "Gallery").inner_text()
+    assert_no_exception(tab)
+
+
 @pytest.fixture(scope="module", params=["memory", "sqlite"])
 def isolation_url(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server with an untrained encoder, galleries in the sessions or in a SQLite file."""
@@ -171,20 +192,8 @@ def test_a_face_enrolled_in_one_session_never_appears_in_another(browser, isolat
     first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
     try:
         mine, theirs = first.new_page(), second.new_page()
-        open_page(mine, isolation_url, PAGE)
-        panel = open_tab(mine, "Gallery")
-        panel.get_by_label("Name").fill("Only In The First Session")
-        panel.get_by_label("Name").press("Enter")
-        settled(mine)
-        panel.get_by_role("button", name="Enroll").click()
-        mine.get_by_text("Enrolled Only In The First Session.").wait_for(timeout=60_000)
-        settled(mine)
-        open_page(theirs, isolation_url, PAGE)
-        for tab in ("Gallery", "Recognize (1:K)", "Labs"):
-            text = open_tab(theirs, tab).inner_text()
-            assert "Only In The First Session" not in text
-        assert "Gallery: 0 people, 0 photos" in open_tab(theirs, "Gallery").inner_text()
-        assert_no_exception(theirs)
+        enroll_the_example(mine, isolation_url, "Only In The First Session")
+        assert_never_seen(theirs, isolation_url, "Only In The First Session")
         screenshot(theirs, f"faces_isolation_{request.node.callspec.params['isolation_url']}")
         assert "Gallery: 1 person, 1 photo" in open_tab(mine, "Gallery").inner_text()
     finally:
