@@ -511,8 +511,8 @@ def unet_video(device: torch.device) -> seg_video.UNetVideo | None:
         return None
     model, side = chosen
     trained = trained_here()
-    name = None if trained is not None and model is trained.model else SHIPPED
-    return seg_video.UNetVideo(SHIPPED if name else "trained here", weights.SharedModel(name, model), side, alpha)
+    name = None if trained is not None and model is trained.model else SHIPPED  # None: it travels whole
+    return seg_video.UNetVideo(name or "trained here", weights.SharedModel(name, model), side, alpha)
 
 
 def deeplab_video(device: torch.device) -> seg_video.TorchvisionVideo | None:

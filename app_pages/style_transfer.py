@@ -278,7 +278,7 @@ def fast_section(device: torch.device) -> None:
             )
             presets = None
         else:
-            style_image, presets = None, preset_choice(stylizer, content)
+            style_image, presets = None, preset_choice(stylizer, content)  # the widgets offer only valid numbers
     strength = st.slider(
         "Strength",
         0.0,
@@ -312,7 +312,7 @@ def fast_section(device: torch.device) -> None:
             live_camera("fast-live", work, device)
 
 
-def preset_choice(stylizer: fast.FastStyle, content: np.ndarray | None) -> np.ndarray | None:
+def preset_choice(stylizer: fast.FastStyle, content: np.ndarray | None) -> np.ndarray:
     """The 26 styles on the content (or the astronaut), and the weights of the one or two chosen."""
     shown = content if content is not None else example_image("astronaut")
     with st.expander("The 26 trained styles on this image", expanded=True), shown_user_errors():
@@ -322,12 +322,10 @@ def preset_choice(stylizer: fast.FastStyle, content: np.ndarray | None) -> np.nd
     numbers = list(range(1, fast.PRESET_COUNT + 1))
     first = st.selectbox("Trained style", numbers, index=0, key="fast-preset")
     second = st.selectbox("Mixed with", [NO_SECOND, *numbers], key="fast-preset-second")
-    mix = 0.0
-    if second != NO_SECOND:
-        mix = st.slider(f"Share of style {second}", 0.0, 1.0, 0.5, 0.05, key="fast-preset-mix")
-    with shown_user_errors():
-        return fast.preset_weights(first - 1, None if second == NO_SECOND else int(second) - 1, mix)
-    return None
+    if second == NO_SECOND:
+        return fast.preset_weights(first - 1)
+    mix = st.slider(f"Share of style {second}", 0.0, 1.0, 0.5, 0.05, key="fast-preset-mix")
+    return fast.preset_weights(first - 1, int(second) - 1, mix)
 
 
 def fast_image(
@@ -353,21 +351,13 @@ def fast_image(
         if style_image is not None:
             columns[1].image(style_image, caption="Style S")
         else:
-            columns[1].markdown(f"**Trained style:** {preset_words(presets)}")
+            columns[1].markdown(f"**Trained style:** {fast.preset_words(presets)}")
         columns[2].image(result.image, caption=f"Fast style G ({result.image.shape[1]}×{result.image.shape[0]})")
         reading = f"Reading the style: {result.style_ms:.0f} ms (once per style). " if style_image is not None else ""
         st.caption(f"{reading}Styling the content: {result.stylize_ms:.0f} ms (every image or frame).")
         png_download("Download G (PNG)", result.image, "fast-style.png", key="fast-download-png")
         if style_image is not None:
             compare_with_gatys(device, content, style_image, result)
-
-
-def preset_words(weights: np.ndarray) -> str:
-    """ "style 7" or "70 % style 7, 30 % style 19"."""
-    used = [(index + 1, share) for index, share in enumerate(weights.tolist()) if share > 0]
-    if len(used) == 1:
-        return f"style {used[0][0]}"
-    return ", ".join(f"{share:.0%} style {number}" for number, share in used)
 
 
 def fast_result(

@@ -179,14 +179,20 @@ def _signal_group(pid: int, sign: signal.Signals) -> None:
         pass
 
 
-def detached(run_dir: Path) -> Start:
-    """Processes that outlive the command that started them, each in its own session, logging
-    to ``run_dir/<name>.log``."""
+def starter(run_dir: Path, preexec_fn: Callable[[], None] | None = None) -> Start:
+    """Starts each part in a session (and process group) of its own, logging to
+    ``run_dir/<name>.log``; ``preexec_fn`` runs in it first (a test's: die with the test)."""
 
     def start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = (run_dir / f"{name}.log").open("w")
         return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=preexec_fn,
         )
 
     return start
@@ -218,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"A cluster is already running ({record}); stop it with `make cluster-stop`.", file=sys.stderr)
         return 1
     ports = Ports(options.port, 6379, tuple(options.port + number for number in range(1, options.replicas + 1)))
-    with cluster_processes(ports, detached(RUN_DIR), RUN_DIR) as processes:
+    with cluster_processes(ports, starter(RUN_DIR), RUN_DIR) as processes:
         record.write_text(json.dumps({name: process.pid for name, process in processes.items()}))
         print(f"CNN Lab on http://127.0.0.1:{ports.proxy} ({options.replicas} replicas, Ray at 127.0.0.1:{ports.ray}).")
         print("Stop it with `make cluster-stop`.")

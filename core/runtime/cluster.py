@@ -109,35 +109,36 @@ class RayBackend:
     def submit(self, job: Job[Record]) -> JobHandle[Record]:
         import ray
 
-        if not _travels(job):
-            return self.here.submit(job)
         estimate = job.estimate()
         check_fits(estimate.total, job.title, estimate.largest, pick_device())
+        sent = _sent(job)
+        if sent is None:
+            return self.here.submit(job)
         resource = "GPU" if ray.cluster_resources().get("GPU", 0) >= 1 else "CPU"
-        handle = ClusterJobHandle(job, f"the cluster's {resource}s", self.ledger, resource, estimate.total)
+        handle = ClusterJobHandle(job, sent, f"the cluster's {resource}s", self.ledger, resource, estimate.total)
         threading.Thread(target=handle._run_on_cluster, name="cnnlab-cluster-job", daemon=True).start()
         return handle
 
 
-def _travels(job: Job[Any]) -> bool:
-    """Whether ``job`` can be sent to a worker. A video job cannot: its output file is in the
-    session's private folder on this machine, so it runs here."""
+def _sent(job: Job[Any]) -> Any:
+    """``job`` in the cluster's object store (serialized once, for its task), or None when it
+    cannot be sent to a worker: a video job's output file is in the session's private folder
+    on this machine, so it runs here."""
     import ray
 
     try:
-        ray.cloudpickle.dumps(job)
+        return ray.put(job)
     except Exception:
         LOG.info("Job %r runs in this process: it cannot be sent to the cluster", job.title)
-        return False
-    return True
+        return None
 
 
 class ClusterJobHandle(JobHandle[Record]):
     """A job on the cluster: its steps stream back to this thread."""
 
-    def __init__(self, job: Job[Record], device_name: str, ledger: Any, resource: str, memory: int) -> None:
+    def __init__(self, job: Job[Record], sent: Any, device_name: str, ledger: Any, resource: str, memory: int) -> None:
         super().__init__(job, device_name)
-        self.ledger, self.resource, self.memory = ledger, resource, memory
+        self.sent, self.ledger, self.resource, self.memory = sent, ledger, resource, memory
         self.ticket = uuid.uuid4().hex
         self._task: Any = None
 
@@ -170,7 +171,7 @@ class ClusterJobHandle(JobHandle[Record]):
                 # a lost worker is reported, not retried: the user starts the job again, knowing
                 self._task = remote.options(
                     name=TASK_NAME, memory=max(1, int(self.memory)), max_retries=0, **demand
-                ).remote(self.job, self.ledger, self.ticket)
+                ).remote(self.sent, self.ledger, self.ticket)
                 if self._cancel.cancelled:  # Stop came while the task was being submitted
                     ray.cancel(self._task)
                 for item in _streamed(self._task):
@@ -188,6 +189,7 @@ class ClusterJobHandle(JobHandle[Record]):
                 self._cancel.cancel()
             finally:
                 begun.set()
+                self.sent = None  # the store may drop the job's copy
                 self.ledger.ended.remote(self.resource, self.ticket)
 
     def _watch_queue(self, begun: threading.Event) -> None:

@@ -179,6 +179,14 @@ def preset_weights(first: int, second: int | None = None, mix: float = 0.0) -> n
     return weights
 
 
+def preset_words(weights: np.ndarray) -> str:
+    """The presets' weights in words: "style 7", or "70% style 7, 30% style 19" (numbered from 1)."""
+    used = [(index + 1, share) for index, share in enumerate(weights.tolist()) if share > 0]
+    if len(used) == 1:
+        return f"style {used[0][0]}"
+    return ", ".join(f"{share:.0%} style {number}" for number, share in used)
+
+
 def _network_sized(rgb: np.ndarray, side: int) -> np.ndarray:
     """(H, W, 3) uint8 -> float32 in [0, 1], scaled to ``side`` px on its longer side."""
     check_image(rgb, "The content image")

@@ -8,13 +8,11 @@ import os
 import signal
 import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts.cluster import replica_command
+from scripts.cluster import answers, replica_command, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -44,17 +42,14 @@ def die_with_parent() -> None:
 
 
 def wait_for_health(url: str, server: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """Until Streamlit at ``url`` answers its health check; an error if ``server`` exits first."""
+
+    def healthy() -> bool:
         if server.poll() is not None:
             raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout_s:.0f} s")
+        return answers(f"{url}/_stcore/health")
+
+    wait_until(healthy, f"streamlit at {url}", timeout_s)
 
 
 def yolo_weights_dir(workdir: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from scripts.cluster import AFFINITY_COOKIE, Ports, cluster_processes
+from scripts.cluster import AFFINITY_COOKIE, Ports, cluster_processes, starter
 from tests.e2e.conftest import assert_no_exception, fill_number, open_page, open_tab, screenshot, settled
 from tests.e2e.harness import app_env, die_with_parent, free_port
 from tests.e2e.test_faces_page import assert_never_seen, enroll_the_example
@@ -27,18 +26,6 @@ from tests.postgres import fresh_database
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 PAGE = "app_pages/segmentation.py"
 FACES = "app_pages/faces.py"
-
-
-def tied_to_this_process(run_dir: Path):
-    """Starts each part in its own process group, ended with this process however it ends."""
-
-    def start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = (run_dir / f"{name}.log").open("w")
-        return subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
-        )
-
-    return start
 
 
 @dataclass(frozen=True)
@@ -57,7 +44,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iter
     with fresh_database(postgres_url) as face_db:
         env = {**app_env(workdir), "CNNLAB_FACE_DB": face_db}
         env.pop("CNNLAB_FACE_DB_SHARED", None)
-        with cluster_processes(ports, tied_to_this_process(workdir), workdir, declared_gpus=1, env=env):
+        with cluster_processes(ports, starter(workdir, preexec_fn=die_with_parent), workdir, declared_gpus=1, env=env):
             yield Cluster(f"http://127.0.0.1:{ports.proxy}", face_db)
 
 

@@ -112,6 +112,8 @@ def test_presets_equal_the_packages_own_stylize(stylizer, pictures, spec):
 
 
 def test_preset_weights_mix_two_styles_and_name_a_wrong_number():
+    assert fast.preset_words(fast.preset_weights(6)) == "style 7"
+    assert fast.preset_words(fast.preset_weights(6, 18, 0.3)) == "70% style 7, 30% style 19"
     assert np.allclose(fast.preset_weights(2), np.eye(fast.PRESET_COUNT)[2])
     mixed = fast.preset_weights(0, 25, 0.25)
     assert mixed[0] == 0.75 and mixed[25] == 0.25 and mixed.sum() == 1.0
