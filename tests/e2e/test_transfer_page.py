@@ -152,6 +152,8 @@ def test_classes_recorded_from_the_camera_trained_from_scratch_classified_live_a
         panel.get_by_text("Recording", exact=True).click()  # on
         expect(panel).to_contain_text(re.compile(rf"{name}: ([5-9]|\d\d+) photos"), timeout=30_000)
         panel.get_by_text("Recording", exact=True).click()  # off: it stops at once
+        # the class list is drawn again by the rerun the switch starts, which a loaded machine may begin late
+        expect(panel).to_contain_text(re.compile(rf"{name} · ([5-9]|\d\d+) photos"), timeout=30_000)
         settled(page)
     text = panel.inner_text()
     counts = {name: int(re.search(rf"{name} · (\d+) photos", text).group(1)) for name in ("left", "right")}
