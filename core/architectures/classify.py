@@ -14,9 +14,10 @@ import functools
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from core.architectures.digits import digit_split, digits
 from core.architectures.registry import LeNet5
 from core.runtime.device import device_lock
 from core.runtime.errors import UserError
+from core.runtime.inference import ModelTask, any_shape
 
 TOP = 5
 
@@ -52,25 +54,42 @@ def classify(
 ) -> Prediction:
     """Top-5 of ``model`` (eval mode, on ``device``) for an (H, W, 3) uint8 photo, with one
     centre crop or ten crops averaged."""
-    from torchvision.models import get_weight
-    from torchvision.transforms import v2
+    return IMAGENET_CLASSIFICATION(model, image, torch.device(device), weights_tag=weights_tag, ten_crop=ten_crop)
 
-    weights = get_weight(weights_tag)
-    preprocess = weights.transforms()
-    pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)  # (3, H, W)
-    if ten_crop:
-        resized = v2.functional.resize(pixels, preprocess.resize_size, antialias=True)
-        crops = torch.stack(v2.functional.ten_crop(resized, preprocess.crop_size))  # (10, 3, h, w)
-        batch = v2.functional.normalize(crops.float() / 255, preprocess.mean, preprocess.std)
-    else:
-        batch = preprocess(pixels)[None]  # (1, 3, h, w)
-    device = torch.device(device)
+
+def classify_batch(
+    model: nn.Module, images: Sequence[np.ndarray], device: torch.device, options: Mapping[str, Any]
+) -> list[Prediction]:
+    """``classify`` for several photos in one forward pass: each photo's crops (one, or ten
+    with ``options["ten_crop"]``) at the weights' crop size, all stacked."""
+    from torchvision.models import get_weight
+
+    weights = get_weight(options["weights_tag"])
+    batches = [_crops(image, weights.transforms(), options.get("ten_crop", False)) for image in images]
     with device_lock(device), torch.inference_mode():
         started = time.perf_counter()
-        logits = model(batch.to(device))
-        probabilities = logits.softmax(dim=1).mean(dim=0).float().cpu()
+        probabilities = model(torch.cat(batches).to(device)).softmax(dim=1).float().cpu()  # (crops, classes)
         seconds = time.perf_counter() - started
-    return Prediction(_top(probabilities, weights.meta["categories"]), probabilities, len(batch), seconds)
+    answers = []
+    for part in probabilities.split([len(batch) for batch in batches]):
+        mean = part.mean(dim=0)  # own storage: no prediction carries another photo's
+        answers.append(Prediction(_top(mean, weights.meta["categories"]), mean, len(part), seconds))
+    return answers
+
+
+def _crops(image: np.ndarray, preprocess: Any, ten_crop: bool) -> torch.Tensor:
+    """The network's input for one photo: (1, 3, h, w) centre crop, or (10, 3, h, w)."""
+    from torchvision.transforms import v2
+
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)  # (3, H, W)
+    if not ten_crop:
+        return preprocess(pixels)[None]
+    resized = v2.functional.resize(pixels, preprocess.resize_size, antialias=True)
+    crops = torch.stack(v2.functional.ten_crop(resized, preprocess.crop_size))  # (10, 3, h, w)
+    return v2.functional.normalize(crops.float() / 255, preprocess.mean, preprocess.std)
+
+
+IMAGENET_CLASSIFICATION = ModelTask("imagenet-classification", classify_batch, batch_key=any_shape)
 
 
 def ensemble(predictions: Sequence[Prediction], categories: Sequence[str]) -> tuple[tuple[str, float], ...]:

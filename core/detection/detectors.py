@@ -12,10 +12,11 @@ torchvision ``draw_bounding_boxes``.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch
 from core.detection.boxes import Box, midpoint_form
 from core.runtime.device import device_lock, torch_threads_kept
 from core.runtime.errors import UserError
+from core.runtime.inference import ModelTask, any_shape
 from core.runtime.latency import synchronize
 from core.runtime.tables import csv_text
 
@@ -95,6 +97,10 @@ class DetectionResult:
         Drawn on request, so detection itself is timed without it."""
         return self.draw()
 
+    def drawn(self) -> DetectionResult:
+        """This result with its drawing made now: plain data, to send to another process."""
+        return replace(self, draw=Drawing(self.annotated()))
+
     def rows(self) -> list[dict[str, Any]]:
         """The detections table: class, confidence, pixel corners and the course's bx, by, bh, bw."""
         rows = []
@@ -153,6 +159,16 @@ class DetectionResult:
         return json.dumps({"width": self.width, "height": self.height, "detections": self.rows()}, indent=2)
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """A drawing made already: ``DetectionResult.draw`` for a result sent between processes."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+
+    def __call__(self) -> np.ndarray:
+        return self.image
+
+
 # -- YOLO ----------------------------------------------------------------------------------------
 
 
@@ -172,33 +188,64 @@ def detect_yolo(
     ultralytics resizes (letterbox) to ``imgsz``, keeps boxes with confidence ≥ ``conf``,
     runs per-class NMS at ``iou`` and maps boxes back to the original pixels.
     """
+    chosen = None if classes is None else tuple(classes)
+    return YOLO_DETECT(model, image, device, conf=conf, iou=iou, classes=chosen, imgsz=imgsz, max_det=max_det)
+
+
+def detect_yolo_batch(
+    model: Any, images: Sequence[np.ndarray], device: torch.device, options: Mapping[str, Any]
+) -> list[DetectionResult]:
+    """``detect_yolo`` for images of one shape in one forward pass (ultralytics letterboxes
+    a batch of one shape as it does one image), ``options`` as ``detect_yolo``'s."""
     import cv2  # OpenCV comes with ultralytics
 
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # ultralytics reads arrays as OpenCV BGR
-    result = predict_yolo(model, bgr, device, conf=conf, iou=iou, classes=classes, imgsz=imgsz, max_det=max_det)
-    detections = yolo_detections(result)
-    return DetectionResult(
-        detections,
-        image.shape[1],
-        image.shape[0],
-        dict(result.speed),
-        lambda: np.asarray(result.plot(pil=True)),
-        has_masks=result.masks is not None,
-        keypoints=None if result.keypoints is None else result.keypoints.data.cpu().numpy(),
-    )
+    bgr = [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in images]  # ultralytics reads arrays as OpenCV BGR
+    results = predict_yolo_batch(model, bgr, device, **options)
+    return [
+        DetectionResult(
+            yolo_detections(result),
+            image.shape[1],
+            image.shape[0],
+            dict(result.speed),
+            functools.partial(_plotted, result),
+            has_masks=result.masks is not None,
+            keypoints=None if result.keypoints is None else result.keypoints.data.cpu().numpy(),
+        )
+        for image, result in zip(images, results)
+    ]
+
+
+def _plotted(result: Any) -> np.ndarray:
+    return np.asarray(result.plot(pil=True))
+
+
+def yolo_class_names(model: Any, payloads: Sequence[None], device: torch.device, options: Mapping[str, Any]) -> list:
+    """The model's class names, {id: name}, once per request."""
+    return [dict(model.names)] * len(payloads)
+
+
+YOLO_DETECT = ModelTask("yolo-detect", detect_yolo_batch, plain=DetectionResult.drawn)
+YOLO_CLASS_NAMES = ModelTask("yolo-class-names", yolo_class_names, batch_key=any_shape)
 
 
 def predict_yolo(model: Any, bgr: np.ndarray, device: torch.device, *, classes: Sequence[int] | None, **options: Any):
     """The library's ``Results`` for an (H, W, 3) uint8 BGR image (OpenCV's order, which
     ultralytics reads), ``options`` as ``detect_yolo``'s."""
+    return predict_yolo_batch(model, [bgr], device, classes=classes, **options)[0]
+
+
+def predict_yolo_batch(
+    model: Any, frames: Sequence[np.ndarray], device: torch.device, *, classes: Sequence[int] | None, **options: Any
+) -> list:
+    """The library's ``Results`` for BGR frames, as one batch."""
     with device_lock(device), torch_threads_kept():
         return model.predict(
-            bgr,
+            list(frames),
             classes=list(classes) if classes is not None else None,
             device=str(device),
             verbose=False,
             **options,
-        )[0]
+        )
 
 
 def yolo_detections(result: Any) -> tuple[Detection, ...]:

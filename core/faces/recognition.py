@@ -16,9 +16,9 @@ Both networks come from facenet-pytorch; this module passes them in, it never lo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from torch import nn
 from core.runtime.device import device_lock
 from core.runtime.errors import UserError
 from core.runtime.images import fit_within
+from core.runtime.inference import ModelTask, any_shape
 
 EMBEDDING_SIZE = 512
 CROP_SIZE = 160  # InceptionResnetV1's input side
@@ -107,21 +108,32 @@ def detect_faces(
     alike; only faces below ``smallest_detectable_face`` are lost. A photo smaller than
     the smallest face holds none: MTCNN has no pyramid level to search.
     """
+    detector = detector if detector is not None else new_detector()
+    return FACE_DETECTION(detector, image, next(detector.parameters()).device, settings=settings)
+
+
+def detect_faces_batch(
+    detector: nn.Module, images: Sequence[np.ndarray], device: torch.device, options: Mapping[str, Any]
+) -> list[list[Face]]:
+    """``detect_faces`` for photos of one shape, searched as one batch (MTCNN's image
+    pyramid is the same for all of them); ``options["settings"]`` as its ``settings``."""
     from facenet_pytorch.models.utils.detect_face import detect_face
 
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise UserError(f"Expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}.")
-    height, width = image.shape[:2]
+    settings: DetectionSettings = options.get("settings", DetectionSettings())
+    for image in images:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise UserError(f"Expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}.")
+    if len({image.shape for image in images}) > 1:
+        return [detect_faces_batch(detector, [image], device, options)[0] for image in images]
+    height, width = images[0].shape[:2]
     scale = detection_scale(height, width)
     min_face = settings.min_face_size if scale == 1 else max(PNET_WINDOW, round(settings.min_face_size * scale))
-    searched = image if scale == 1 else fit_within(image, DETECTION_SIDE)
-    if min(searched.shape[:2]) < min_face:
-        return []
-    detector = detector if detector is not None else new_detector()
-    device = next(detector.parameters()).device
+    searched = np.stack([image if scale == 1 else fit_within(image, DETECTION_SIDE) for image in images])
+    if min(searched.shape[1:3]) < min_face:
+        return [[] for _ in images]
     with device_lock(device), torch.inference_mode():
         batch_boxes, batch_points = detect_face(
-            searched[None],
+            searched,
             min_face,
             detector.pnet,
             detector.rnet,
@@ -130,9 +142,16 @@ def detect_faces(
             settings.pyramid_factor,
             device,
         )
-    boxes, points = np.asarray(batch_boxes[0]), np.asarray(batch_points[0])  # (N, 5): box + score, (N, 5, 2)
-    back = (width / searched.shape[1], height / searched.shape[0])  # to the photo's own pixels
-    faces = [
+    back = (width / searched.shape[2], height / searched.shape[1])  # to the photos' own pixels
+    return [
+        sorted(_faces(np.asarray(boxes), np.asarray(points), back), key=lambda face: -face.probability)
+        for boxes, points in zip(batch_boxes, batch_points)
+    ]
+
+
+def _faces(boxes: np.ndarray, points: np.ndarray, back: tuple[float, float]) -> list[Face]:
+    """MTCNN's (N, 5) rows (box and score) and (N, 5, 2) landmarks as ``Face``s in the photo's pixels."""
+    return [
         Face(
             tuple(float(v) * back[i % 2] for i, v in enumerate(row[:4])),
             float(row[4]),
@@ -140,7 +159,6 @@ def detect_faces(
         )
         for row, landmarks in zip(boxes, points)
     ]
-    return sorted(faces, key=lambda face: -face.probability)
 
 
 def align_faces(image: np.ndarray, faces: Sequence[Face], margin: int = DEFAULT_MARGIN) -> np.ndarray:
@@ -167,13 +185,28 @@ def embed_faces(crops: np.ndarray, encoder: nn.Module, device: torch.device | st
     """f(x) for every crop in one batch: (N, 160, 160, 3) uint8 -> (N, 512) float32 on the
     CPU, each of unit length. The pixels are standardized as facenet-pytorch's MTCNN does,
     (x − 127.5) / 128."""
-    check_crops(crops)
-    if len(crops) == 0:
-        return torch.zeros(0, EMBEDDING_SIZE)
-    pixels = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float()  # (N, 3, 160, 160)
-    with device_lock(torch.device(device)), torch.inference_mode():
+    return FACE_ENCODING(encoder, crops, torch.device(device))
+
+
+def embed_faces_batch(
+    encoder: nn.Module, stacks: Sequence[np.ndarray], device: torch.device, options: Mapping[str, Any]
+) -> list[torch.Tensor]:
+    """``embed_faces`` for several stacks of crops, all encoded in one forward pass."""
+    for crops in stacks:
+        check_crops(crops)
+    counts = [len(crops) for crops in stacks]
+    if sum(counts) == 0:
+        return [torch.zeros(0, EMBEDDING_SIZE) for _ in stacks]
+    crops = np.concatenate([np.ascontiguousarray(crops) for crops in stacks])
+    pixels = torch.from_numpy(crops).to(device).permute(0, 3, 1, 2).float()  # (N, 3, 160, 160)
+    with device_lock(device), torch.inference_mode():
         encodings = encoder((pixels - 127.5) / 128.0)  # (N, 512)
-    return nn.functional.normalize(encodings.float(), dim=1).cpu()
+    unit = nn.functional.normalize(encodings.float(), dim=1).cpu()
+    return [part.clone() for part in unit.split(counts)]  # own storage: no result carries another user's encodings
+
+
+FACE_DETECTION = ModelTask("mtcnn-faces", detect_faces_batch)
+FACE_ENCODING = ModelTask("facenet-encodings", embed_faces_batch, batch_key=any_shape)
 
 
 # -- comparing encodings ---------------------------------------------------------------------------------

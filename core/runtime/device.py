@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import torch
 
 DEVICE_ENV_VAR = "CNNLAB_DEVICE"
-RAY_ADDRESS_ENV = "CNNLAB_RAY_ADDRESS"  # set: long jobs run on that Ray cluster (core.runtime.cluster)
+RAY_ADDRESS_ENV = "CNNLAB_RAY_ADDRESS"  # set: long jobs run on that Ray cluster (core.cluster.jobs)
 _DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 

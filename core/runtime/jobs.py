@@ -197,11 +197,11 @@ _backends_guard = threading.Lock()
 
 def backend() -> Backend:
     """The backend jobs run on: the Ray cluster at ``CNNLAB_RAY_ADDRESS`` when it is set
-    (``core.runtime.cluster``), else this process."""
+    (``core.cluster.jobs``), else this process."""
     address = ray_address()
     if address is None:
         return _backends.setdefault("inprocess", InProcessBackend())
-    from core.runtime import cluster  # imports Ray, only when the address is set
+    from core.cluster import jobs as cluster  # imports Ray, only when the address is set
 
     with _backends_guard:
         if address not in _backends:

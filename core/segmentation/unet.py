@@ -12,10 +12,10 @@ convolutions; a 1×1 convolution maps to the classes. Batch normalization follow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.runtime.errors import UserError
+from core.runtime.inference import ModelTask
 
 Padding = Literal["same", "valid"]
 
@@ -262,20 +263,32 @@ def predict_labels(model: UNet, image: np.ndarray, device: torch.device, side: i
     scaled back (nearest). The input is padded (edge pixels repeated) up to a multiple of
     2^depth and the result cropped back.
     """
-    height, width = image.shape[:2]
-    pixels = torch.tensor(np.asarray(image, dtype=np.uint8)).to(device).permute(2, 0, 1).float().div(255)[None]
+    return UNET_LABELS(model, image, device, side=side)
+
+
+def predict_labels_batch(
+    model: UNet, images: Sequence[np.ndarray], device: torch.device, options: Mapping[str, Any]
+) -> list[np.ndarray]:
+    """``predict_labels`` for images of one shape in one forward pass, ``options["side"]`` as its ``side``."""
+    side = options.get("side")
+    height, width = images[0].shape[:2]
+    pixels = torch.from_numpy(np.stack([np.asarray(image, dtype=np.uint8) for image in images])).to(device)
+    pixels = pixels.permute(0, 3, 1, 2).float().div(255)  # (B, 3, H, W)
     if side is not None:
         scale = side / max(height, width)
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
         pixels = F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False)
     step = 2**model.depth
     inner_height, inner_width = pixels.shape[-2:]
-    padded = F.pad(pixels, (0, -inner_width % step, 0, -inner_height % step), mode="replicate")  # (1, 3, H↑, W↑)
+    padded = F.pad(pixels, (0, -inner_width % step, 0, -inner_height % step), mode="replicate")  # (B, 3, H↑, W↑)
     with torch.inference_mode():
-        labels = model(padded)[:, :, :inner_height, :inner_width].argmax(1, keepdim=True)  # (1, 1, h, w)
+        labels = model(padded)[:, :, :inner_height, :inner_width].argmax(1, keepdim=True)  # (B, 1, h, w)
         if side is not None:
             labels = F.interpolate(labels.float(), size=(height, width), mode="nearest")
-    return labels[0, 0].to(torch.uint8).cpu().numpy()
+    return list(labels[:, 0].to(torch.uint8).cpu().numpy())
+
+
+UNET_LABELS = ModelTask("unet-labels", predict_labels_batch)
 
 
 # -- checkpoints -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""core.runtime.cluster: jobs as Ray tasks on a local cluster of 2 CPUs and a declared GPU
+"""core.cluster.jobs: jobs as Ray tasks on a local cluster of 2 CPUs and a declared GPU
 (no GPU is needed: Ray schedules the resource, and the worker computes on what it has).
 The same jobs run on both backends with the same results; Stop, a job's own error, a
 killed worker, and the queue place read from the cluster."""
@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from core.architectures.mobilenet import SeparableTimingJob
-from core.runtime import cluster, jobs
+from core.cluster import jobs as cluster
+from core.runtime import jobs
 from core.runtime.budget import MemoryEstimate
 from core.runtime.jobs import CancelToken, InProcessBackend, Step
 from tests.unit.test_jobs import Counting, ended
