@@ -17,7 +17,6 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from torch import nn
 
 from core.faces import recognition as faces
 from core.faces import video as face_video
@@ -28,11 +27,11 @@ from core.runtime.jobs import JobHandle
 from ui import state
 from ui.boxes import DrawnBox, boxes_figure
 from ui.camera import live_camera
-from ui.errors import shown_user_errors
+from ui.errors import shown_user_errors, user_errors_shown
 from ui.face_gallery import current_gallery, gallery_owner, stored, where_faces_live
 from ui.image_input import display_jpeg, image_input
 from ui.model_status import weights_ready
-from ui.models import compute_device, pretrained
+from ui.models import compute_device, infer, pretrained
 from ui.page import page_header, section_tabs
 from ui.video import chosen_video, run_video_job, video_job_view
 
@@ -99,9 +98,8 @@ def analysed(image: np.ndarray, options: Options) -> tuple[list[faces.Face], np.
     and kept in this user's session."""
 
     def found() -> tuple[list[faces.Face], np.ndarray]:
-        detector = pretrained("mtcnn", str(options.device))
         with st.spinner(f"Finding faces in the {image.shape[1]}×{image.shape[0]} photo…"):
-            detected = faces.detect_faces(image, detector, options.detection)
+            detected = infer(faces.FACE_DETECTION, "mtcnn", image, options.device, settings=options.detection)
         return detected, faces.align_faces(image, detected, options.margin)
 
     return state.ANALYSED_FACES.get(image, (options.detection, options.margin), found)
@@ -172,26 +170,24 @@ def pick_face(key: str, options: Options, default_example: str, label: str = "Ph
 # -- encodings --------------------------------------------------------------------------------------------------
 
 
-def encoder_model(options: Options, where: str) -> nn.Module | None:
-    """The chosen encoder, or None after saying what is missing and how to get it."""
-    if not weights_ready(
+def encoder_ready(options: Options, where: str) -> bool:
+    """Whether the chosen encoder's weights are here, after saying what is missing and how to get it."""
+    return weights_ready(
         options.encoder, "face encodings (verification, recognition and the labs)", key=f"faces-download-{where}"
-    ):
-        return None
-    return pretrained(options.encoder, str(options.device))
+    )
 
 
-def encode(crops: np.ndarray, model: nn.Module, options: Options) -> torch.Tensor:
+def encode(crops: np.ndarray, options: Options) -> torch.Tensor:
     with st.spinner(f"Encoding {len(crops)} face{'s' if len(crops) > 1 else ''}…"):
-        return faces.embed_faces(crops, model, options.device)
+        return infer(faces.FACE_ENCODING, options.encoder, crops, options.device)
 
 
-def gallery_encodings(gallery: Gallery, model: nn.Module, options: Options) -> torch.Tensor:
+def gallery_encodings(gallery: Gallery, options: Options) -> torch.Tensor:
     """f(x) of every enrolled photo, (N, 512); each is computed once per encoder and session."""
     cache = state.ENCODINGS.setdefault(dict)
     missing = [entry for entry in gallery.entries if (options.encoder, entry.entry_id) not in cache]
     if missing:
-        for entry, encoding in zip(missing, encode(np.stack([entry.crop for entry in missing]), model, options)):
+        for entry, encoding in zip(missing, encode(np.stack([entry.crop for entry in missing]), options)):
             cache[(options.encoder, entry.entry_id)] = encoding
     if not gallery.entries:
         return torch.zeros(0, faces.EMBEDDING_SIZE)
@@ -217,6 +213,7 @@ def forget_everything(gallery: Gallery) -> None:
 
 
 @st.fragment
+@user_errors_shown
 def gallery_section(options: Options) -> None:
     gallery = current_gallery()
     if flash := state.FLASH.pop():
@@ -348,6 +345,7 @@ def forget_everything_button(gallery: Gallery, photos: int, people: int) -> None
 
 
 @st.fragment
+@user_errors_shown
 def detect_section(options: Options) -> None:
     picked = faces_in("faces-detect", options, "astronaut")
     if picked is None:
@@ -389,9 +387,9 @@ def detect_section(options: Options) -> None:
 
 
 @st.fragment
+@user_errors_shown
 def verify_section(options: Options) -> None:
-    model = encoder_model(options, "verify")
-    if model is None:
+    if not encoder_ready(options, "verify"):
         return
     gallery = current_gallery()
     mode = st.radio("Compare", ["Two photos", "A photo and an enrolled person"], horizontal=True, key="verify-mode")
@@ -401,14 +399,14 @@ def verify_section(options: Options) -> None:
     with second_column:
         if mode == "Two photos":
             second_crop = pick_face("faces-verify-b", options, "camera", "Image 2")
-            second = None if second_crop is None else encode(second_crop[None], model, options)[0]
+            second = None if second_crop is None else encode(second_crop[None], options)[0]
         elif not gallery.names():
             st.info("The gallery is empty: enroll someone in the Gallery tab.")
             second = None
         else:
             person = st.selectbox("Enrolled person", gallery.names(), key="verify-person")
             identities, templates = faces.identity_templates(
-                [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options)
+                [entry.name for entry in gallery.entries], gallery_encodings(gallery, options)
             )
             second = templates[identities.index(person)]
             st.image(
@@ -418,7 +416,7 @@ def verify_section(options: Options) -> None:
             )
     if first is None or second is None:
         return
-    result = faces.verify(encode(first[None], model, options)[0], second, options.threshold)
+    result = faces.verify(encode(first[None], options)[0], second, options.threshold)
     relation = r"\le" if result.same_person else ">"
     st.latex(
         rf"d(\mathrm{{img1}}, \mathrm{{img2}}) = \lVert f(\mathrm{{img1}}) - f(\mathrm{{img2}}) \rVert_2 "
@@ -445,9 +443,9 @@ def verify_section(options: Options) -> None:
 
 
 @st.fragment
+@user_errors_shown
 def recognize_section(options: Options) -> None:
-    model = encoder_model(options, "recognize")
-    if model is None:
+    if not encoder_ready(options, "recognize"):
         return
     gallery = current_gallery()
     if not gallery.names():
@@ -458,9 +456,9 @@ def recognize_section(options: Options) -> None:
         return
     image, found, crops = picked
     identities, templates = faces.identity_templates(
-        [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options)
+        [entry.name for entry in gallery.entries], gallery_encodings(gallery, options)
     )
-    answers = faces.recognize(encode(crops, model, options), identities, templates, options.threshold, k=3)
+    answers = faces.recognize(encode(crops, options), identities, templates, options.threshold, k=3)
     labels = [
         f"{index + 1}: {answer.name or 'not recognized'} (d = {answer.top[0][1]:.2f})"
         for index, answer in enumerate(answers)
@@ -499,8 +497,9 @@ def use_suggested(threshold: float) -> None:
 
 
 @st.fragment
+@user_errors_shown
 def labs_section(options: Options) -> None:
-    model = encoder_model(options, "labs")
+    ready = encoder_ready(options, "labs")
     gallery = current_gallery()
     if len(gallery.entries) < 2:
         st.info(
@@ -510,10 +509,10 @@ def labs_section(options: Options) -> None:
         return
     names = [entry.name for entry in gallery.entries]
     labels = [f"{entry.name} #{gallery.entries_of(entry.name).index(entry) + 1}" for entry in gallery.entries]
-    if model is None:
+    if not ready:
         pixel_triplet_lab(gallery, labels)
         return
-    encodings = gallery_encodings(gallery, model, options)
+    encodings = gallery_encodings(gallery, options)
     distance_matrix_lab(encodings, labels)
     threshold_lab(names, encodings, options)
     triplet_lab(gallery, encodings, labels)
@@ -721,21 +720,20 @@ def camera_section(options: Options) -> None:
 
 def recognition_work(options: Options, where: str, then: str) -> face_video.FaceRecognitionVideo | None:
     """MTCNN and the encoder against the session's gallery; None after saying what is missing."""
-    model = encoder_model(options, where)
-    if model is None:
+    if not encoder_ready(options, where):
         return None
     gallery = current_gallery()
     if not gallery.names():
         st.info(f"The gallery is empty: enroll people in the Gallery tab, then {then}.")
         return None
     identities, templates = faces.identity_templates(
-        [entry.name for entry in gallery.entries], gallery_encodings(gallery, model, options)
+        [entry.name for entry in gallery.entries], gallery_encodings(gallery, options)
     )
     detector = pretrained("mtcnn", str(options.device))
     return face_video.FaceRecognitionVideo(
         options.encoder,
         weights.SharedModel("mtcnn", detector),
-        weights.SharedModel(options.encoder, model),
+        weights.SharedModel(options.encoder, pretrained(options.encoder, str(options.device))),
         tuple(identities),
         templates,
         options.threshold,

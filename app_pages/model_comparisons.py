@@ -25,13 +25,13 @@ from core.runtime.examples import PHOTOS
 from core.runtime.jobs import JobHandle
 from ui import state
 from ui.charts import accuracy_scatter
-from ui.errors import shown_user_errors
+from ui.errors import shown_user_errors, user_errors_shown
 from ui.fields import bounded_number
 from ui.image_input import display_jpeg, image_input
 from ui.jobs import JobView, job_handle, run_job
 from ui.layer_table import layer_frame, with_separators
 from ui.model_status import weights_ready
-from ui.models import on_device, pretrained
+from ui.models import infer, on_device, pretrained
 from ui.page import page_header, section_tabs
 
 CURVES = weights.PROJECT_ROOT / "checkpoints" / "degradation_curves.json"
@@ -422,6 +422,7 @@ def digits_part() -> None:
     )
 
 
+@user_errors_shown
 @on_device
 def imagenet_part(device: torch.device) -> None:
     st.subheader("ImageNet networks side by side")
@@ -448,7 +449,14 @@ def imagenet_part(device: torch.device) -> None:
     for column, name in zip(columns, ready):
         entry = weights.get_weights(name)
         with st.spinner(f"{arch.get_architecture(name).title} on {device}…"):
-            prediction = classify.classify(pretrained(name, str(device)), entry.pretrained_tag, image, device, ten_crop)
+            prediction = infer(
+                classify.IMAGENET_CLASSIFICATION,
+                name,
+                image,
+                device,
+                weights_tag=entry.pretrained_tag,
+                ten_crop=ten_crop,
+            )
         predictions[name] = prediction
         column.markdown(
             f"**{arch.get_architecture(name).title}** · {prediction.seconds * 1e3:.0f} ms, "

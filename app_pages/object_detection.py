@@ -28,12 +28,12 @@ from core.runtime.jobs import JobHandle
 from ui import state
 from ui.boxes import DrawnBox, boxes_figure
 from ui.camera import live_camera
-from ui.errors import shown_user_errors
+from ui.errors import shown_user_errors, user_errors_shown
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, display_jpeg, image_input, png_bytes
 from ui.jobs import JobView, run_job
 from ui.model_status import weights_ready
-from ui.models import loaded, on_device, pretrained
+from ui.models import infer, loaded, on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
 from ui.video import chosen_video, run_video_job, video_job_view
 
@@ -71,6 +71,7 @@ def box_inputs(label: str, default: tuple[float, ...], width: int, height: int, 
 
 
 @st.fragment
+@user_errors_shown
 @on_device
 def yolo_section(device: torch.device, image: np.ndarray) -> None:
     st.subheader("YOLO on your image")
@@ -87,12 +88,9 @@ def yolo_section(device: torch.device, image: np.ndarray) -> None:
         st.caption("The IoU, NMS, grid, sliding-window and localization labs in the other tabs work without it.")
         st.image(display_jpeg(image), caption=f"Your image, {image.shape[1]}×{image.shape[0]}", width=480)
         return
-    model = loaded(name, device)
-    if model is None:
-        return
-    classes = class_filter(model, "det-classes")
+    classes = class_filter(infer(detectors.YOLO_CLASS_NAMES, name, None, device), "det-classes")
     with st.spinner(f"Running {name} on {device}…"):
-        result = detectors.detect_yolo(model, image, device, classes=classes, **options)
+        result = infer(detectors.YOLO_DETECT, name, image, device, classes=classes, **options)
     state.LATEST_DETECTIONS.set((image, result.detections))
     original_column, annotated_column = st.columns(2)
     original_column.image(display_jpeg(image), caption=f"Original {image.shape[1]}×{image.shape[0]}")
@@ -177,12 +175,12 @@ def yolo_settings(key: str = "det") -> tuple[str, dict] | None:
     return name, dict(conf=conf, iou=iou, imgsz=imgsz, max_det=max_det)
 
 
-def class_filter(model, key: str) -> list[int] | None:
-    """The classes chosen to keep (their ids), or None for all."""
+def class_filter(names: dict[int, str], key: str) -> tuple[int, ...] | None:
+    """The classes chosen to keep (their ids) among the model's ``names``, or None for all."""
     chosen = st.multiselect(
-        "Only these classes", list(model.names.values()), key=key, placeholder=f"All {len(model.names)} COCO classes"
+        "Only these classes", list(names.values()), key=key, placeholder=f"All {len(names)} COCO classes"
     )
-    return [index for index, class_name in model.names.items() if class_name in chosen] or None
+    return tuple(index for index, class_name in names.items() if class_name in chosen) or None
 
 
 def show_detections(name: str, result: detectors.DetectionResult) -> None:
@@ -308,7 +306,7 @@ def chosen_yolo(device: torch.device, key: str, purpose: str) -> tuple[str, obje
     model = loaded(name, device)
     if model is None:
         return None
-    return name, model, class_filter(model, f"{key}-classes"), options
+    return name, model, class_filter(model.names, f"{key}-classes"), options
 
 
 # -- Several images ---------------------------------------------------------------------------------
@@ -462,6 +460,7 @@ def iou_section(image: np.ndarray) -> None:
 
 
 @st.fragment
+@user_errors_shown
 @on_device
 def nms_section(device: torch.device, image: np.ndarray) -> None:
     st.subheader("Non-max suppression, step by step")
@@ -519,11 +518,8 @@ def nms_free_comparison(device: torch.device, image: np.ndarray, iou_threshold: 
     name = detectors.yolo_weights_name(state.YOLO_SIZE.get("n"), "", "26")
     if not weights_ready(name, "the comparison with YOLO26's NMS-free head", key="nms-download-26"):
         return
-    model = loaded(name, device)
-    if model is None:
-        return
     with st.spinner(f"Running {name}…"):
-        result = detectors.detect_yolo(model, image, device)
+        result = infer(detectors.YOLO_DETECT, name, image, device)
     found = result.detections
     boxes = np.array([d.box for d in found], dtype=float).reshape(-1, 4)
     scores = np.array([d.confidence for d in found], dtype=float)
@@ -817,7 +813,7 @@ def region_proposals_section(image: np.ndarray) -> None:
         return result.annotated(), f"Faster R-CNN: {len(result.detections)} boxes, {result.speed_ms['total']:.0f} ms"
 
     def yolo(device: torch.device) -> tuple[np.ndarray, str]:
-        result = detectors.detect_yolo(pretrained(yolo_name, str(device)), image, device, conf=threshold)
+        result = infer(detectors.YOLO_DETECT, yolo_name, image, device, conf=threshold)
         return (
             result.annotated(),
             f"{yolo_name}: {len(result.detections)} boxes, {sum(result.speed_ms.values()):.0f} ms",

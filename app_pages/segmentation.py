@@ -14,7 +14,7 @@ import streamlit as st
 import torch
 
 from core import segmentation as seg
-from core.detection.detectors import detect_yolo
+from core.detection.detectors import YOLO_DETECT
 from core.runtime import weights
 from core.runtime.examples import PHOTOS
 from core.runtime.images import enlarged, fit_within
@@ -22,13 +22,13 @@ from core.runtime.jobs import JobHandle
 from core.segmentation import shapes
 from core.segmentation import video as seg_video
 from ui.charts import Curve, curves_figure
-from ui.errors import shown_user_errors
+from ui.errors import shown_user_errors, user_errors_shown
 from ui.fields import bounded_number
 from ui.image_input import DISPLAY_SIDE, for_display, image_input, png_download
 from ui.jobs import JobView, job_handle, run_job
 from ui.matrix import cells_figure, matrix_editor, show_matrix
 from ui.model_status import weights_ready
-from ui.models import loaded, on_device, pretrained
+from ui.models import infer, loaded, on_device, pretrained
 from ui.page import ModelPanel, models_side_by_side, page_header, section_tabs
 from ui.video import chosen_video, run_video_job, video_job_view
 
@@ -331,6 +331,7 @@ def trained_here() -> seg.TrainingJob | None:
 
 
 @st.fragment
+@user_errors_shown
 @on_device
 def segment_section(device: torch.device) -> None:
     st.subheader("Segment an image")
@@ -341,7 +342,10 @@ def segment_section(device: torch.device) -> None:
     (model, side), (image, truth) = chosen, picked
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="segment-alpha")
     with st.spinner(f"Segmenting the {image.shape[1]}×{image.shape[0]} image on {device}…"):
-        labels = seg.predict_labels(model, image, device, side)
+        if model is None:
+            labels = infer(seg.UNET_LABELS, SHIPPED, image, device, side=side)
+        else:
+            labels = seg.predict_labels(model, image, device, side)
         shown = fit_within(labels, DISPLAY_SIDE, labels=True)  # blended at display size: a 6000² photo is 36 MP
         overlay = for_display(shapes.overlay(fit_within(image, DISPLAY_SIDE), shown, alpha))
     columns = st.columns(3 if truth is not None else 2)
@@ -356,9 +360,9 @@ def segment_section(device: torch.device) -> None:
     show_scores(labels, truth)
 
 
-def segmenting_model(device: torch.device, key: str = "segment") -> tuple[seg.UNet, int] | None:
-    """The U-Net chosen (shipped, or trained in this session) and the side it was trained at;
-    ``key`` names the widgets."""
+def segmenting_model(device: torch.device, key: str = "segment") -> tuple[seg.UNet | None, int] | None:
+    """The U-Net chosen (None: the shipped checkpoint, ``SHIPPED``; or the one trained in this
+    session) and the side it was trained at; ``key`` names the widgets."""
     trained = trained_here()
     choices = ["Shipped checkpoint"] + (["Trained in this session"] if trained else [])
     choice = st.radio("U-Net", choices, horizontal=True, key=f"{key}-model")
@@ -374,7 +378,7 @@ def segmenting_model(device: torch.device, key: str = "segment") -> tuple[seg.UN
         f"The shipped checkpoint: trained on {side}×{side} synthetic shapes; mean IoU "
         f"{test['mean_iou']:.3f} on {test['images']} fresh images."
     )
-    return pretrained(SHIPPED, str(device)), side
+    return None, side
 
 
 def segment_input(side: int) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -438,13 +442,11 @@ def real_photos_section() -> None:
     deeplab = weights.get_weights(DEEPLAB)
 
     def semantic(device: torch.device) -> tuple[np.ndarray, str]:
-        result = seg.segment_with_torchvision(
-            pretrained(deeplab.name, str(device)), deeplab.pretrained_tag, image, device
-        )
+        result = infer(seg.SEMANTIC_SEGMENTATION, deeplab.name, image, device, weights_tag=deeplab.pretrained_tag)
         return result.overlay, "DeepLabV3: " + ", ".join(f"{name} {share:.0%}" for name, share in result.shares.items())
 
     def instances(device: torch.device) -> tuple[np.ndarray, str]:
-        found = detect_yolo(pretrained("yolo11n-seg", str(device)), image, device)
+        found = infer(YOLO_DETECT, "yolo11n-seg", image, device)
         return found.annotated(), f"YOLO11n-seg: {len(found.detections)} instances"
 
     models_side_by_side(
@@ -510,9 +512,9 @@ def unet_video(device: torch.device) -> seg_video.UNetVideo | None:
     if chosen is None:
         return None
     model, side = chosen
-    trained = trained_here()
-    name = None if trained is not None and model is trained.model else SHIPPED  # None: it travels whole
-    return seg_video.UNetVideo(name or "trained here", weights.SharedModel(name, model), side, alpha)
+    if model is not None:  # trained in this session: it travels whole
+        return seg_video.UNetVideo("trained here", weights.SharedModel(None, model), side, alpha)
+    return seg_video.UNetVideo(SHIPPED, weights.SharedModel(SHIPPED, pretrained(SHIPPED, str(device))), side, alpha)
 
 
 def deeplab_video(device: torch.device) -> seg_video.TorchvisionVideo | None:

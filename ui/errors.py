@@ -5,13 +5,17 @@ bug in a page is Streamlit's to report, and a bug in a job goes to the server's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
+from typing import ParamSpec
 
 import streamlit as st
 
 from core.runtime.errors import UserError
+
+P = ParamSpec("P")
 
 
 @dataclass
@@ -32,3 +36,15 @@ def shown_user_errors(where=st) -> Iterator[Outcome]:
     except UserError as error:
         outcome.failed = True
         where.error(str(error))
+
+
+def user_errors_shown(section: Callable[P, None]) -> Callable[P, None]:
+    """A section that ends at a ``UserError`` in it (a model server starting, a bad input)
+    and shows it, leaving the rest of the page as it is."""
+
+    @wraps(section)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        with shown_user_errors():
+            section(*args, **kwargs)
+
+    return run

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec
 
 import streamlit as st
 import torch
 
-from core.runtime import weights
+from core.runtime import inference, weights
 from core.runtime.device import pick_device
 from core.runtime.errors import UserError
+from core.runtime.inference import In, ModelTask, Out
 
 P = ParamSpec("P")
 
@@ -31,6 +32,13 @@ def vgg_features(device: str) -> torch.nn.Sequential:
     from core.style.neural_style import vgg19_features
 
     return vgg19_features(pretrained("vgg19", device))
+
+
+def infer(task: ModelTask[In, Out], name: str, payload: In, device: torch.device, **options: Any) -> Out:
+    """``task`` with the pretrained model ``name`` on ``payload``: on the cluster's model server
+    when it serves ``name``, else with this process's copy on ``device``
+    (``core.runtime.inference.infer``). Raises a ``UserError`` the page shows."""
+    return inference.infer(task, name, payload, device, pretrained, **options)
 
 
 def loaded(name: str, device: torch.device):

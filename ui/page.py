@@ -13,6 +13,7 @@ import torch
 from core.runtime import weights
 from core.runtime.images import fit_within
 from ui.catalog import page_titled
+from ui.errors import shown_user_errors
 from ui.image_input import DISPLAY_SIDE
 from ui.model_status import weights_ready
 from ui.models import compute_device
@@ -65,6 +66,7 @@ def models_side_by_side(panels: Sequence[ModelPanel], button: str, key: str) -> 
         return
     for column, panel, here in zip(st.columns(len(panels)), panels, ready):
         if here:
-            with st.spinner(f"Running {panel.title} on {device}…"):
+            with st.spinner(f"Running {panel.title} on {device}…"), shown_user_errors(column) as outcome:
                 picture, caption = panel.run(device)
-            column.image(fit_within(picture, DISPLAY_SIDE), caption=caption, output_format="JPEG")
+            if not outcome.failed:
+                column.image(fit_within(picture, DISPLAY_SIDE), caption=caption, output_format="JPEG")

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +56,17 @@ class ModelServerUnavailable(UserError):
 
 
 @dataclass(frozen=True)
-class ReplicaFootprint:
-    """One replica's process and its resident memory."""
+class ReplicaReport:
+    """One replica: its process, resident memory, and how many batches of each size it ran."""
 
     deployment: str
     pid: int
     resident_bytes: int
+    batch_sizes: dict[int, int]
+
+    @property
+    def calls(self) -> int:
+        return sum(size * count for size, count in self.batch_sizes.items())
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=4 * MAX_BATCH_SIZE)
@@ -76,6 +82,7 @@ class ModelServer:
         self.name = name
         self.device = pick_device()
         self.model: Any = None
+        self.batch_sizes: Counter[int] = Counter()
         with contextlib.suppress(UserError):
             self._loaded()
 
@@ -92,13 +99,14 @@ class ModelServer:
             model = self._loaded()
         except UserError as error:
             return [error] * len(calls)
+        self.batch_sizes[len(calls)] += 1
         # the model runs in a thread: the replica keeps taking calls for the next batch meanwhile
         return await asyncio.to_thread(run_together, model, self.device, calls)
 
-    def footprint(self) -> ReplicaFootprint:
+    def report(self) -> ReplicaReport:
         import psutil
 
-        return ReplicaFootprint(self.name, os.getpid(), psutil.Process().memory_info().rss)
+        return ReplicaReport(self.name, os.getpid(), psutil.Process().memory_info().rss, dict(self.batch_sizes))
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
@@ -193,13 +201,12 @@ class ServedModels:
             "cluster starts new ones."
         )
 
-    def footprints(self, name: str, replicas: int) -> list[ReplicaFootprint]:
-        """The process and memory of ``name``'s replicas (as many distinct ones as answer in
-        ``4 × replicas`` calls)."""
-        seen: dict[int, ReplicaFootprint] = {}
+    def reports(self, name: str, replicas: int) -> list[ReplicaReport]:
+        """The reports of ``name``'s replicas (as many distinct ones as answer in ``4 × replicas`` calls)."""
+        seen: dict[int, ReplicaReport] = {}
         for _ in range(4 * replicas):
-            footprint = self._handle(name).footprint.remote().result(timeout_s=REQUEST_TIMEOUT_S)
-            seen[footprint.pid] = footprint
+            report = self._handle(name).report.remote().result(timeout_s=REQUEST_TIMEOUT_S)
+            seen[report.pid] = report
         return list(seen.values())
 
     def _handle(self, name: str) -> Any:
@@ -247,6 +254,22 @@ def _failed(name: str, error: Exception) -> ModelServerUnavailable:
     return ModelServerUnavailable(
         f"The model server could not run {name} (error id {error_id}; the operator finds it in the server's log)."
     )
+
+
+def wait_until_up(timeout_s: float) -> None:
+    """Return once the model server's application runs; ``ModelServerUnavailable`` when its
+    deployment failed or ``timeout_s`` passed first."""
+    from ray.serve.schema import ApplicationStatus
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = serve.status().applications.get(APP_NAME)
+        if status is not None and status.status == ApplicationStatus.RUNNING:
+            return
+        if status is not None and status.status == ApplicationStatus.DEPLOY_FAILED:
+            raise ModelServerUnavailable(f"The model server failed to deploy: {status.message}")
+        time.sleep(0.5)
+    raise ModelServerUnavailable(f"The model server did not start within {timeout_s:.0f} s.")
 
 
 _servers: dict[str, ServedModels] = {}

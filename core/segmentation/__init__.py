@@ -7,7 +7,7 @@ Segmentation". The names below are the package's interface.
 """
 
 from core.segmentation.metrics import SegmentationScores, confusion_matrix, load_mask, segmentation_scores
-from core.segmentation.pretrained import SemanticResult, segment_with_torchvision
+from core.segmentation.pretrained import SEMANTIC_SEGMENTATION, SemanticResult, segment_with_torchvision
 from core.segmentation.training import (
     Progress,
     TrainingConfig,
@@ -28,6 +28,7 @@ from core.segmentation.transposed import (
     transposed_convolution,
 )
 from core.segmentation.unet import (
+    UNET_LABELS,
     Padding,
     Stage,
     UNet,
@@ -67,8 +68,10 @@ __all__ = [
     "minimum_valid_input",
     "new_model",
     "predict_labels",
+    "UNET_LABELS",
     "save_checkpoint",
     "segment_with_torchvision",
+    "SEMANTIC_SEGMENTATION",
     "segmentation_loss",
     "segmentation_scores",
     "shape_table",

@@ -46,7 +46,7 @@ class ReportingPid:
 def test_an_unreachable_cluster_is_a_message_and_no_job_starts(monkeypatch):
     import ray
 
-    assert not ray.is_initialized()  # the first test of the module: no cluster joined yet
+    assert not ray.is_initialized()  # the first test of the session's cluster tests: no cluster joined yet
     monkeypatch.setattr(cluster, "_connect_guard", __import__("threading").Lock())
     with pytest.raises(cluster.ClusterUnavailable, match=r"127\.0\.0\.1:9 \(CNNLAB_RAY_ADDRESS\) cannot be reached"):
         cluster.connect("127.0.0.1:9")
@@ -54,30 +54,11 @@ def test_an_unreachable_cluster_is_a_message_and_no_job_starts(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def ray_backend(monkeypatch_module) -> Iterator[cluster.RayBackend]:
-    import ray
-
-    ray.init(
-        address="local",  # a cluster of its own, not one a `ray start` on this machine left behind
-        num_cpus=2,
-        num_gpus=1,  # declared: the scheduling of GPU jobs is exercised without a GPU
-        object_store_memory=200_000_000,
-        include_dashboard=False,
-        namespace=cluster.NAMESPACE,
-        job_config=ray.job_config.JobConfig(code_search_path=[str(cluster.PROJECT_ROOT)]),
-        log_to_driver=False,
-    )
+def ray_backend(ray_cluster) -> Iterator[cluster.RayBackend]:
     try:
         yield cluster.RayBackend("local")
     finally:
-        jobs._backends.clear()  # they belong to the cluster that ends here
-        ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+        jobs._backends.clear()  # they belong to this module's tests
 
 
 @pytest.fixture(params=["in-process", "ray"])
