@@ -24,6 +24,7 @@ BENCHMARKS = (
     "style",
     "fast_style",
     "load",
+    "cluster",
 )
 
 

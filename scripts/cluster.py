@@ -1,5 +1,6 @@
-"""CNN Lab on one machine as a cluster would run it: a Ray head, app replicas that send their
-jobs to it, and HAProxy in front of them with cookie-based session affinity.
+"""CNN Lab on one machine as a cluster would run it: a Ray head with the model server on it
+(``serve.yaml``), app replicas that send their jobs and model calls to it, and HAProxy in
+front of them with cookie-based session affinity.
 
     .venv/bin/python -m scripts.cluster start     # make cluster: http://127.0.0.1:8501
     .venv/bin/python -m scripts.cluster stop      # make cluster-stop
@@ -28,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / ".cluster"
 AFFINITY_COOKIE = "CNNLAB_REPLICA"
+SERVE_CONFIG = ROOT / "serve.yaml"
+SERVE_WAIT_S = 300
 
 
 def haproxy_config(port: int, replica_ports: Sequence[int]) -> str:
@@ -125,12 +128,28 @@ def ray_head_up(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def serve_deploy_command(ray_port: int, config: Path) -> list[str]:
+    """Deploy the model server of ``config`` on the head at ``ray_port``, returning once it is up."""
+    return [sys.executable, "-m", "core.cluster.serving", "deploy", "--address", f"127.0.0.1:{ray_port}"] + [
+        "--config",
+        str(config),
+        "--wait",
+        str(SERVE_WAIT_S),
+    ]
+
+
 @contextmanager
 def cluster_processes(
-    ports: Ports, start: Start, run_dir: Path, declared_gpus: int | None = None, env: dict[str, str] | None = None
+    ports: Ports,
+    start: Start,
+    run_dir: Path,
+    declared_gpus: int | None = None,
+    env: dict[str, str] | None = None,
+    serve_config: Path = SERVE_CONFIG,
 ) -> Iterator[dict[str, subprocess.Popen]]:
-    """The Ray head, the replicas and HAProxy, started with ``start(name, command, env)``;
-    up and answering when the block begins, all stopped when it ends."""
+    """The Ray head with the model server of ``serve_config`` on it, the replicas and HAProxy,
+    started with ``start(name, command, env)``; up and answering when the block begins, all
+    stopped when it ends."""
     run_dir.mkdir(parents=True, exist_ok=True)
     config = run_dir / "haproxy.cfg"
     config.write_text(haproxy_config(ports.proxy, ports.replicas))
@@ -140,12 +159,16 @@ def cluster_processes(
     try:
         processes["ray"] = start("ray", ray_head_command(ports.ray, declared_gpus), base)
         wait_until(lambda: ray_head_up(ports.ray), "Ray's head")
+        processes["serve"] = start("serve", serve_deploy_command(ports.ray, serve_config), base)
         for number, port in enumerate(ports.replicas, start=1):
             processes[f"replica{number}"] = start(f"replica{number}", replica_command(port), base)
         processes["haproxy"] = start("haproxy", ["/usr/sbin/haproxy", "-db", "-f", str(config)], base)
         for port in ports.replicas:
             wait_until(lambda port=port: answers(f"http://127.0.0.1:{port}/_stcore/health"), f"the replica on {port}")
         wait_until(lambda: answers(f"http://127.0.0.1:{ports.proxy}/_stcore/health"), "HAProxy")
+        if processes["serve"].wait(timeout=SERVE_WAIT_S + 30) != 0:
+            raise RuntimeError(f"The model server did not deploy: see {run_dir / 'serve.log'}")
+        del processes["serve"]  # deployed: that command has ended
         yield processes
     finally:  # the proxy and the replicas first, Ray's head (and with it its workers) last
         stop_processes(list(reversed(processes.values())))

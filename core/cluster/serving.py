@@ -294,10 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("action", choices=("deploy",))
     parser.add_argument("--address", default="auto", help="the cluster (as CNNLAB_RAY_ADDRESS)")
     parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument("--wait", type=float, default=0, help="seconds to wait for every deployment to be up")
     options = parser.parse_args(argv)
     connect(options.address)
     deploy(options.config)
-    print(f"Deploying {', '.join(configured_models(options.config))} ({options.config}).")
+    print(f"Deploying {', '.join(configured_models(options.config))} ({options.config}).", flush=True)
+    if options.wait:
+        wait_until_up(options.wait)
+        print("The model server is up.")
     return 0
 
 

@@ -235,7 +235,12 @@ def predict_yolo(model: Any, bgr: np.ndarray, device: torch.device, *, classes: 
 
 
 def predict_yolo_batch(
-    model: Any, frames: Sequence[np.ndarray], device: torch.device, *, classes: Sequence[int] | None, **options: Any
+    model: Any,
+    frames: Sequence[np.ndarray],
+    device: torch.device,
+    *,
+    classes: Sequence[int] | None = None,
+    **options: Any,
 ) -> list:
     """The library's ``Results`` for BGR frames, as one batch."""
     with device_lock(device), torch_threads_kept():

@@ -254,6 +254,21 @@ def test_a_postgresql_database_gone_during_a_session_loses_nothing_already_in_it
     assert gallery_heading(app) == "Gallery: 2 people, 2 photos"
 
 
+def test_a_postgresql_server_stopped_during_a_session_leaves_its_gallery_in_memory(caches, monkeypatch):
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:  # a server of this test's own, stopped at the end of the block
+        monkeypatch.setenv("CNNLAB_FACE_DB", url)
+        monkeypatch.delenv("CNNLAB_FACE_DB_SHARED", raising=False)
+        app = open_page()
+        enroll(app, "Before The Stop")
+    app.run()  # the server is down
+    assert any("cannot be used" in w and "nothing in it is lost" in w for w in texts(app, "warning"))
+    assert gallery_heading(app) == "Gallery: 1 person, 1 photo"
+    enroll(app, "After The Stop")
+    assert gallery_heading(app) == "Gallery: 2 people, 2 photos"
+
+
 def test_an_unreachable_postgresql_server_falls_back_and_never_shows_the_password(caches, monkeypatch):
     monkeypatch.setenv("CNNLAB_FACE_DB", "postgresql://cnnlab:s3cret@127.0.0.1:9/faces")
     app = open_page()

@@ -103,15 +103,24 @@ def test_a_mask_in_unknown_colours_or_not_an_image(app):
 
 
 def recording_predictions(monkeypatch) -> list[tuple[object, int | None]]:
-    """Every (model, side) the page segments with, recorded around the real call."""
+    """Every (model, side) the page segments with, recorded around the real calls: the model
+    trained in the session, or the shipped checkpoint's name (a call through ``infer``)."""
+    from core.runtime import inference
+
     calls: list[tuple[object, int | None]] = []
-    real = seg.predict_labels
+    real, real_infer = seg.predict_labels, inference.infer
 
     def recorded(model, image, device, side=None):
         calls.append((model, side))
         return real(model, image, device, side)
 
+    def recorded_infer(task, name, payload, device, load, **options):
+        if task is seg.UNET_LABELS:
+            calls.append((name, options["side"]))
+        return real_infer(task, name, payload, device, load, **options)
+
     monkeypatch.setattr(seg, "predict_labels", recorded)
+    monkeypatch.setattr(inference, "infer", recorded_infer)
     return calls
 
 
@@ -120,7 +129,7 @@ def test_a_photo_is_segmented_at_the_training_scale(app, monkeypatch):
     app.radio(key="segment-input").set_value("Your image").run()
     assert "Overlay, 600×400" in captions(app)  # coffee, labels scaled back to the photo
     assert any("Pixels per class:" in m for m in texts(app, "markdown"))
-    assert calls[-1][1] == 64  # the checkpoint's training side, from its manifest
+    assert calls[-1] == ("unet_shapes", 64)  # the checkpoint's training side, from its manifest
 
 
 def test_a_short_training_run_is_kept_for_inference(app, monkeypatch):

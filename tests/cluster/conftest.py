@@ -5,7 +5,7 @@ and untrained stand-ins written to the caches the replicas read (``tests.models`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ def model_server(ray_cluster) -> Iterator[Any]:
             if kind in stand_ins:
                 stand_ins[kind](name)
     config = ray_cluster / "serve.yaml"
-    config.write_text(yaml.safe_dump(test_config(yaml.safe_load(serving.CONFIG.read_text()))))
+    config.write_text(yaml.safe_dump(reduced_serve_config(list(SERVED), [TWO_REPLICAS])))
     serving.deploy(config)
     server = serving.ServedModels("local", config)
     serving._servers["local"] = server
@@ -97,17 +97,20 @@ def model_server(ray_cluster) -> Iterator[Any]:
     serving._servers.clear()
 
 
-def test_config(document: dict) -> dict:
-    """``serve.yaml`` with the models of ``SERVED``, each one replica (two for ``TWO_REPLICAS``)
-    on a small CPU share, so that all fit in the session's two CPUs."""
+def reduced_serve_config(models: Sequence[str], two_replicas: Sequence[str] = ()) -> dict:
+    """``serve.yaml`` with only ``models``, each one replica (two for ``two_replicas``) on a
+    small CPU share, so that all fit in a test cluster's two CPUs."""
+    from core.cluster import serving
+
+    document = yaml.safe_load(serving.CONFIG.read_text())
     application = document["applications"][0]
-    application["args"]["models"] = list(SERVED)
+    application["args"]["models"] = list(models)
     application["deployments"] = [
         {
             "name": name,
-            "num_replicas": 2 if name == TWO_REPLICAS else 1,
+            "num_replicas": 2 if name in two_replicas else 1,
             "ray_actor_options": {"num_cpus": 0.1, "num_gpus": 0.05, "memory": 100_000_000},
         }
-        for name in SERVED
+        for name in models
     ]
     return document

@@ -1,5 +1,5 @@
-"""Two app replicas behind HAProxy, their jobs on one Ray cluster (``scripts.cluster``, as
-``make cluster`` runs it, with one declared GPU): two Chromium sessions land on different
+"""Two app replicas behind HAProxy, their jobs and the faces page's models on one Ray cluster
+(``scripts.cluster``, as ``make cluster`` runs it, with one declared GPU): two Chromium sessions land on different
 replicas; each starts a GPU job (U-Net training); one runs, the other shows its place in
 the cluster's queue; Stop in one leaves the other alone, which then runs. And a face
 enrolled in one session, written by its replica to the shared PostgreSQL database, never
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from scripts.cluster import AFFINITY_COOKIE, Ports, cluster_processes, starter
+from tests.cluster.conftest import reduced_serve_config
 from tests.e2e.conftest import assert_no_exception, fill_number, open_page, open_tab, screenshot, settled
 from tests.e2e.harness import app_env, die_with_parent, free_port
 from tests.e2e.test_faces_page import assert_never_seen, enroll_the_example
@@ -44,7 +46,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iter
     with fresh_database(postgres_url) as face_db:
         env = {**app_env(workdir), "CNNLAB_FACE_DB": face_db}
         env.pop("CNNLAB_FACE_DB_SHARED", None)
-        with cluster_processes(ports, starter(workdir, preexec_fn=die_with_parent), workdir, declared_gpus=1, env=env):
+        serve_config = workdir / "serve.yaml"  # the faces page's models: MTCNN and the encoder's stand-in
+        serve_config.write_text(yaml.safe_dump(reduced_serve_config(["mtcnn", "facenet_vggface2"])))
+        start = starter(workdir, preexec_fn=die_with_parent)
+        with cluster_processes(ports, start, workdir, declared_gpus=1, env=env, serve_config=serve_config):
             yield Cluster(f"http://127.0.0.1:{ports.proxy}", face_db)
 
 
