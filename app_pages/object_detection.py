@@ -745,6 +745,13 @@ def show_assignments(image, objects, anchors, grid: int, assignments) -> None:
 # -- Sliding windows ---------------------------------------------------------------------------------------
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def windows_compared(side: int, device: str) -> sliding_windows.Comparison:
+    """Both ways timed once per (side, device) for every session: a rerun of the whole page
+    (any click in another tab) does not time them again."""
+    return sliding_windows.compare(sliding_windows.WindowClassifier.seeded(0), side, side, device)
+
+
 @st.fragment
 @on_device
 def sliding_windows_section(device: torch.device) -> None:
@@ -755,13 +762,12 @@ def sliding_windows_section(device: torch.device) -> None:
         "layers into 1×1 convolutions, reusing the very same weight tensors, and runs on a whole larger image at once."
     )
     extra = bounded_number("Also try a square image of side (14 + 2k)", 14, 200, 60, step=2, key="sw-side")
-    classifier = sliding_windows.WindowClassifier.seeded(0)
     rows = []
     sides = dict.fromkeys((16, 28) + ((extra,) if extra is not None else ()))
     with st.spinner(f"Timing both ways on {device}…"):
         for side in sides:
             with shown_user_errors() as outcome:
-                result = sliding_windows.compare(classifier, side, side, device)
+                result = windows_compared(side, str(device))
             if outcome.failed:
                 continue
             rows.append(
@@ -789,7 +795,7 @@ def sliding_windows_section(device: torch.device) -> None:
     st.caption(
         f"Weights are random (seed 0): this shows that the two computations give the same numbers, not a trained "
         f"classifier. MACs = FLOPs / 2 from torch's FlopCounterMode; times are medians of 10 runs after 3 warm-up "
-        f"runs, both on {device} (`core.runtime.latency`)."
+        f"runs, both on {device} (`core.runtime.latency`), once per size on this server."
     )
 
 

@@ -58,11 +58,10 @@ PATH_COLOURS = {"contracting": "#1f77b4", "bottleneck": "#9467bd", "expanding": 
 def unet_figure(table: list[seg.Stage]) -> go.Figure:
     """The U drawn from the shape table: one box per stage, lower as the resolution drops;
     dashed lines are the skip connections."""
-    figure = go.Figure()
     rows = [-level for level in seg.u_levels(table)]
-    for index, (stage, row) in enumerate(zip(table, rows)):
-        height = 0.25 + 0.08 * np.log2(stage.output_shape[0])
-        figure.add_shape(
+    heights = [0.25 + 0.08 * np.log2(stage.output_shape[0]) for stage in table]
+    boxes = [
+        dict(
             type="rect",
             x0=index - 0.35,
             x1=index + 0.35,
@@ -72,26 +71,38 @@ def unet_figure(table: list[seg.Stage]) -> go.Figure:
             opacity=0.8,
             line=dict(width=0),
         )
-        shape = "×".join(map(str, stage.output_shape))
-        figure.add_annotation(x=index, y=row - height / 2 - 0.12, showarrow=False, font=dict(size=10), text=shape)
-    for source, target in seg.skip_connections(table):
-        y = rows[target]
-        figure.add_shape(
-            type="line", x0=source + 0.35, x1=target - 0.35, y0=y, y1=y, line=dict(dash="dash", color="#7f7f7f")
+        for index, (stage, row, height) in enumerate(zip(table, rows, heights, strict=True))
+    ]
+    skips = [
+        dict(
+            type="line",
+            x0=source + 0.35,
+            x1=target - 0.35,
+            y0=rows[target],
+            y1=rows[target],
+            line=dict(dash="dash", color="#7f7f7f"),
         )
-    figure.add_trace(
-        go.Scatter(
-            x=list(range(len(table))),
-            y=rows,
-            mode="lines",
-            line=dict(color="#bbbbbb"),
-            hoverinfo="skip",
-            showlegend=False,
+        for source, target in seg.skip_connections(table)
+    ]
+    labels = [
+        dict(
+            x=index,
+            y=row - height / 2 - 0.12,
+            showarrow=False,
+            font=dict(size=10),
+            text="×".join(map(str, stage.output_shape)),
         )
+        for index, (stage, row, height) in enumerate(zip(table, rows, heights, strict=True))
+    ]
+    path = go.Scatter(
+        x=list(range(len(table))), y=rows, mode="lines", line=dict(color="#bbbbbb"), hoverinfo="skip", showlegend=False
     )
+    figure = go.Figure(path)
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
-    figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10))
+    figure.update_layout(
+        shapes=boxes + skips, annotations=labels, height=320, margin=dict(l=10, r=10, t=10, b=10)
+    )  # set at once: add_shape copies every shape drawn so far
     return figure
 
 

@@ -5,9 +5,10 @@ One request is what the detection and faces pages do for a photo: YOLO11n's boxe
 drawing of them, then MTCNN's faces, their crops and FaceNet's encodings. Each user sends
 its requests one after another, on its own photo (the astronaut example shifted, so that no
 two users send the same pixels; 512×512, one face). The baseline is the in-process server
-a user of ``make run`` gets: the models loaded once in the process, every call through the
-device lock. The cluster is a local Ray with the model server of ``serve.yaml`` reduced to
-the three models, one replica each, batching the calls that arrive within 5 ms. Reported:
+a user of ``make run`` gets: the models loaded once in the process, each call run in its
+caller's thread (Streamlit runs each session's script in a thread of its own). The cluster
+is a local Ray with the model server of ``serve.yaml`` reduced to the three models, one
+replica each, batching the calls that arrive within 5 ms. Reported:
 throughput (requests/s), p50 and p95 latency, the largest batch a replica ran, the resident
 memory of the in-process server and of each replica. YOLO11n and FaceNet are untrained
 stand-ins (no weights can be downloaded here): they cost what the trained ones cost.

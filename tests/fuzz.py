@@ -32,7 +32,8 @@ from pathlib import Path
 
 import streamlit.testing.v1.element_tree as tree
 import torch
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+from streamlit.testing.v1 import AppTest, app_test, local_script_runner
 
 from core.runtime.budget import PeakMemory, job_budget_bytes
 from tests.conftest import ROOT
@@ -56,6 +57,19 @@ class Label(str):
     """An option chosen by its label, the way the browser sends it: AppTest otherwise passes
     it through the page's ``format_func`` first, which a ``dict.get`` turns into None."""
 
+
+class _CompiledOnce(ScriptCache):
+    """One bytecode cache for every run, as a running server keeps (AppTest compiles the
+    scripts again on each run, a sixth of a small page's run)."""
+
+    _shared: dict[str, object] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cache = self._shared
+
+
+app_test.ScriptCache = local_script_runner.ScriptCache = _CompiledOnce
 
 _format_value = tree._format_value_for_widget
 tree._format_value_for_widget = lambda format_func, value: (

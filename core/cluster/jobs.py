@@ -3,8 +3,9 @@
 With ``CNNLAB_RAY_ADDRESS`` set (``local`` starts a cluster inside this process for a
 one-machine try; ``auto`` or ``ray://host:10001`` joins a running one), every long job
 runs as a Ray task instead of in this server's threads. Ray schedules it by what the job
-asks for: one GPU where the cluster has GPUs (one heavy job per GPU at a time, as the
-in-process queue does per device), else one CPU, and the job's ``MemoryEstimate`` as its
+asks for: ``JOB_GPU_SHARE`` of a GPU where the cluster has GPUs (more than half, so one
+heavy job per GPU at a time, as the in-process queue does per device; the rest is for the
+model server's replicas, ``serve.yaml``), else one CPU, and the job's ``MemoryEstimate`` as its
 ``memory``. The task is a streaming generator: each ``Step`` comes back as it is done, as
 plain data (the jobs' records are NumPy arrays, numbers and dataclasses). Stop cancels a
 waiting task; a running job is asked, through the ledger, to end after its step, as in this
@@ -39,6 +40,7 @@ LOG = logging.getLogger("cnnlab.cluster")
 NAMESPACE = "cnnlab"
 LEDGER_NAME = "cnnlab-job-ledger"
 TASK_NAME = "cnnlab-job"
+JOB_GPU_SHARE = 0.6  # two jobs would need 1.2 GPUs: one per GPU; 0.4 of each is left for model replicas
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LEDGER_POLL_S = 0.5
 PROBE_TIMEOUT_S = 3.0
@@ -161,7 +163,7 @@ class ClusterJobHandle(JobHandle[Record]):
     def _run_on_cluster(self) -> None:
         import ray
 
-        demand = {"num_gpus": 1} if self.resource == "GPU" else {"num_cpus": 1}
+        demand = {"num_gpus": JOB_GPU_SHARE} if self.resource == "GPU" else {"num_cpus": 1}
         begun = threading.Event()
         with self._ending():
             ray.get(self.ledger.add.remote(self.resource, self.ticket))

@@ -12,6 +12,7 @@ convolutions; a 1×1 convolution maps to the classes. Batch normalization follow
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,12 +172,18 @@ def shape_table(height: int, width: int, **config) -> list[Stage]:
     """The shape table of ``UNet(**config)`` for an input of ``height`` × ``width``: the
     network is built and run on the meta device, so shapes and parameter counts are real
     and nothing is allocated, even for the paper's 31 M parameters. A size that does not
-    fit raises ValueError naming the limit."""
+    fit raises ValueError naming the limit. Each table is built once (a page draws it on
+    every rerun)."""
     check_input_size(height, width, config.get("depth", 4), config.get("padding", "same"))
+    return list(_shape_table(height, width, tuple(sorted(config.items()))))
+
+
+@functools.lru_cache(maxsize=64)
+def _shape_table(height: int, width: int, config: tuple[tuple[str, Any], ...]) -> tuple[Stage, ...]:
     table: list[Stage] = []
     with torch.device("meta"):
-        UNet(**config)._run(torch.empty(1, config["in_channels"], height, width), table)
-    return table
+        UNet(**dict(config))._run(torch.empty(1, dict(config)["in_channels"], height, width), table)
+    return tuple(table)
 
 
 def check_input_size(height: int, width: int, depth: int, padding: Padding) -> tuple[int, int]:

@@ -116,7 +116,11 @@ def test_a_killed_worker_says_so_and_keeps_what_was_done(ray_backend):
     assert again.phase == "done"
 
 
-def test_jobs_for_the_one_gpu_wait_in_order_and_see_their_place_from_the_cluster(ray_backend):
+def test_jobs_for_the_one_gpu_wait_in_order_beside_the_model_replicas_and_see_their_place(ray_backend, model_server):
+    import ray
+
+    held_by_replicas = 1 - ray.available_resources().get("GPU", 0)
+    assert 0 < held_by_replicas <= 1 - cluster.JOB_GPU_SHARE  # the model server's shares leave room for one job
     first = ray_backend.submit(ReportingPid(steps=400, pause_s=0.02))
     deadline = time.monotonic() + 30
     while first.phase != "running" and time.monotonic() < deadline:
