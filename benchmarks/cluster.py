@@ -6,7 +6,7 @@ drawing of them, then MTCNN's faces, their crops and FaceNet's encodings. Each u
 its requests one after another, on its own photo (the astronaut example shifted, so that no
 two users send the same pixels; 512×512, one face). The baseline is the in-process server
 a user of ``make run`` gets: the models loaded once in the process, each call run in its
-caller's thread (Streamlit runs each session's script in a thread of its own). The cluster
+caller's thread under the device lock (``core.runtime.device.device_lock``). The cluster
 is a local Ray with the model server of ``serve.yaml`` reduced to the three models, one
 replica each, batching the calls that arrive within 5 ms. Reported:
 throughput (requests/s), p50 and p95 latency, the largest batch a replica ran, the resident
@@ -174,8 +174,8 @@ def main() -> None:
             )
         )
     print_table(
-        f"Concurrent users, YOLO11n + face encodings per request, on {describe_device(pick_device())} "
-        f"({os.cpu_count()} cores), in-process against Ray Serve with batching",
+        f"Concurrent users, YOLO11n + face encodings per request, on {describe_device(pick_device())}, "
+        "in-process against Ray Serve with batching",
         (
             "users",
             "in-process req/s",

@@ -76,10 +76,8 @@ class ModelServer:
     ``ModelUnavailable`` that says how to get them, and loads them once they are there."""
 
     def __init__(self, name: str) -> None:
-        import torch
-
-        torch.set_num_threads(os.cpu_count() or 1)  # Ray sets one thread for a fractional CPU share
         self.name = name
+        self.threads = os.cpu_count() or 1  # the node's cores: a replica's CPU share is for scheduling
         self.device = pick_device()
         self.model: Any = None
         self.batch_sizes: Counter[int] = Counter()
@@ -101,7 +99,15 @@ class ModelServer:
             return [error] * len(calls)
         self.batch_sizes[len(calls)] += 1
         # the model runs in a thread: the replica keeps taking calls for the next batch meanwhile
-        return await asyncio.to_thread(run_together, model, self.device, calls)
+        return await asyncio.to_thread(self._run, model, calls)
+
+    def _run(self, model: Any, calls: list[Call]) -> list[Any]:
+        import torch
+
+        # OpenMP keeps a thread count per calling thread, and a new one starts from Ray's
+        # OMP_NUM_THREADS (1 for a fractional CPU share): set it in the thread that computes
+        torch.set_num_threads(self.threads)
+        return run_together(model, self.device, calls)
 
     def report(self) -> ReplicaReport:
         import psutil
