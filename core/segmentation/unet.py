@@ -172,7 +172,7 @@ def shape_table(height: int, width: int, **config) -> list[Stage]:
     """The shape table of ``UNet(**config)`` for an input of ``height`` × ``width``: the
     network is built and run on the meta device, so shapes and parameter counts are real
     and nothing is allocated, even for the paper's 31 M parameters. A size that does not
-    fit raises ValueError naming the limit. Each table is built once (a page draws it on
+    fit raises a UserError naming the limit. Each table is built once (a page draws it on
     every rerun)."""
     check_input_size(height, width, config.get("depth", 4), config.get("padding", "same"))
     return list(_shape_table(height, width, tuple(sorted(config.items()))))
@@ -180,9 +180,9 @@ def shape_table(height: int, width: int, **config) -> list[Stage]:
 
 @functools.lru_cache(maxsize=64)
 def _shape_table(height: int, width: int, config: tuple[tuple[str, Any], ...]) -> tuple[Stage, ...]:
-    table: list[Stage] = []
+    settings, table = dict(config), []
     with torch.device("meta"):
-        UNet(**dict(config))._run(torch.empty(1, dict(config)["in_channels"], height, width), table)
+        UNet(**settings)._run(torch.empty(1, settings["in_channels"], height, width), table)
     return tuple(table)
 
 

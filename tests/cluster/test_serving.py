@@ -26,6 +26,7 @@ from core.runtime.inference import Call, ModelTask
 from core.segmentation.pretrained import SEMANTIC_SEGMENTATION
 from core.segmentation.unet import UNET_LABELS
 from tests.cluster.conftest import TWO_REPLICAS
+from tests.cluster.probes import OPENMP_THREADS
 
 pytestmark = pytest.mark.cluster
 
@@ -118,6 +119,12 @@ def test_concurrent_calls_are_batched_and_each_caller_gets_its_own_answer(model_
     (report,) = model_server.reports("facenet_vggface2", 1)
     assert report.calls - before == len(stacks)
     assert max(report.batch_sizes) > 1  # at least two users' crops went through one forward pass
+
+
+def test_a_replica_computes_on_all_of_its_nodes_cores(model_server):
+    # Ray starts a replica with OMP_NUM_THREADS=1 for its tenth of a CPU; the thread that
+    # computes must be given the node's cores
+    assert model_server.call("resnet18", Call(OPENMP_THREADS, None, {})) == os.cpu_count()
 
 
 def test_a_killed_replica_is_routed_around_and_the_next_call_is_answered(model_server, served_caches):
